@@ -1,0 +1,16 @@
+#pragma once
+
+/// \file
+/// Everything an embedder needs: `#include <planner/planner.hpp>`.
+
+#include "planner/clock.hpp"
+#include "planner/cooldown.hpp"
+#include "planner/executor_mapping.hpp"
+#include "planner/health_event.hpp"
+#include "planner/messages.hpp"
+#include "planner/plan.hpp"
+#include "planner/policy.hpp"
+#include "planner/proposal.hpp"
+#include "planner/router.hpp"
+#include "planner/schema.hpp"
+#include "planner/version.hpp"

@@ -1,0 +1,65 @@
+#pragma once
+
+/// \file
+/// A remediation proposal and the pending-action file the executor reads.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "planner/detail/time.hpp"
+
+namespace planner {
+
+/// One proposed action, after the house rules were applied.
+struct ActionProposal {
+    std::string action_id;
+    std::string type;    ///< executor type, see map_action_to_executor_type
+    std::string action;  ///< restart | redeploy | notify | ignore
+    std::string service;
+    std::string node;
+    std::string reason;
+    double confidence = 0.0;
+    bool requires_human = true;  ///< safe default: nothing runs unattended unless decided so
+    std::string risk_level = "low";
+    std::string description;   ///< for people; falls back to reason
+    std::string source_event;  ///< the event type that caused the proposal
+    std::string llm_model;
+    int llm_attempts = 0;
+    std::chrono::system_clock::time_point created_at = std::chrono::system_clock::now();
+    /// What the house rules changed and why, in words a human reviewer reads.
+    std::vector<std::string> policy_corrections;
+
+    /// The executor's pending-action JSON: exactly the keys documented in docs/formats.md.
+    nlohmann::json to_action_file() const {
+        std::string desc = description.empty() ? reason : description;
+        if (!policy_corrections.empty()) {
+            desc += " [policy: ";
+            for (std::size_t i = 0; i < policy_corrections.size(); ++i) {
+                if (i) desc += "; ";
+                desc += policy_corrections[i];
+            }
+            desc += "]";
+        }
+        return {
+            {"action_id", action_id},
+            {"type", type},
+            {"node", node},
+            {"service", service},
+            {"risk_level", risk_level},
+            {"confidence", confidence},
+            {"requires_human", requires_human},
+            {"status", "pending"},
+            {"timestamp", detail::format_iso8601_utc(created_at)},
+            {"source_event", source_event},
+            {"llm_model", llm_model},
+            {"llm_attempts", llm_attempts},
+            {"payload", {{"action", action}, {"reason", reason}}},
+            {"description", std::move(desc)},
+        };
+    }
+};
+
+}  // namespace planner
