@@ -9,12 +9,12 @@ namespace {
 
 /// A router that always proposes a restart: stands in for a real model chain.
 class AlwaysRestart final : public planner::LLMRouter {
-public:
+  public:
     planner::RouteResult route(const std::vector<planner::ChatMessage>& /*messages*/,
                                const nlohmann::json& /*schema*/) override {
         planner::RouteResult r;
-        r.content = {{"action", "restart"}, {"service", "mosquitto"},  {"node", "chelsty-infra"},
-                     {"reason", "stopped"}, {"confidence", 0.95},      {"requires_human", false}};
+        r.content = {{"action", "restart"}, {"service", "mosquitto"}, {"node", "chelsty-infra"},
+                     {"reason", "stopped"}, {"confidence", 0.95},     {"requires_human", false}};
         r.model_used = "always-restart";
         r.attempts = {{"always-restart", planner::AttemptStatus::success, "", 0.0}};
         return r;
