@@ -49,3 +49,18 @@ inline std::vector<ChatMessage> event_messages(std::string event_type = "service
 }
 
 }  // namespace planner::testing
+
+namespace planner::testing {
+
+/// An HttpTransport answered by a function: for tests that need no socket at all.
+class ScriptedTransport final : public HttpTransport {
+  public:
+    using Handler = std::function<HttpResponse(const HttpRequest&)>;
+    explicit ScriptedTransport(Handler handler) : handler_(std::move(handler)) {}
+    HttpResponse post(const HttpRequest& request) override { return handler_(request); }
+
+  private:
+    Handler handler_;
+};
+
+}  // namespace planner::testing
