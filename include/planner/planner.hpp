@@ -3,10 +3,12 @@
 /// \file
 /// Everything an embedder needs: `#include <planner/planner.hpp>`.
 
+#include "planner/chain_router.hpp"
 #include "planner/clock.hpp"
 #include "planner/cooldown.hpp"
 #include "planner/executor_mapping.hpp"
 #include "planner/health_event.hpp"
+#include "planner/http_transport.hpp"
 #include "planner/messages.hpp"
 #include "planner/plan.hpp"
 #include "planner/policy.hpp"
