@@ -11,6 +11,7 @@
 
 #include "planner/detail/safe_name.hpp"
 #include "planner/health_event.hpp"
+#include "planner/messages.hpp"
 #include "planner/policy.hpp"
 #include "planner/proposal.hpp"
 #include "planner/router.hpp"
@@ -29,6 +30,9 @@ inline std::string make_action_id(const HealthEvent& event,
            std::to_string(sequence);
 }
 
+/// A reason longer than this is cut: it is for a human to read, not a log to store.
+inline constexpr std::size_t kMaxReasonBytes = 2000;
+
 /// Builds the proposal for `event` from a router's answer and applies the house rules.
 /// Fields missing or of the wrong type in `result.content` (a careless custom router) fall back
 /// to the safest value: notify, confidence 0, human required.
@@ -46,6 +50,9 @@ inline ActionProposal make_proposal(const HealthEvent& event, const RouteResult&
     p.service = text("service");
     p.reason = text("reason");
     if (p.reason.empty()) p.reason = "(the model gave no reason)";
+    if (p.reason.size() > kMaxReasonBytes) {
+        p.reason = std::string(detail::utf8_prefix(p.reason, kMaxReasonBytes)) + "...";
+    }
     p.confidence = 0.0;
     p.requires_human = true;
     if (c.is_object()) {

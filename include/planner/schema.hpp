@@ -13,14 +13,16 @@
 namespace planner {
 
 /// The one definition of a valid proposal. Sent to models that can constrain decoding to it and
-/// checked again after every answer, because some servers ignore it silently.
+/// checked again after every answer, because some servers ignore it silently. It stays inside
+/// the subset every provider's strict mode accepts (OpenAI's rejects string length keywords),
+/// so lengths are bounded in code instead (make_proposal).
 inline constexpr std::string_view kProposalSchemaJson = R"({
   "type": "object",
   "properties": {
     "action": {"type": "string", "enum": ["restart", "redeploy", "notify", "ignore"]},
-    "service": {"type": "string", "minLength": 1, "maxLength": 256},
-    "node": {"type": "string", "minLength": 1, "maxLength": 256},
-    "reason": {"type": "string", "minLength": 1, "maxLength": 2000},
+    "service": {"type": "string"},
+    "node": {"type": "string"},
+    "reason": {"type": "string"},
     "confidence": {"type": "number", "minimum": 0, "maximum": 1},
     "requires_human": {"type": "boolean"}
   },

@@ -64,3 +64,17 @@ TEST_CASE("action ids are unique and file-name safe", "[plan]") {
     CHECK(hostile.find("..") == std::string::npos);
     CHECK(hostile.find('\n') == std::string::npos);
 }
+
+TEST_CASE("an overlong reason is cut for the human reader", "[plan]") {
+    const auto p = make_proposal(
+        make_health_event(),
+        make_route_result("notify", "mosquitto", "piha", std::string(100'000, 'r'), 0.9, false));
+    CHECK(p.reason.size() == planner::kMaxReasonBytes + 3);
+    CHECK_THAT(p.reason, Catch::EndsWith("..."));
+}
+
+TEST_CASE("an empty reason is replaced", "[plan]") {
+    const auto p = make_proposal(make_health_event(),
+                                 make_route_result("notify", "mosquitto", "piha", "", 0.9, false));
+    CHECK(p.reason == "(the model gave no reason)");
+}

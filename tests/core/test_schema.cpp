@@ -93,3 +93,14 @@ TEST_CASE("error string joins pointer and description", "[schema]") {
     const std::vector<planner::ValidationError> errors{{"/a", "bad"}, {"", "worse"}};
     CHECK(planner::to_string(errors) == "/a: bad; /: worse");
 }
+
+TEST_CASE("schema uses only keywords every strict mode accepts", "[schema]") {
+    // OpenAI's strict structured outputs reject string length keywords: a hosted fallback
+    // would fail on every call.
+    const auto text = planner::proposal_schema().dump();
+    for (auto keyword : {"minLength", "maxLength", "pattern", "format"}) {
+        INFO(keyword);
+        CHECK(text.find(keyword) == std::string::npos);
+    }
+    CHECK(planner::proposal_schema()["additionalProperties"] == false);
+}
