@@ -64,7 +64,10 @@ struct ChainRouterOptions {
     std::function<void(std::chrono::milliseconds)> sleep;  ///< backoff between retries
 };
 
-/// Builds the chain. Throws std::invalid_argument for a malformed spec or option.
+/// Builds the chain. Throws std::invalid_argument for a malformed spec or option. The router's
+/// route() is safe to call from several threads at once and throws std::invalid_argument for a
+/// schema that is not a usable JSON schema. API keys go only to their provider's configured
+/// base URL, never to an entry with its own `@base-url`. See docs/routing.md.
 std::unique_ptr<LLMRouter> make_chain_router(const ChainRouterOptions& options);
 
 }  // namespace planner

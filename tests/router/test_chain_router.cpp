@@ -77,7 +77,8 @@ TEST_CASE("when every model fails, RouteError carries every attempt in one line"
     }
 }
 
-TEST_CASE("a failing provider cools down and is skipped; the clock decides", "[chain][cooldown]") {
+TEST_CASE("a failing provider cools down and is skipped until the clock says so",
+          "[chain][cooldown]") {
     ProviderServer server;
     planner::ManualClock clock;
     auto options = base_options({"ollama/a", "rules"});

@@ -109,7 +109,7 @@ TEST_CASE("vLLM's flat error form is read", "[openai]") {
     CHECK(r.attempts[0].error == "HTTP 404: The model `gpt-x` does not exist.");
 }
 
-TEST_CASE("a refusal is an invalid answer; a body without choices is an error", "[openai]") {
+TEST_CASE("a refusal is an invalid answer and a body without choices an error", "[openai]") {
     ProviderServer server;
     server.script({{200,
                     R"({"choices":[{"index":0,"message":{"role":"assistant","content":null,)"
