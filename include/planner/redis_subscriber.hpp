@@ -45,7 +45,7 @@ struct RedisSubscriberOptions {
 
 /// Subscribes and calls `on_message` for every pub/sub message until asked to stop.
 class RedisSubscriber {
-public:
+  public:
     using MessageHandler = std::function<void(std::string_view channel, std::string_view data)>;
     using StateHandler = std::function<void(RedisState state, std::string_view detail)>;
 
@@ -56,7 +56,7 @@ public:
     /// returns within about one poll interval. Never throws for Redis being away.
     void run(const std::atomic<bool>& stop);
 
-private:
+  private:
     RedisSubscriberOptions options_;
     MessageHandler on_message_;
     StateHandler on_state_;

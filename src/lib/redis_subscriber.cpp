@@ -1,0 +1,365 @@
+#include "planner/redis_subscriber.hpp"
+
+#include <poll.h>
+#include <sys/time.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+
+#include <hiredis/hiredis.h>
+
+namespace planner {
+
+namespace {
+
+int hex_value(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/// %XX decoding for the user-info part, so a password may contain `@` or `:`.
+std::string percent_decode(std::string_view s, std::string_view what) {
+    std::string out;
+    out.reserve(s.size());
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] != '%') {
+            out += s[i];
+            continue;
+        }
+        const int hi = i + 1 < s.size() ? hex_value(s[i + 1]) : -1;
+        const int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
+        if (hi < 0 || lo < 0) {
+            throw std::invalid_argument("malformed %-escape in the Redis URL's " +
+                                        std::string(what));
+        }
+        out += static_cast<char>(hi * 16 + lo);
+        i += 2;
+    }
+    return out;
+}
+
+int parse_int(std::string_view s, int lo, int hi, const char* what) {
+    int value = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || value < lo || value > hi) {
+        throw std::invalid_argument(std::string("invalid ") + what + " '" + std::string(s) +
+                                    "' in the Redis URL (expected " + std::to_string(lo) + ".." +
+                                    std::to_string(hi) + ")");
+    }
+    return value;
+}
+
+struct ContextDeleter {
+    void operator()(redisContext* c) const noexcept { redisFree(c); }
+};
+using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
+
+struct ReplyDeleter {
+    void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
+};
+using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
+
+timeval to_timeval(std::chrono::milliseconds ms) {
+    timeval tv{};
+    tv.tv_sec = static_cast<decltype(tv.tv_sec)>(ms.count() / 1000);
+    tv.tv_usec = static_cast<decltype(tv.tv_usec)>((ms.count() % 1000) * 1000);
+    return tv;
+}
+
+/// Why a connection attempt or a live connection failed, without any secret in it.
+class ConnectionLost : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
+std::string context_error(const redisContext* c, std::string_view during) {
+    std::string msg(during);
+    if (c != nullptr && c->err != 0) {
+        msg += ": ";
+        msg += c->errstr;
+    }
+    return msg;
+}
+
+ReplyPtr command(redisContext* c, const std::vector<std::string>& args, std::string_view during) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : args) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+    }
+    void* raw = redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+    if (raw == nullptr) throw ConnectionLost(context_error(c, during));
+    ReplyPtr reply(static_cast<redisReply*>(raw));
+    if (reply->type == REDIS_REPLY_ERROR) {
+        // Redis's own error text (e.g. WRONGPASS) names no secret.
+        throw ConnectionLost(std::string(during) + ": " + std::string(reply->str, reply->len));
+    }
+    return reply;
+}
+
+ContextPtr connect_and_subscribe(const RedisSubscriberOptions& o) {
+    const timeval tv = to_timeval(o.connect_timeout);
+    ContextPtr c(o.url.unix_socket.empty()
+                     ? redisConnectWithTimeout(o.url.host.c_str(), o.url.port, tv)
+                     : redisConnectUnixWithTimeout(o.url.unix_socket.c_str(), tv));
+    if (!c) throw ConnectionLost("connect: out of memory");
+    if (c->err != 0) throw ConnectionLost(context_error(c.get(), "connect"));
+    // Blocking calls during the handshake are bounded; afterwards reads are driven by poll().
+    redisSetTimeout(c.get(), tv);
+    redisEnableKeepAlive(c.get());
+    if (!o.url.password.empty()) {
+        if (o.url.username.empty()) {
+            command(c.get(), {"AUTH", o.url.password}, "AUTH");
+        } else {
+            command(c.get(), {"AUTH", o.url.username, o.url.password}, "AUTH");
+        }
+    }
+    if (o.url.db != 0) command(c.get(), {"SELECT", std::to_string(o.url.db)}, "SELECT");
+
+    std::vector<std::string> args{"SUBSCRIBE"};
+    args.insert(args.end(), o.channels.begin(), o.channels.end());
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : args) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data()) !=
+        REDIS_OK) {
+        throw ConnectionLost(context_error(c.get(), "SUBSCRIBE"));
+    }
+    // One confirmation per channel; only then is the subscription live.
+    for (std::size_t i = 0; i < o.channels.size(); ++i) {
+        void* raw = nullptr;
+        if (redisGetReply(c.get(), &raw) != REDIS_OK || raw == nullptr) {
+            throw ConnectionLost(context_error(c.get(), "SUBSCRIBE"));
+        }
+        ReplyPtr reply(static_cast<redisReply*>(raw));
+        if (reply->type == REDIS_REPLY_ERROR) {
+            throw ConnectionLost("SUBSCRIBE: " + std::string(reply->str, reply->len));
+        }
+    }
+    return c;
+}
+
+/// Hands a `message` push to the handler; other pushes (subscribe confirmations) are ignored.
+void deliver(const redisReply& r, const RedisSubscriber::MessageHandler& on_message) {
+    if (r.type != REDIS_REPLY_ARRAY || r.elements != 3) return;
+    const redisReply* kind = r.element[0];
+    const redisReply* channel = r.element[1];
+    const redisReply* data = r.element[2];
+    if (kind->type != REDIS_REPLY_STRING || std::string_view(kind->str, kind->len) != "message") {
+        return;
+    }
+    if (channel->type != REDIS_REPLY_STRING || data->type != REDIS_REPLY_STRING) return;
+    on_message(std::string_view(channel->str, channel->len),
+               std::string_view(data->str, data->len));
+}
+
+/// Reads until the connection fails or `stop` is set. poll() bounds every wait, because
+/// hiredis 0.14 leaves a context unusable after a socket read timeout.
+void pump(redisContext* c, const RedisSubscriberOptions& o,
+          const RedisSubscriber::MessageHandler& on_message, const std::atomic<bool>& stop) {
+    while (!stop.load()) {
+        for (;;) {
+            void* raw = nullptr;
+            if (redisGetReplyFromReader(c, &raw) != REDIS_OK) {
+                throw ConnectionLost(context_error(c, "read"));
+            }
+            if (raw == nullptr) break;
+            ReplyPtr reply(static_cast<redisReply*>(raw));
+            deliver(*reply, on_message);
+            if (stop.load()) return;
+        }
+        pollfd pfd{c->fd, POLLIN, 0};
+        const int ready = ::poll(&pfd, 1, static_cast<int>(o.poll_interval.count()));
+        if (ready < 0) {
+            if (errno == EINTR) continue;
+            throw ConnectionLost("poll failed");
+        }
+        if (ready == 0) continue;
+        if (redisBufferRead(c) != REDIS_OK) throw ConnectionLost(context_error(c, "read"));
+    }
+}
+
+/// Waits `d` in poll-interval slices so a stop request is noticed promptly.
+void wait_unless_stopped(std::chrono::milliseconds d, std::chrono::milliseconds slice,
+                         const std::atomic<bool>& stop) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (!stop.load() && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
+            slice, std::chrono::duration_cast<std::chrono::milliseconds>(
+                       until - std::chrono::steady_clock::now()) +
+                       std::chrono::milliseconds{1}));
+    }
+}
+
+}  // namespace
+
+RedisUrl parse_redis_url(std::string_view url) {
+    RedisUrl out;
+    std::string_view rest;
+    bool is_unix = false;
+    if (url.starts_with("redis://")) {
+        rest = url.substr(8);
+    } else if (url.starts_with("unix://")) {
+        rest = url.substr(7);
+        is_unix = true;
+    } else if (url.starts_with("rediss://")) {
+        throw std::invalid_argument("rediss:// (TLS) is not supported; use redis:// or unix://");
+    } else {
+        throw std::invalid_argument(
+            "Redis URL must start with redis:// or unix:// (redis://[[user]:password@]host"
+            "[:port][/db] or unix:///path/to/redis.sock)");
+    }
+
+    // unix:///path?db=N&password=P ; redis://[[user]:password@]host[:port][/db]
+    std::string_view query;
+    if (const auto q = rest.find('?'); q != std::string_view::npos) {
+        query = rest.substr(q + 1);
+        rest = rest.substr(0, q);
+    }
+    if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+        const std::string_view userinfo = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        if (const auto colon = userinfo.find(':'); colon != std::string_view::npos) {
+            out.username = percent_decode(userinfo.substr(0, colon), "user name");
+            out.password = percent_decode(userinfo.substr(colon + 1), "password");
+        } else {
+            // redis://secret@host is the common password-only form.
+            out.password = percent_decode(userinfo, "password");
+        }
+    }
+    if (is_unix) {
+        if (!rest.starts_with('/') || rest.size() < 2) {
+            throw std::invalid_argument("unix:// Redis URL needs an absolute socket path");
+        }
+        out.unix_socket = std::string(rest);
+    } else {
+        std::string_view hostport = rest;
+        if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+            hostport = rest.substr(0, slash);
+            const auto db = rest.substr(slash + 1);
+            if (!db.empty()) out.db = parse_int(db, 0, 1'000'000, "database number");
+        }
+        std::string_view port;
+        if (hostport.starts_with('[')) {
+            const auto close = hostport.find(']');
+            if (close == std::string_view::npos) {
+                throw std::invalid_argument("unterminated [ in the Redis URL's host");
+            }
+            out.host = std::string(hostport.substr(1, close - 1));
+            const auto after = hostport.substr(close + 1);
+            if (!after.empty()) {
+                if (after.front() != ':') {
+                    throw std::invalid_argument("unexpected text after ] in the Redis URL");
+                }
+                port = after.substr(1);
+                if (port.empty()) throw std::invalid_argument("empty port in the Redis URL");
+            }
+        } else if (const auto colon = hostport.find(':'); colon != std::string_view::npos) {
+            out.host = std::string(hostport.substr(0, colon));
+            port = hostport.substr(colon + 1);
+            if (port.empty()) throw std::invalid_argument("empty port in the Redis URL");
+        } else {
+            out.host = std::string(hostport);
+        }
+        if (out.host.empty()) throw std::invalid_argument("the Redis URL names no host");
+        if (!port.empty()) out.port = parse_int(port, 1, 65535, "port");
+    }
+    // Query parameters, as redis-py accepts them: db and password.
+    while (!query.empty()) {
+        const auto amp = query.find('&');
+        const auto param = query.substr(0, amp);
+        query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+        const auto eq = param.find('=');
+        const auto key = param.substr(0, eq);
+        const auto value = eq == std::string_view::npos ? std::string_view{} : param.substr(eq + 1);
+        if (key == "db") {
+            out.db = parse_int(value, 0, 1'000'000, "database number");
+        } else if (key == "password") {
+            out.password = percent_decode(value, "password");
+        } else if (!key.empty()) {
+            throw std::invalid_argument("unknown Redis URL parameter '" + std::string(key) + "'");
+        }
+    }
+    return out;
+}
+
+std::string RedisUrl::redacted() const {
+    std::string userinfo;
+    if (!username.empty() || !password.empty()) {
+        userinfo = username + (password.empty() ? "" : ":***") + "@";
+    }
+    if (!unix_socket.empty()) {
+        return "unix://" + userinfo + unix_socket + (db != 0 ? "?db=" + std::to_string(db) : "");
+    }
+    const bool ipv6 = host.find(':') != std::string::npos;
+    return "redis://" + userinfo + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) +
+           "/" + std::to_string(db);
+}
+
+std::string_view to_string(RedisState state) noexcept {
+    switch (state) {
+        case RedisState::connecting:
+            return "connecting";
+        case RedisState::subscribed:
+            return "subscribed";
+        case RedisState::disconnected:
+            return "disconnected";
+        case RedisState::stopped:
+            return "stopped";
+    }
+    return "disconnected";
+}
+
+RedisSubscriber::RedisSubscriber(RedisSubscriberOptions options, MessageHandler on_message,
+                                 StateHandler on_state)
+    : options_(std::move(options)),
+      on_message_(std::move(on_message)),
+      on_state_(std::move(on_state)) {
+    if (options_.channels.empty()) throw std::invalid_argument("no Redis channel to subscribe to");
+    if (!on_message_) throw std::invalid_argument("RedisSubscriber needs a message handler");
+}
+
+void RedisSubscriber::run(const std::atomic<bool>& stop) {
+    auto report = [this](RedisState s, std::string_view detail) {
+        if (on_state_) on_state_(s, detail);
+    };
+    auto backoff = options_.reconnect_initial;
+    std::string last_error;
+    bool announced_connecting = false;
+    while (!stop.load()) {
+        if (!announced_connecting) {
+            report(RedisState::connecting, options_.url.redacted());
+            announced_connecting = true;
+        }
+        try {
+            ContextPtr c = connect_and_subscribe(options_);
+            report(RedisState::subscribed, options_.url.redacted());
+            backoff = options_.reconnect_initial;
+            last_error.clear();
+            pump(c.get(), options_, on_message_, stop);
+            if (stop.load()) break;
+            throw ConnectionLost("connection closed");
+        } catch (const ConnectionLost& e) {
+            // Each distinct failure is reported once, not once per retry.
+            if (e.what() != last_error) {
+                report(RedisState::disconnected, e.what());
+                last_error = e.what();
+            }
+        }
+        wait_unless_stopped(backoff, options_.poll_interval, stop);
+        backoff = std::min(backoff * 2, options_.reconnect_max);
+    }
+    report(RedisState::stopped, options_.url.redacted());
+}
+
+}  // namespace planner
