@@ -75,14 +75,24 @@ void JsonLinesLogSink::log(LogLevel level, std::string_view event, const nlohman
         line["fields"] = fields;
     }
     // nlohmann::json keeps keys sorted; ts/level/event are written first for people who grep.
-    std::string text = R"({"ts":)" + detail::dump_lenient(line["ts"]) + R"(,"level":)" +
-                       detail::dump_lenient(line["level"]) + R"(,"event":)" +
-                       detail::dump_lenient(line["event"]);
+    // Appends only: GCC 12 at -O3 reports a false -Wrestrict on `"literal" + std::string&&`.
+    std::string text = "{";
+    for (const auto key : kReservedKeys) {
+        text += '"';
+        text += key;
+        text += "\":";
+        text += detail::dump_lenient(line[std::string(key)]);
+        text += ',';
+    }
     for (const auto& [key, value] : line.items()) {
         if (is_reserved(key)) continue;
-        text += "," + detail::dump_lenient(key) + ":" + detail::dump_lenient(value);
+        text += detail::dump_lenient(key);
+        text += ':';
+        text += detail::dump_lenient(value);
+        text += ',';
     }
-    text += "}\n";
+    text.back() = '}';
+    text += '\n';
     std::lock_guard lock(mutex_);
     write_line(out_, text);
 }
