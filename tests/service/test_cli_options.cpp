@@ -1,0 +1,186 @@
+// planner-run's option parser and healthcheck, called directly with an injected environment.
+
+#ifdef PLANNER_RUN_PATH
+
+#include <map>
+
+#include <catch2/catch.hpp>
+
+#include "planner_run.hpp"
+#include "run_options.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace planner;
+using namespace planner::cli;
+using namespace planner::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+ParsedCommand parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
+    return parse_command_line(args, [env](std::string_view name) -> std::optional<std::string> {
+        const auto it = env.find(std::string(name));
+        if (it == env.end()) return std::nullopt;
+        return it->second;
+    });
+}
+
+}  // namespace
+
+TEST_CASE("defaults are the documented ones", "[cli]") {
+    const auto p = parse({});
+    REQUIRE(p.command == Command::run);
+    const auto& o = p.options;
+    CHECK(o.redis.host == "127.0.0.1");
+    CHECK(o.redis.port == 6379);
+    CHECK(o.redis.db == 0);
+    CHECK(o.channels == std::vector<std::string>{"health_events", "world_updates"});
+    CHECK(o.models == std::vector<std::string>{"ollama/qwen2.5:7b", "rules"});
+    CHECK(o.cooldown == 300s);
+    CHECK(o.llm_timeout == 60s);
+    CHECK(o.workers == 1);
+    CHECK(o.stop_grace == 30s);
+    CHECK(o.max_age == 300s);
+    CHECK_FALSE(o.node.empty());  // the host name
+    CHECK_FALSE(o.dry_run);
+    CHECK_FALSE(o.replay);
+    CHECK(o.log_level == LogLevel::info);
+    CHECK(o.log_format == LogFormat::json);
+}
+
+TEST_CASE("environment variables fill in absent flags", "[cli]") {
+    const auto p = parse({}, {{"REDIS_URL", "redis://:pw@redis.lan:6380/2"},
+                              {"PLANNER_CHANNELS", "a, b,,c"},
+                              {"ACTIONS_DIR", "/data/actions"},
+                              {"EVENTS_DIR", "/data/events"},
+                              {"NODE_NAME", "solaria"},
+                              {"PLANNER_COOLDOWN_SECONDS", "90"},
+                              {"PLANNER_MODELS", "openai/gpt-4o-mini,rules"},
+                              {"PLANNER_LLM_TIMEOUT", "2.5"},
+                              {"PLANNER_WORKERS", "2"},
+                              {"HEARTBEAT_FILE", "/run/hb"},
+                              {"PLANNER_LOG_LEVEL", "debug"},
+                              {"PLANNER_LOG_FORMAT", "text"}});
+    REQUIRE(p.command == Command::run);
+    const auto& o = p.options;
+    CHECK(o.redis.host == "redis.lan");
+    CHECK(o.redis.port == 6380);
+    CHECK(o.redis.db == 2);
+    CHECK(o.redis.password == "pw");
+    CHECK(o.channels == std::vector<std::string>{"a", "b", "c"});
+    CHECK(o.actions_dir == "/data/actions");
+    CHECK(o.events_dir == "/data/events");
+    CHECK(o.node == "solaria");
+    CHECK(o.cooldown == 90s);
+    CHECK(o.models == std::vector<std::string>{"openai/gpt-4o-mini", "rules"});
+    CHECK(o.llm_timeout == 2500ms);
+    CHECK(o.workers == 2);
+    CHECK(o.heartbeat == "/run/hb");
+    CHECK(o.log_level == LogLevel::debug);
+    CHECK(o.log_format == LogFormat::text);
+}
+
+TEST_CASE("flags win over variables and repeat in order", "[cli]") {
+    const auto p = parse(
+        {"--channel", "x", "--channel=y", "--model", "rules", "--node=piha", "--cooldown", "0",
+         "--dry-run", "--replay", "-"},
+        {{"PLANNER_CHANNELS", "a,b"}, {"PLANNER_MODELS", "ollama/llama3"}, {"NODE_NAME", "other"}});
+    REQUIRE(p.command == Command::run);
+    CHECK(p.options.channels == std::vector<std::string>{"x", "y"});
+    CHECK(p.options.models == std::vector<std::string>{"rules"});
+    CHECK(p.options.node == "piha");
+    CHECK(p.options.cooldown == 0s);
+    CHECK(p.options.dry_run);
+    CHECK(p.options.replay == "-");
+}
+
+TEST_CASE("bad options give one clear line", "[cli]") {
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+        {{"--bogus"}, "unknown argument '--bogus'"},
+        {{"--redis", "http://x"}, "--redis: "},
+        {{"--redis", "redis://h:99999"}, "--redis: "},
+        {{"--model", "nope/x"}, "--model: "},
+        {{"--cooldown", "-1"}, "--cooldown needs"},
+        {{"--llm-timeout", "0"}, "--llm-timeout needs"},
+        {{"--workers", "0"}, "--workers needs"},
+        {{"--workers", "3x"}, "--workers needs"},
+        {{"--log-level", "loud"}, "--log-level must be"},
+        {{"--log-format", "xml"}, "--log-format must be"},
+        {{"--node"}, "--node needs a value"},
+        {{"--dry-run=yes"}, "--dry-run takes no value"},
+        {{"--healthcheck"}, "--healthcheck needs --heartbeat"},
+        {{"--channel", ""}, "--channel needs a non-empty name"},
+    };
+    for (const auto& [args, expected] : cases) {
+        const auto p = parse(args);
+        INFO(args.front() << " -> " << p.error);
+        CHECK(p.command == Command::error);
+        CHECK(p.error.find(expected) != std::string::npos);
+        CHECK(p.error.find('\n') == std::string::npos);
+    }
+}
+
+TEST_CASE("a bad variable is named in the error", "[cli]") {
+    const auto p = parse({}, {{"PLANNER_COOLDOWN_SECONDS", "soon"}});
+    REQUIRE(p.command == Command::error);
+    CHECK(p.error.starts_with("PLANNER_COOLDOWN_SECONDS: "));
+}
+
+TEST_CASE("a password in a bad Redis URL never reaches the error", "[cli]") {
+    const auto p = parse({"--redis", "redis://user:hunter2@host:notaport/0"});
+    REQUIRE(p.command == Command::error);
+    CHECK(p.error.find("hunter2") == std::string::npos);
+}
+
+TEST_CASE("help and version win over everything else", "[cli]") {
+    CHECK(parse({"--workers", "2", "--help"}).command == Command::help);
+    CHECK(parse({"--version"}).command == Command::version);
+    CHECK(parse({"--version", "--help"}).command == Command::help);
+    CHECK(parse({"--heartbeat", "/x", "--healthcheck"}).command == Command::healthcheck);
+}
+
+TEST_CASE("help lists every flag and variable", "[cli]") {
+    const auto text = usage();
+    for (const char* needle : {"--redis",
+                               "REDIS_URL",
+                               "--channel",
+                               "PLANNER_CHANNELS",
+                               "--replay",
+                               "--actions-dir",
+                               "ACTIONS_DIR",
+                               "--events-dir",
+                               "EVENTS_DIR",
+                               "--node",
+                               "NODE_NAME",
+                               "--cooldown",
+                               "PLANNER_COOLDOWN_SECONDS",
+                               "--model",
+                               "PLANNER_MODELS",
+                               "--llm-timeout",
+                               "PLANNER_LLM_TIMEOUT",
+                               "--workers",
+                               "--heartbeat",
+                               "HEARTBEAT_FILE",
+                               "--healthcheck",
+                               "--max-age",
+                               "--dry-run",
+                               "--log-level",
+                               "--log-format",
+                               "--version",
+                               "--help"}) {
+        INFO(needle);
+        CHECK(text.find(needle) != std::string::npos);
+    }
+}
+
+TEST_CASE("healthcheck compares the heartbeat's age with max age", "[cli]") {
+    TempDir tmp;
+    const auto hb = tmp / "heartbeat";
+    const auto now = std::chrono::system_clock::now();
+    CHECK(check_heartbeat(hb, 300s, now) == kExitUnhealthy);  // missing
+    std::fclose(std::fopen(hb.c_str(), "w"));
+    CHECK(check_heartbeat(hb, 300s, std::chrono::system_clock::now()) == kExitOk);
+    CHECK(check_heartbeat(hb, 300s, std::chrono::system_clock::now() + 301s) == kExitUnhealthy);
+}
+
+#endif  // PLANNER_RUN_PATH
