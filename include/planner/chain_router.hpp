@@ -4,11 +4,14 @@
 /// The production LLMRouter: a local-first chain of models that validates every answer.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "planner/clock.hpp"
+#include "planner/http_transport.hpp"
 #include "planner/router.hpp"
 
 namespace planner {
@@ -52,6 +55,13 @@ struct ChainRouterOptions {
     std::chrono::milliseconds retry_after_cap{30'000};
     int failures_before_cooldown = 3;
     std::chrono::milliseconds provider_cooldown{60'000};
+    /// Anthropic requires a cap on the answer's length; a proposal needs a few hundred tokens.
+    int max_output_tokens = 1024;
+
+    // Seams for embedders and tests; left empty, the real thing is used.
+    std::shared_ptr<HttpTransport> transport;              ///< null: make_curl_transport()
+    SteadyTimeSource clock;                                ///< cooldowns and latencies
+    std::function<void(std::chrono::milliseconds)> sleep;  ///< backoff between retries
 };
 
 /// Builds the chain. Throws std::invalid_argument for a malformed spec or option.

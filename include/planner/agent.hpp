@@ -1,0 +1,180 @@
+#pragma once
+
+/// \file
+/// The planner pipeline: intake, a bounded queue, workers that ask the router, and the sinks.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "planner/clock.hpp"
+#include "planner/cooldown.hpp"
+#include "planner/health_event.hpp"
+#include "planner/log.hpp"
+#include "planner/messages.hpp"
+#include "planner/router.hpp"
+#include "planner/sinks.hpp"
+
+namespace planner {
+
+/// Plain data with working defaults.
+struct PlannerAgentOptions {
+    /// One proposal per svc_key per period.
+    std::chrono::milliseconds cooldown{std::chrono::seconds{300}};
+    /// Concurrent router calls; 1 because a home GPU serves one request at a time.
+    std::size_t workers = 1;
+    /// Events waiting for a worker; beyond it new keys are dropped, so memory stays bounded.
+    std::size_t queue_capacity = 1024;
+    /// Block the caller instead of dropping when the queue is full: for replaying a file, where
+    /// the producer can wait, never for Redis intake.
+    bool wait_when_full = false;
+    /// How long stop() lets queued and in-flight work finish before abandoning it.
+    std::chrono::milliseconds stop_grace{std::chrono::seconds{30}};
+    /// Topology, payload cap and the house rules: the rules told to the model are the rules
+    /// enforced on its answer.
+    PromptOptions prompt{};
+    EventLimits limits{};
+    /// Larger messages are rejected before parsing.
+    std::size_t max_message_bytes = 1024 * 1024;
+};
+
+/// What intake did with one message or event.
+enum class IntakeResult { queued, malformed, benign, cooldown, coalesced, queue_full, stopped };
+
+/// How handle_event ended.
+enum class HandleResult {
+    benign,
+    cooldown,
+    ignored,
+    proposed,
+    chain_failed,
+    write_failed,
+    abandoned
+};
+
+std::string_view to_string(IntakeResult r) noexcept;
+std::string_view to_string(HandleResult r) noexcept;
+
+/// Counters since start, for the exit summary and tests.
+struct PlannerCounters {
+    std::map<std::string, std::uint64_t> received;  ///< messages per channel
+    std::uint64_t malformed = 0;
+    std::uint64_t benign = 0;
+    std::uint64_t cooldown = 0;
+    std::uint64_t coalesced = 0;
+    std::uint64_t queue_full = 0;
+    std::uint64_t stopping = 0;                      ///< arrived after stop() began
+    std::uint64_t routed = 0;                        ///< router calls, failed ones included
+    std::map<std::string, std::uint64_t> proposals;  ///< by action, ignore included
+    std::uint64_t chain_failures = 0;
+    std::uint64_t write_failures = 0;
+    std::uint64_t emit_failures = 0;  ///< action file written, event not
+    std::uint64_t abandoned = 0;      ///< dropped by stop() after the grace period
+
+    std::uint64_t received_total() const;
+    nlohmann::json to_json() const;
+};
+
+/// What stop() achieved.
+struct StopReport {
+    bool drained = true;  ///< every queued and in-flight event finished in time
+    std::size_t abandoned_queued = 0;
+    std::size_t still_in_flight = 0;  ///< router calls still running; their results are dropped
+};
+
+/// Turns health events into proposals. Thread-safe: dispatch from any thread, workers plan.
+/// Collaborators are injected and must outlive the agent.
+class PlannerAgent {
+  public:
+    PlannerAgent(PlannerAgentOptions options, LLMRouter& router, ActionSink& actions,
+                 EventSink& events, LogSink& log,
+                 SteadyTimeSource steady = std::chrono::steady_clock::now,
+                 WallTimeSource wall = std::chrono::system_clock::now);
+    /// Stops (with the grace period) if still running, then joins the workers.
+    ~PlannerAgent();
+    PlannerAgent(const PlannerAgent&) = delete;
+    PlannerAgent& operator=(const PlannerAgent&) = delete;
+
+    /// Starts the worker threads; without it queued events wait (handle_event still works).
+    void start();
+
+    /// A pub/sub message: `data` must be a JSON string holding an event object.
+    IntakeResult dispatch(std::string_view channel, const nlohmann::json& data);
+    /// A pub/sub message's raw text, as Redis delivers it.
+    IntakeResult dispatch_text(std::string_view channel, std::string_view data);
+    /// An already parsed event: benign and cooldown checks, coalescing, then the queue.
+    IntakeResult submit(HealthEvent event);
+
+    /// The original pipeline, synchronously on this thread: benign → skip; cooldown → skip;
+    /// route → house rules → ignore records the cooldown, anything else writes the action,
+    /// emits `remediation_started`, then records the cooldown. Never throws.
+    HandleResult handle_event(const HealthEvent& event);
+
+    /// Blocks until nothing is queued or in flight, or `timeout` passes; true when idle.
+    bool wait_idle(std::chrono::milliseconds timeout);
+
+    /// Stops intake, lets the queue drain for the grace period, abandons what is left. Joins the
+    /// workers when they finished; a router call that is still running is joined by the
+    /// destructor. Idempotent.
+    StopReport stop();
+
+    PlannerCounters counters() const;
+    CooldownTracker& cooldown() noexcept { return cooldown_; }
+    const PlannerAgentOptions& options() const noexcept { return options_; }
+    /// Age of the oldest event a worker is planning, zero when idle: a health signal.
+    std::chrono::steady_clock::duration oldest_in_flight_age() const;
+
+  private:
+    struct InFlight {
+        std::string key;
+        std::chrono::steady_clock::time_point since;
+    };
+
+    IntakeResult dispatch_text_counted(std::string_view channel, std::string_view data);
+    IntakeResult enqueue(HealthEvent event);
+    IntakeResult reject(std::string_view channel, std::string reason, std::size_t bytes);
+    void worker_loop();
+    HandleResult plan(const HealthEvent& event);
+    void count(std::uint64_t PlannerCounters::*field);
+    void count_received(std::string_view channel);
+
+    PlannerAgentOptions options_;
+    LLMRouter& router_;
+    ActionSink& actions_;
+    EventSink& events_;
+    LogSink& log_;
+    SteadyTimeSource steady_;
+    WallTimeSource wall_;
+    CooldownTracker cooldown_;
+    std::atomic<std::uint64_t> sequence_{0};
+    std::atomic<bool> abandoned_{false};
+
+    mutable std::mutex mutex_;
+    std::condition_variable work_ready_;
+    std::condition_variable space_ready_;
+    std::condition_variable idle_;
+    std::deque<HealthEvent> queue_;
+    std::unordered_set<std::string> pending_keys_;  ///< queued or in flight
+    std::vector<InFlight> in_flight_;
+    bool accepting_ = true;
+    bool exit_ = false;
+    bool stopped_ = false;
+    std::vector<std::thread> workers_;
+
+    mutable std::mutex counters_mutex_;
+    PlannerCounters counters_;
+};
+
+}  // namespace planner

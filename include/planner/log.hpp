@@ -1,0 +1,112 @@
+#pragma once
+
+/// \file
+/// Structured logging through a small sink interface (the shape of spdlog's `sink.h`), so
+/// embedders route planner logs into their own system and tests record them.
+
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "planner/clock.hpp"
+
+namespace planner {
+
+enum class LogLevel { debug, info, warn, error };
+
+std::string_view to_string(LogLevel level) noexcept;
+
+/// "debug" | "info" | "warn" (or "warning") | "error"; nullopt for anything else.
+std::optional<LogLevel> parse_log_level(std::string_view text) noexcept;
+
+/// Receives one structured line: a short snake_case event name plus fields. Implementations must
+/// be thread-safe, since planner workers log concurrently. Fields never carry secrets: callers
+/// log redacted URLs and never API keys.
+class LogSink {
+  public:
+    virtual ~LogSink() = default;
+    virtual void log(LogLevel level, std::string_view event, const nlohmann::json& fields) = 0;
+};
+
+/// Drops everything.
+class NullLogSink final : public LogSink {
+  public:
+    void log(LogLevel, std::string_view, const nlohmann::json&) override {}
+};
+
+/// One JSON object per line: `{"ts":..., "level":..., "event":..., <fields>...}`. A field named
+/// like a reserved key is written as `_<key>` so it cannot forge the level or event.
+class JsonLinesLogSink final : public LogSink {
+  public:
+    explicit JsonLinesLogSink(std::FILE* out, LogLevel min_level = LogLevel::info,
+                              WallTimeSource now = std::chrono::system_clock::now);
+    void log(LogLevel level, std::string_view event, const nlohmann::json& fields) override;
+
+  private:
+    std::FILE* out_;
+    LogLevel min_level_;
+    WallTimeSource now_;
+    std::mutex mutex_;
+};
+
+/// `2026-05-27T12:00:00.000Z INFO  proposal_written action_id=plan-... node=piha`, for people.
+/// Values with spaces, quotes or control characters are JSON-quoted, so one line stays one line.
+class TextLogSink final : public LogSink {
+  public:
+    explicit TextLogSink(std::FILE* out, LogLevel min_level = LogLevel::info,
+                         WallTimeSource now = std::chrono::system_clock::now);
+    void log(LogLevel level, std::string_view event, const nlohmann::json& fields) override;
+
+  private:
+    std::FILE* out_;
+    LogLevel min_level_;
+    WallTimeSource now_;
+    std::mutex mutex_;
+};
+
+/// At most this many lines per event name per window; the rest are counted.
+struct LogRateLimit {
+    std::size_t lines_per_window = 20;
+    std::chrono::milliseconds window{1'000};
+    /// Event names tracked at once; names are chosen by code, so this is only a backstop.
+    std::size_t max_tracked_events = 256;
+};
+
+/// Keeps a flood of bad messages from filling the disk with logs: per event name, lines beyond
+/// the limit are dropped and reported later as one `log_suppressed` line with the count.
+class RateLimitedLogSink final : public LogSink {
+  public:
+    explicit RateLimitedLogSink(LogSink& inner, LogRateLimit limit = {},
+                                SteadyTimeSource now = std::chrono::steady_clock::now);
+    void log(LogLevel level, std::string_view event, const nlohmann::json& fields) override;
+
+    /// Reports every pending suppressed count now, e.g. before the exit summary.
+    void flush();
+    /// Lines dropped since construction.
+    std::uint64_t suppressed_total() const;
+
+  private:
+    struct Window {
+        std::chrono::steady_clock::time_point start;
+        std::size_t lines = 0;
+        std::uint64_t suppressed = 0;
+        LogLevel max_suppressed = LogLevel::debug;
+    };
+    static void report(LogSink& inner, std::string_view event, const Window& w);
+
+    LogSink& inner_;
+    LogRateLimit limit_;
+    SteadyTimeSource now_;
+    mutable std::mutex mutex_;
+    std::unordered_map<std::string, Window> windows_;
+    std::uint64_t suppressed_total_ = 0;
+};
+
+}  // namespace planner

@@ -1,0 +1,40 @@
+#pragma once
+
+/// \file
+/// Where the planner's outputs go: interfaces, so embedders and tests inject their own and the
+/// agent never touches the file system directly.
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "planner/proposal.hpp"
+
+namespace planner {
+
+/// An event the planner itself publishes, e.g. `remediation_started`.
+struct PlannerEvent {
+    std::string type;
+    std::string severity = "info";
+    std::string service;
+    std::string correlation_id;
+    nlohmann::json payload = nlohmann::json::object();
+};
+
+/// Receives every proposal that is not `ignore`: the executor's pending-action queue.
+class ActionSink {
+  public:
+    virtual ~ActionSink() = default;
+    /// Stores the proposal durably; returns where (for logs). Throws on failure.
+    virtual std::string write(const ActionProposal& proposal) = 0;
+};
+
+/// Receives the planner's own events, after the action they refer to was stored.
+class EventSink {
+  public:
+    virtual ~EventSink() = default;
+    /// Stores or publishes the event; returns where (for logs). Throws on failure.
+    virtual std::string emit(const PlannerEvent& event) = 0;
+};
+
+}  // namespace planner

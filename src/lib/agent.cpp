@@ -1,0 +1,414 @@
+#include "planner/agent.hpp"
+
+#include <algorithm>
+#include <exception>
+
+#include "planner/detail/json_limits.hpp"
+#include "planner/detail/time.hpp"
+#include "planner/plan.hpp"
+#include "planner/schema.hpp"
+
+namespace planner {
+
+namespace {
+
+/// Channel names come from the bus; past this many, they share one counter.
+constexpr std::size_t kMaxCountedChannels = 64;
+constexpr std::string_view kOtherChannels = "(other)";
+
+}  // namespace
+
+std::string_view to_string(IntakeResult r) noexcept {
+    switch (r) {
+        case IntakeResult::queued:
+            return "queued";
+        case IntakeResult::malformed:
+            return "malformed";
+        case IntakeResult::benign:
+            return "benign";
+        case IntakeResult::cooldown:
+            return "cooldown";
+        case IntakeResult::coalesced:
+            return "coalesced";
+        case IntakeResult::queue_full:
+            return "queue_full";
+        case IntakeResult::stopped:
+            return "stopped";
+    }
+    return "stopped";
+}
+
+std::string_view to_string(HandleResult r) noexcept {
+    switch (r) {
+        case HandleResult::benign:
+            return "benign";
+        case HandleResult::cooldown:
+            return "cooldown";
+        case HandleResult::ignored:
+            return "ignored";
+        case HandleResult::proposed:
+            return "proposed";
+        case HandleResult::chain_failed:
+            return "chain_failed";
+        case HandleResult::write_failed:
+            return "write_failed";
+        case HandleResult::abandoned:
+            return "abandoned";
+    }
+    return "abandoned";
+}
+
+std::uint64_t PlannerCounters::received_total() const {
+    std::uint64_t total = 0;
+    for (const auto& [channel, n] : received) total += n;
+    return total;
+}
+
+nlohmann::json PlannerCounters::to_json() const {
+    return {{"received", received},
+            {"received_total", received_total()},
+            {"skipped",
+             {{"malformed", malformed},
+              {"benign", benign},
+              {"cooldown", cooldown},
+              {"coalesced", coalesced},
+              {"queue_full", queue_full},
+              {"stopping", stopping}}},
+            {"routed", routed},
+            {"proposals", proposals},
+            {"chain_failures", chain_failures},
+            {"write_failures", write_failures},
+            {"emit_failures", emit_failures},
+            {"abandoned", abandoned}};
+}
+
+PlannerAgent::PlannerAgent(PlannerAgentOptions options, LLMRouter& router, ActionSink& actions,
+                           EventSink& events, LogSink& log, SteadyTimeSource steady,
+                           WallTimeSource wall)
+    : options_(std::move(options)),
+      router_(router),
+      actions_(actions),
+      events_(events),
+      log_(log),
+      steady_(std::move(steady)),
+      wall_(std::move(wall)),
+      cooldown_(options_.cooldown, steady_) {
+    options_.workers = std::max<std::size_t>(options_.workers, 1);
+    options_.queue_capacity = std::max<std::size_t>(options_.queue_capacity, 1);
+}
+
+PlannerAgent::~PlannerAgent() {
+    stop();
+    for (auto& w : workers_) {
+        if (w.joinable()) w.join();
+    }
+}
+
+void PlannerAgent::start() {
+    std::lock_guard lock(mutex_);
+    if (!workers_.empty() || stopped_) return;
+    for (std::size_t i = 0; i < options_.workers; ++i) {
+        workers_.emplace_back([this] { worker_loop(); });
+    }
+}
+
+void PlannerAgent::count(std::uint64_t PlannerCounters::*field) {
+    std::lock_guard lock(counters_mutex_);
+    ++(counters_.*field);
+}
+
+void PlannerAgent::count_received(std::string_view channel) {
+    std::lock_guard lock(counters_mutex_);
+    auto it = counters_.received.find(std::string(channel));
+    if (it == counters_.received.end()) {
+        const bool room = counters_.received.size() < kMaxCountedChannels;
+        it = counters_.received
+                 .try_emplace(room ? std::string(channel) : std::string(kOtherChannels))
+                 .first;
+    }
+    ++it->second;
+}
+
+PlannerCounters PlannerAgent::counters() const {
+    std::lock_guard lock(counters_mutex_);
+    return counters_;
+}
+
+IntakeResult PlannerAgent::reject(std::string_view channel, std::string reason, std::size_t bytes) {
+    count(&PlannerCounters::malformed);
+    // The content is not logged: it is arbitrary bytes from the bus, possibly huge.
+    log_.log(LogLevel::warn, "skip_malformed",
+             {{"channel", channel}, {"reason", std::move(reason)}, {"bytes", bytes}});
+    return IntakeResult::malformed;
+}
+
+IntakeResult PlannerAgent::dispatch(std::string_view channel, const nlohmann::json& data) {
+    count_received(channel);
+    if (!data.is_string()) {
+        return reject(channel, std::string("data must be a string, got ") + data.type_name(), 0);
+    }
+    return dispatch_text_counted(channel, data.get_ref<const std::string&>());
+}
+
+IntakeResult PlannerAgent::dispatch_text(std::string_view channel, std::string_view data) {
+    count_received(channel);
+    return dispatch_text_counted(channel, data);
+}
+
+IntakeResult PlannerAgent::dispatch_text_counted(std::string_view channel, std::string_view data) {
+    if (data.size() > options_.max_message_bytes) {
+        return reject(channel,
+                      "message is " + std::to_string(data.size()) + " bytes, limit " +
+                          std::to_string(options_.max_message_bytes),
+                      data.size());
+    }
+    // nlohmann's parser recurses once per level: refuse deep nesting before it sees the text.
+    const std::size_t max_depth = options_.limits.max_payload_depth + 1;
+    if (detail::json_text_exceeds_depth(data, max_depth)) {
+        return reject(channel, "JSON nests deeper than " + std::to_string(max_depth) + " levels",
+                      data.size());
+    }
+    const auto raw = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
+    if (raw.is_discarded()) return reject(channel, "not valid JSON", data.size());
+    auto parsed = try_parse_event(raw, channel, detail::to_epoch_seconds(wall_()), options_.limits);
+    if (!parsed) return reject(channel, std::move(parsed.error), data.size());
+    return enqueue(std::move(*parsed.event));
+}
+
+IntakeResult PlannerAgent::submit(HealthEvent event) {
+    count_received(event.raw_channel);
+    return enqueue(std::move(event));
+}
+
+IntakeResult PlannerAgent::enqueue(HealthEvent event) {
+    std::string key = event.svc_key();
+    if (is_benign_event_type(event.event_type)) {
+        count(&PlannerCounters::benign);
+        log_.log(LogLevel::debug, "skip_benign", {{"key", key}, {"type", event.event_type}});
+        return IntakeResult::benign;
+    }
+    if (!cooldown_.is_ready(key)) {
+        count(&PlannerCounters::cooldown);
+        log_.log(LogLevel::debug, "skip_cooldown",
+                 {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+        return IntakeResult::cooldown;
+    }
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        if (!accepting_) {
+            lock.unlock();
+            count(&PlannerCounters::stopping);
+            log_.log(LogLevel::debug, "skip_stopping", {{"key", key}});
+            return IntakeResult::stopped;
+        }
+        if (pending_keys_.contains(key)) {
+            lock.unlock();
+            count(&PlannerCounters::coalesced);
+            log_.log(LogLevel::debug, "skip_coalesced", {{"key", key}});
+            return IntakeResult::coalesced;
+        }
+        if (queue_.size() < options_.queue_capacity) break;
+        if (!options_.wait_when_full) {
+            lock.unlock();
+            count(&PlannerCounters::queue_full);
+            log_.log(LogLevel::warn, "skip_queue_full",
+                     {{"key", key}, {"capacity", options_.queue_capacity}});
+            return IntakeResult::queue_full;
+        }
+        space_ready_.wait(lock);
+    }
+    pending_keys_.insert(key);
+    queue_.push_back(std::move(event));
+    lock.unlock();
+    work_ready_.notify_one();
+    return IntakeResult::queued;
+}
+
+void PlannerAgent::worker_loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        work_ready_.wait(lock, [this] { return !queue_.empty() || exit_; });
+        if (queue_.empty()) return;
+        HealthEvent event = std::move(queue_.front());
+        queue_.pop_front();
+        const std::string key = event.svc_key();
+        in_flight_.push_back({key, steady_()});
+        lock.unlock();
+        space_ready_.notify_one();
+
+        handle_event(event);
+
+        lock.lock();
+        pending_keys_.erase(key);
+        std::erase_if(in_flight_, [&](const InFlight& f) { return f.key == key; });
+        if (queue_.empty() && in_flight_.empty()) idle_.notify_all();
+    }
+}
+
+HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
+    const std::string key = event.svc_key();
+    if (is_benign_event_type(event.event_type)) {
+        count(&PlannerCounters::benign);
+        log_.log(LogLevel::debug, "skip_benign", {{"key", key}, {"type", event.event_type}});
+        return HandleResult::benign;
+    }
+    if (!cooldown_.is_ready(key)) {
+        count(&PlannerCounters::cooldown);
+        log_.log(LogLevel::debug, "skip_cooldown",
+                 {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+        return HandleResult::cooldown;
+    }
+    try {
+        return plan(event);
+    } catch (const std::exception& e) {
+        // Only a bug gets here (the sinks' and router's failures are handled in plan).
+        count(&PlannerCounters::chain_failures);
+        log_.log(LogLevel::error, "plan_failed", {{"key", key}, {"error", e.what()}});
+        return HandleResult::chain_failed;
+    } catch (...) {
+        count(&PlannerCounters::chain_failures);
+        log_.log(LogLevel::error, "plan_failed", {{"key", key}, {"error", "unknown exception"}});
+        return HandleResult::chain_failed;
+    }
+}
+
+HandleResult PlannerAgent::plan(const HealthEvent& event) {
+    const std::string key = event.svc_key();
+    const auto messages = build_messages(event, options_.prompt);
+    count(&PlannerCounters::routed);
+    RouteResult result;
+    try {
+        result = router_.route(messages, proposal_schema());
+    } catch (const RouteError& e) {
+        count(&PlannerCounters::chain_failures);
+        log_.log(LogLevel::warn, "chain_failed",
+                 {{"key", key}, {"error", e.what()}, {"attempts", e.attempts()}});
+        return HandleResult::chain_failed;
+    } catch (const std::exception& e) {
+        count(&PlannerCounters::chain_failures);
+        log_.log(LogLevel::warn, "chain_failed", {{"key", key}, {"error", e.what()}});
+        return HandleResult::chain_failed;
+    } catch (...) {
+        count(&PlannerCounters::chain_failures);
+        log_.log(LogLevel::warn, "chain_failed", {{"key", key}, {"error", "unknown exception"}});
+        return HandleResult::chain_failed;
+    }
+
+    ActionProposal p = make_proposal(event, result, options_.prompt.rules);
+    p.created_at = wall_();
+    p.action_id = make_action_id(event, p.created_at, sequence_.fetch_add(1) + 1);
+    {
+        std::lock_guard lock(counters_mutex_);
+        ++counters_.proposals[p.action];
+    }
+    const nlohmann::json summary = {
+        {"action_id", p.action_id},   {"key", key},
+        {"action", p.action},         {"type", p.type},
+        {"risk_level", p.risk_level}, {"requires_human", p.requires_human},
+        {"confidence", p.confidence}, {"model", p.llm_model},
+        {"attempts", p.llm_attempts}, {"policy_corrections", p.policy_corrections}};
+    if (p.action == "ignore") {
+        cooldown_.record(key);
+        log_.log(LogLevel::info, "proposal_ignored", summary);
+        return HandleResult::ignored;
+    }
+    if (abandoned_.load()) {
+        count(&PlannerCounters::abandoned);
+        log_.log(LogLevel::warn, "proposal_abandoned", summary);
+        return HandleResult::abandoned;
+    }
+
+    std::string where;
+    try {
+        where = actions_.write(p);
+    } catch (const std::exception& e) {
+        count(&PlannerCounters::write_failures);
+        auto fields = summary;
+        fields["error"] = e.what();
+        log_.log(LogLevel::error, "write_failed", fields);
+        return HandleResult::write_failed;
+    }
+    auto written = summary;
+    written["path"] = where;
+    log_.log(LogLevel::info, "proposal_written", written);
+
+    PlannerEvent started;
+    started.type = "remediation_started";
+    started.severity = "info";
+    started.service = event.service;
+    started.correlation_id = p.action_id;
+    started.payload = {{"action", p.action},
+                       {"action_id", p.action_id},
+                       {"type", p.type},
+                       {"node", p.node},
+                       {"service", p.service},
+                       {"risk_level", p.risk_level},
+                       {"requires_human", p.requires_human},
+                       {"confidence", p.confidence},
+                       {"reason", p.reason},
+                       {"llm_model", p.llm_model}};
+    try {
+        events_.emit(started);
+    } catch (const std::exception& e) {
+        // The action exists, so the cooldown still applies: a retry would duplicate it.
+        count(&PlannerCounters::emit_failures);
+        log_.log(LogLevel::error, "emit_failed",
+                 {{"action_id", p.action_id}, {"key", key}, {"error", e.what()}});
+    }
+    cooldown_.record(key);
+    return HandleResult::proposed;
+}
+
+bool PlannerAgent::wait_idle(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return idle_.wait_for(lock, timeout, [this] { return queue_.empty() && in_flight_.empty(); });
+}
+
+StopReport PlannerAgent::stop() {
+    StopReport report;
+    std::unique_lock lock(mutex_);
+    if (stopped_) return report;
+    stopped_ = true;
+    accepting_ = false;
+    space_ready_.notify_all();
+    if (!workers_.empty()) {
+        report.drained = idle_.wait_for(lock, options_.stop_grace,
+                                        [this] { return queue_.empty() && in_flight_.empty(); });
+    } else {
+        report.drained = queue_.empty();
+    }
+    if (!report.drained) {
+        abandoned_ = true;
+        report.abandoned_queued = queue_.size();
+        report.still_in_flight = in_flight_.size();
+        for (const auto& e : queue_) pending_keys_.erase(e.svc_key());
+        queue_.clear();
+    }
+    exit_ = true;
+    lock.unlock();
+    work_ready_.notify_all();
+    if (report.abandoned_queued > 0) {
+        std::lock_guard counters_lock(counters_mutex_);
+        counters_.abandoned += report.abandoned_queued;
+    }
+    if (!report.drained) {
+        log_.log(LogLevel::warn, "stop_abandoned",
+                 {{"queued", report.abandoned_queued}, {"in_flight", report.still_in_flight}});
+    }
+    if (report.still_in_flight == 0) {
+        for (auto& w : workers_) {
+            if (w.joinable()) w.join();
+        }
+    }
+    return report;
+}
+
+std::chrono::steady_clock::duration PlannerAgent::oldest_in_flight_age() const {
+    const auto now = steady_();
+    std::lock_guard lock(mutex_);
+    std::chrono::steady_clock::duration oldest{0};
+    for (const auto& f : in_flight_) oldest = std::max(oldest, now - f.since);
+    return oldest;
+}
+
+}  // namespace planner

@@ -1,0 +1,228 @@
+#include "planner/file_sinks.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+
+#include "planner/detail/json_limits.hpp"
+#include "planner/detail/safe_name.hpp"
+#include "planner/detail/time.hpp"
+
+namespace planner {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void throw_errno(const std::string& what) {
+    throw std::system_error(errno, std::generic_category(), what);
+}
+
+/// Owns one file descriptor.
+class UniqueFd {
+  public:
+    explicit UniqueFd(int fd = -1) noexcept : fd_(fd) {}
+    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+    UniqueFd& operator=(UniqueFd&& other) noexcept {
+        if (this != &other) reset(other.release());
+        return *this;
+    }
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    ~UniqueFd() { reset(); }
+
+    int get() const noexcept { return fd_; }
+    int release() noexcept {
+        const int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+  private:
+    int fd_;
+};
+
+UniqueFd open_directory(const fs::path& dir) {
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (fd.get() < 0) throw_errno("cannot open directory " + dir.string());
+    return fd;
+}
+
+/// Opens (creating when missing) the subdirectory `name` of `parent_fd`, refusing symlinks so a
+/// link planted in the tree cannot redirect writes elsewhere.
+UniqueFd open_subdirectory(int parent_fd, const std::string& name, bool fsync) {
+    if (!detail::is_contained_component(name)) {
+        throw std::invalid_argument("unsafe directory name");
+    }
+    if (::mkdirat(parent_fd, name.c_str(), 0755) == 0) {
+        // The new entry must survive a crash too, or the file inside it is lost.
+        if (fsync && ::fsync(parent_fd) != 0) throw_errno("cannot fsync directory");
+    } else if (errno != EEXIST) {
+        throw_errno("cannot create directory " + name);
+    }
+    UniqueFd fd(::openat(parent_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd.get() < 0) throw_errno("cannot open directory " + name);
+    return fd;
+}
+
+void write_all(int fd, std::string_view content) {
+    while (!content.empty()) {
+        const ssize_t n = ::write(fd, content.data(), content.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("cannot write temporary file");
+        }
+        content.remove_prefix(static_cast<std::size_t>(n));
+    }
+}
+
+/// Distinguishes temporaries of concurrent writers in one process; the pid separates processes.
+std::atomic<std::uint64_t> g_temp_sequence{0};
+
+/// The lexical backstop behind the per-component checks: `root/relative` must stay in `root`.
+void check_inside(const fs::path& root, const fs::path& relative) {
+    const fs::path normal = (root / relative).lexically_normal();
+    const fs::path rel = normal.lexically_relative(root.lexically_normal());
+    if (rel.empty() || rel.is_absolute() || *rel.begin() == "..") {
+        throw std::invalid_argument("path escapes the output directory");
+    }
+}
+
+}  // namespace
+
+namespace detail {
+
+bool is_contained_component(std::string_view name) noexcept {
+    return !name.empty() && name.size() <= 255 && name != "." && name != ".." &&
+           name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
+}
+
+void write_file_atomically(int dir_fd, std::string_view name, std::string_view content,
+                           bool fsync) {
+    if (!is_contained_component(name) || name.starts_with(kTempFilePrefix)) {
+        throw std::invalid_argument("unsafe file name");
+    }
+    const std::string final_name(name);
+    std::string temp_name;
+    UniqueFd fd;
+    for (int tries = 0; fd.get() < 0; ++tries) {
+        temp_name = std::string(kTempFilePrefix) + std::to_string(::getpid()) + "-" +
+                    std::to_string(g_temp_sequence.fetch_add(1));
+        fd.reset(::openat(dir_fd, temp_name.c_str(),
+                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+        if (fd.get() < 0 && (errno != EEXIST || tries >= 100)) {
+            throw_errno("cannot create temporary file for " + final_name);
+        }
+    }
+    try {
+        write_all(fd.get(), content);
+        if (fsync && ::fsync(fd.get()) != 0) throw_errno("cannot fsync " + final_name);
+        if (::close(fd.release()) != 0) throw_errno("cannot close " + final_name);
+        if (::renameat(dir_fd, temp_name.c_str(), dir_fd, final_name.c_str()) != 0) {
+            throw_errno("cannot rename into " + final_name);
+        }
+    } catch (...) {
+        ::unlinkat(dir_fd, temp_name.c_str(), 0);
+        throw;
+    }
+    if (fsync && ::fsync(dir_fd) != 0) throw_errno("cannot fsync directory of " + final_name);
+}
+
+}  // namespace detail
+
+std::size_t remove_stale_temporaries(const fs::path& dir, int max_depth) {
+    std::size_t removed = 0;
+    std::error_code ec;
+    fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec);
+    for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+        if (it.depth() >= max_depth) it.disable_recursion_pending();
+        const auto status = it->symlink_status(ec);
+        if (ec) break;
+        if (fs::is_regular_file(status) &&
+            it->path().filename().string().starts_with(kTempFilePrefix)) {
+            if (fs::remove(it->path(), ec)) ++removed;
+        }
+    }
+    return removed;
+}
+
+void prepare_output_directory(const fs::path& dir) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw std::system_error(ec, "cannot create directory " + dir.string());
+    if (!fs::is_directory(dir, ec)) {
+        throw std::system_error(std::make_error_code(std::errc::not_a_directory),
+                                dir.string() + " is not a directory");
+    }
+    // access() asks the kernel with this process's real rights, capabilities included.
+    if (::access(dir.c_str(), W_OK | X_OK) != 0) throw_errno(dir.string() + " is not writable");
+}
+
+FileActionSink::FileActionSink(fs::path dir, FileSinkOptions options)
+    : dir_(std::move(dir)), options_(options) {
+    prepare_output_directory(dir_);
+    remove_stale_temporaries(dir_);
+}
+
+std::string FileActionSink::write(const ActionProposal& proposal) {
+    // The executor finds the file by id, so an id that needs changing is refused, not renamed.
+    const std::string& id = proposal.action_id;
+    if (id.empty() || detail::safe_path_component(id, 200) != id) {
+        throw std::invalid_argument("action id is not a safe file name");
+    }
+    const std::string name = id + ".json";
+    check_inside(dir_, name);
+    const UniqueFd dir_fd = open_directory(dir_);
+    detail::write_file_atomically(dir_fd.get(), name,
+                                  detail::dump_lenient(proposal.to_action_file(), 2) + "\n",
+                                  options_.fsync);
+    return (dir_ / name).string();
+}
+
+FileEventSink::FileEventSink(fs::path dir, NodeNameSource node_name, WallTimeSource now,
+                             FileSinkOptions options)
+    : dir_(std::move(dir)),
+      node_name_(std::move(node_name)),
+      now_(std::move(now)),
+      options_(options) {
+    prepare_output_directory(dir_);
+    remove_stale_temporaries(dir_, 2);
+}
+
+std::string FileEventSink::emit(const PlannerEvent& event) {
+    const auto now = now_();
+    const std::string node = node_name_();
+    const std::string iso = detail::format_iso8601_utc(now);  // 2026-05-27T12:00:00.123Z
+    const std::string date = iso.substr(0, 10);
+    const std::string time = iso.substr(11, 2) + iso.substr(14, 2) + iso.substr(17, 6);
+    const std::string node_dir = detail::safe_path_component(node);
+    const std::string name = time + "-" + detail::safe_path_component(event.type) + "-" +
+                             detail::safe_path_component(event.correlation_id, 128) + ".json";
+    const fs::path relative = fs::path(date) / node_dir / name;
+    check_inside(dir_, relative);
+
+    const nlohmann::json doc = {{"type", event.type},
+                                {"severity", event.severity},
+                                {"node", node},
+                                {"service", event.service},
+                                {"correlation_id", event.correlation_id},
+                                {"payload", event.payload},
+                                {"timestamp", iso}};
+    const UniqueFd root = open_directory(dir_);
+    const UniqueFd day = open_subdirectory(root.get(), date, options_.fsync);
+    const UniqueFd node_fd = open_subdirectory(day.get(), node_dir, options_.fsync);
+    detail::write_file_atomically(node_fd.get(), name, detail::dump_lenient(doc, 2) + "\n",
+                                  options_.fsync);
+    return (dir_ / relative).string();
+}
+
+}  // namespace planner

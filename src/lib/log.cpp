@@ -1,0 +1,178 @@
+#include "planner/log.hpp"
+
+#include <array>
+#include <vector>
+
+#include "planner/detail/json_limits.hpp"
+#include "planner/detail/time.hpp"
+
+namespace planner {
+
+std::string_view to_string(LogLevel level) noexcept {
+    switch (level) {
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warn:
+            return "warn";
+        case LogLevel::error:
+            return "error";
+    }
+    return "error";
+}
+
+std::optional<LogLevel> parse_log_level(std::string_view text) noexcept {
+    if (text == "debug") return LogLevel::debug;
+    if (text == "info") return LogLevel::info;
+    if (text == "warn" || text == "warning") return LogLevel::warn;
+    if (text == "error") return LogLevel::error;
+    return std::nullopt;
+}
+
+namespace {
+
+constexpr std::array<std::string_view, 3> kReservedKeys{"ts", "level", "event"};
+
+bool is_reserved(std::string_view key) {
+    for (auto r : kReservedKeys) {
+        if (r == key) return true;
+    }
+    return false;
+}
+
+/// Writes the whole line with one call, so concurrent writers never interleave inside a line.
+void write_line(std::FILE* out, const std::string& line) {
+    std::fwrite(line.data(), 1, line.size(), out);
+    std::fflush(out);
+}
+
+bool needs_quoting(std::string_view s) {
+    if (s.empty()) return true;
+    for (const char c : s) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u <= 0x20 || c == '"' || c == '=' || c == '\\' || u == 0x7f) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+JsonLinesLogSink::JsonLinesLogSink(std::FILE* out, LogLevel min_level, WallTimeSource now)
+    : out_(out), min_level_(min_level), now_(std::move(now)) {}
+
+void JsonLinesLogSink::log(LogLevel level, std::string_view event, const nlohmann::json& fields) {
+    if (level < min_level_) return;
+    nlohmann::json line = nlohmann::json::object();
+    line["ts"] = detail::format_iso8601_utc(now_());
+    line["level"] = to_string(level);
+    line["event"] = event;
+    if (fields.is_object()) {
+        for (const auto& [key, value] : fields.items()) {
+            line[is_reserved(key) ? "_" + key : key] = value;
+        }
+    } else if (!fields.is_null()) {
+        line["fields"] = fields;
+    }
+    // nlohmann::json keeps keys sorted; ts/level/event are written first for people who grep.
+    std::string text = R"({"ts":)" + detail::dump_lenient(line["ts"]) + R"(,"level":)" +
+                       detail::dump_lenient(line["level"]) + R"(,"event":)" +
+                       detail::dump_lenient(line["event"]);
+    for (const auto& [key, value] : line.items()) {
+        if (is_reserved(key)) continue;
+        text += "," + detail::dump_lenient(key) + ":" + detail::dump_lenient(value);
+    }
+    text += "}\n";
+    std::lock_guard lock(mutex_);
+    write_line(out_, text);
+}
+
+TextLogSink::TextLogSink(std::FILE* out, LogLevel min_level, WallTimeSource now)
+    : out_(out), min_level_(min_level), now_(std::move(now)) {}
+
+void TextLogSink::log(LogLevel level, std::string_view event, const nlohmann::json& fields) {
+    if (level < min_level_) return;
+    std::string level_text(to_string(level));
+    for (auto& c : level_text) c = static_cast<char>(c - 'a' + 'A');
+    level_text.resize(5, ' ');
+    std::string text = detail::format_iso8601_utc(now_()) + " " + level_text + " ";
+    // The event name comes from code, but quote it anyway so a caller cannot break the line.
+    text += needs_quoting(event) ? detail::dump_lenient(std::string(event)) : std::string(event);
+    if (fields.is_object()) {
+        for (const auto& [key, value] : fields.items()) {
+            text += " ";
+            text += needs_quoting(key) ? detail::dump_lenient(key) : key;
+            text += "=";
+            if (value.is_string() && !needs_quoting(value.get_ref<const std::string&>())) {
+                text += value.get_ref<const std::string&>();
+            } else {
+                text += detail::dump_lenient(value);
+            }
+        }
+    }
+    text += "\n";
+    std::lock_guard lock(mutex_);
+    write_line(out_, text);
+}
+
+RateLimitedLogSink::RateLimitedLogSink(LogSink& inner, LogRateLimit limit, SteadyTimeSource now)
+    : inner_(inner), limit_(limit), now_(std::move(now)) {}
+
+void RateLimitedLogSink::report(LogSink& inner, std::string_view event, const Window& w) {
+    inner.log(
+        std::max(w.max_suppressed, LogLevel::info), "log_suppressed",
+        {{"suppressed_event", event}, {"suppressed", w.suppressed}, {"window_lines", w.lines}});
+}
+
+void RateLimitedLogSink::log(LogLevel level, std::string_view event, const nlohmann::json& fields) {
+    const auto now = now_();
+    std::optional<Window> finished;
+    {
+        std::lock_guard lock(mutex_);
+        auto it = windows_.find(std::string(event));
+        if (it == windows_.end() && windows_.size() >= limit_.max_tracked_events) {
+            // Forget windows with nothing to report; if every one has, the line goes through.
+            std::erase_if(windows_, [](const auto& e) { return e.second.suppressed == 0; });
+        }
+        if (it == windows_.end() && windows_.size() < limit_.max_tracked_events) {
+            it = windows_.emplace(std::string(event), Window{now}).first;
+        }
+        if (it != windows_.end()) {
+            Window& w = it->second;
+            if (now - w.start >= limit_.window) {
+                if (w.suppressed > 0) finished = w;
+                w = Window{now};
+            }
+            if (w.lines >= limit_.lines_per_window) {
+                ++w.suppressed;
+                ++suppressed_total_;
+                w.max_suppressed = std::max(w.max_suppressed, level);
+                return;
+            }
+            ++w.lines;
+        }
+    }
+    if (finished) report(inner_, event, *finished);
+    inner_.log(level, event, fields);
+}
+
+void RateLimitedLogSink::flush() {
+    std::vector<std::pair<std::string, Window>> pending;
+    {
+        std::lock_guard lock(mutex_);
+        for (auto& [event, w] : windows_) {
+            if (w.suppressed == 0) continue;
+            pending.emplace_back(event, w);
+            w.suppressed = 0;
+            w.max_suppressed = LogLevel::debug;
+        }
+    }
+    for (const auto& [event, w] : pending) report(inner_, event, w);
+}
+
+std::uint64_t RateLimitedLogSink::suppressed_total() const {
+    std::lock_guard lock(mutex_);
+    return suppressed_total_;
+}
+
+}  // namespace planner

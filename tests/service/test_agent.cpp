@@ -1,0 +1,213 @@
+// PlannerAgent._handle_event, ported from the seed suite with injected fakes, plus what the
+// original left implicit (write and emit failures, house rules, ids).
+
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "agent_fixture.hpp"
+
+using namespace planner;
+using namespace planner::testing;
+using namespace std::chrono_literals;
+
+TEST_CASE("benign event no proposal", "[agent]") {
+    AgentFixture f(make_route_result());
+    const auto ev = make_health_event("piha", "mosquitto", "service_healthy");
+    CHECK(f.agent.handle_event(ev) == HandleResult::benign);
+    CHECK(f.actions.written().empty());
+    CHECK(f.router.call_count() == 0);
+    CHECK(f.agent.counters().benign == 1);
+}
+
+TEST_CASE("cooldown blocks duplicate", "[agent]") {
+    AgentFixture f(make_route_result());
+    const auto ev = make_health_event();
+    f.agent.cooldown().record(ev.svc_key());  // simulate a recent proposal
+    CHECK(f.agent.handle_event(ev) == HandleResult::cooldown);
+    CHECK(f.actions.written().empty());
+    CHECK(f.router.call_count() == 0);
+}
+
+TEST_CASE("ignore action no file written", "[agent]") {
+    AgentFixture f(make_route_result("ignore", "mosquitto", "piha", "Transient glitch"));
+    CHECK(f.agent.handle_event(make_health_event()) == HandleResult::ignored);
+    CHECK(f.actions.written().empty());
+    CHECK(f.events.emitted().empty());
+    CHECK(f.agent.counters().proposals.at("ignore") == 1);
+}
+
+TEST_CASE("ignore records cooldown", "[agent]") {
+    AgentFixture f(make_route_result("ignore", "mosquitto", "piha", "Transient glitch"));
+    const auto ev = make_health_event();
+    f.agent.handle_event(ev);
+    CHECK_FALSE(f.agent.cooldown().is_ready(ev.svc_key()));
+}
+
+TEST_CASE("restart action writes pending file", "[agent]") {
+    AgentFixture f(make_route_result("restart"));
+    CHECK(f.agent.handle_event(make_health_event()) == HandleResult::proposed);
+    const auto written = f.actions.written();
+    REQUIRE(written.size() == 1);
+    CHECK(written[0].action == "restart");
+    CHECK(written[0].type == "container_restart");
+}
+
+TEST_CASE("redeploy action risk guarded", "[agent]") {
+    AgentFixture f(make_route_result("redeploy"));
+    f.agent.handle_event(make_health_event());
+    const auto written = f.actions.written();
+    REQUIRE(written.size() == 1);
+    CHECK(written[0].risk_level == "guarded");
+    CHECK(written[0].type == "redeploy");
+}
+
+TEST_CASE("remediation started event emitted", "[agent]") {
+    AgentFixture f(make_route_result("restart"));
+    const auto ev = make_health_event();
+    f.agent.handle_event(ev);
+    const auto emitted = f.events.emitted();
+    REQUIRE(emitted.size() == 1);
+    CHECK(emitted[0].type == "remediation_started");
+    CHECK(emitted[0].service == ev.service);
+    CHECK(emitted[0].correlation_id == f.actions.written().at(0).action_id);
+    CHECK(emitted[0].payload.at("action") == "restart");
+}
+
+TEST_CASE("llm failure no file no cooldown", "[agent]") {
+    AgentFixture f(failing_router());
+    const auto ev = make_health_event();
+    CHECK(f.agent.handle_event(ev) == HandleResult::chain_failed);
+    CHECK(f.actions.written().empty());
+    CHECK(f.events.emitted().empty());
+    // Cooldown NOT recorded: the next event retries.
+    CHECK(f.agent.cooldown().is_ready(ev.svc_key()));
+    CHECK(f.agent.counters().chain_failures == 1);
+    REQUIRE(f.log.count("chain_failed") == 1);
+    CHECK(f.log.lines().back().fields.at("attempts").size() == 1);
+}
+
+TEST_CASE("requires human preserved in proposal", "[agent]") {
+    AgentFixture f(make_route_result("restart", "mosquitto", "piha", "r", 0.6, true));
+    f.agent.handle_event(make_health_event());
+    REQUIRE(f.actions.written().size() == 1);
+    CHECK(f.actions.written()[0].requires_human);
+}
+
+TEST_CASE("cooldown recorded after success", "[agent]") {
+    AgentFixture f(make_route_result("restart"));
+    const auto ev = make_health_event();
+    f.agent.handle_event(ev);
+    CHECK_FALSE(f.agent.cooldown().is_ready(ev.svc_key()));
+}
+
+TEST_CASE("llm model recorded in proposal", "[agent]") {
+    AgentFixture f(make_route_result("restart", "mosquitto", "piha", "Container is stopped", 0.9,
+                                     false, "claude-haiku-4-5-20251001"));
+    f.agent.handle_event(make_health_event());
+    REQUIRE(f.actions.written().size() == 1);
+    CHECK(f.actions.written()[0].llm_model == "claude-haiku-4-5-20251001");
+}
+
+TEST_CASE("write failure is logged with no cooldown and no event", "[agent]") {
+    AgentFixture f(make_route_result("restart"));
+    f.actions.fail(true);
+    const auto ev = make_health_event();
+    CHECK(f.agent.handle_event(ev) == HandleResult::write_failed);
+    CHECK(f.events.emitted().empty());
+    CHECK(f.agent.cooldown().is_ready(ev.svc_key()));
+    CHECK(f.agent.counters().write_failures == 1);
+    CHECK(f.log.count("write_failed") == 1);
+
+    f.actions.fail(false);  // the next event retries and succeeds
+    CHECK(f.agent.handle_event(ev) == HandleResult::proposed);
+    CHECK(f.actions.written().size() == 1);
+}
+
+TEST_CASE("emit failure keeps the action and records the cooldown", "[agent]") {
+    AgentFixture f(make_route_result("restart"));
+    f.events.fail(true);
+    const auto ev = make_health_event();
+    CHECK(f.agent.handle_event(ev) == HandleResult::proposed);
+    CHECK(f.actions.written().size() == 1);
+    CHECK_FALSE(f.agent.cooldown().is_ready(ev.svc_key()));
+    CHECK(f.agent.counters().emit_failures == 1);
+}
+
+TEST_CASE("cooldown expires after the configured period", "[agent]") {
+    PlannerAgentOptions options;
+    options.cooldown = 60s;
+    AgentFixture f(make_route_result("restart"), options);
+    const auto ev = make_health_event();
+    CHECK(f.agent.handle_event(ev) == HandleResult::proposed);
+    f.clock.advance(59s);
+    CHECK(f.agent.handle_event(ev) == HandleResult::cooldown);
+    f.clock.advance(1s);
+    CHECK(f.agent.handle_event(ev) == HandleResult::proposed);
+    CHECK(f.router.call_count() == 2);
+}
+
+TEST_CASE("house rules are applied to the model's answer", "[agent]") {
+    AgentFixture f([](const std::vector<ChatMessage>&) {
+        return make_route_result("restart", "x", "y", "looks bad", 0.95, false);
+    });
+    f.agent.handle_event(make_health_event("chelsty-infra", "nginx"));
+    f.agent.handle_event(make_health_event("piha", "data", "disk_pressure"));
+    const auto written = f.actions.written();
+    REQUIRE(written.size() == 2);
+    CHECK(written[0].node == "chelsty-infra");
+    CHECK(written[0].service == "nginx");
+    CHECK(written[0].requires_human);
+    CHECK(written[1].action == "notify");
+    CHECK(written[1].type == "notify");
+}
+
+TEST_CASE("proposal time and action id come from the injected wall clock", "[agent]") {
+    AgentFixture f(make_route_result("restart"));
+    f.agent.handle_event(make_health_event());
+    f.agent.handle_event(make_health_event("piha", "zigbee2mqtt"));
+    const auto written = f.actions.written();
+    REQUIRE(written.size() == 2);
+    CHECK(written[0].created_at == f.clock.wall_now());
+    CHECK(written[0].action_id == "plan-piha-mosquitto-1780000000-1");
+    CHECK(written[1].action_id == "plan-piha-zigbee2mqtt-1780000000-2");
+}
+
+TEST_CASE("action ids are unique for proposals in the same second", "[agent]") {
+    PlannerAgentOptions options;
+    options.cooldown = 0s;
+    AgentFixture f(make_route_result("restart"), options);
+    for (int i = 0; i < 20; ++i) f.agent.handle_event(make_health_event());
+    std::set<std::string> ids;
+    for (const auto& p : f.actions.written()) ids.insert(p.action_id);
+    CHECK(ids.size() == 20);
+}
+
+TEST_CASE("a router throwing something that is not a std::exception is a chain failure",
+          "[agent]") {
+    AgentFixture f([](const std::vector<ChatMessage>&) -> RouteResult { throw 42; });
+    CHECK(f.agent.handle_event(make_health_event()) == HandleResult::chain_failed);
+    CHECK(f.agent.counters().chain_failures == 1);
+}
+
+TEST_CASE("the router is asked with the event in the prompt", "[agent]") {
+    AgentFixture f(make_route_result("restart"));
+    f.agent.handle_event(make_health_event("vps", "observer"));
+    const auto calls = f.router.calls();
+    REQUIRE(calls.size() == 1);
+    REQUIRE(calls[0].size() == 2);
+    CHECK(calls[0][1].content.find("\"observer\"") != std::string::npos);
+}
+
+TEST_CASE("counters serialise for the exit summary", "[agent]") {
+    AgentFixture f(make_route_result("restart"));
+    f.agent.handle_event(make_health_event());
+    f.agent.dispatch_text("health_events", "{nope");
+    const auto j = f.agent.counters().to_json();
+    CHECK(j.at("received").at("health_events") == 1);
+    CHECK(j.at("skipped").at("malformed") == 1);
+    CHECK(j.at("routed") == 1);
+    CHECK(j.at("proposals").at("restart") == 1);
+    CHECK(j.at("chain_failures") == 0);
+    CHECK(j.at("write_failures") == 0);
+}

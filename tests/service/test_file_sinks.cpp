@@ -1,0 +1,267 @@
+// write_pending_action and emit_event, ported from the seed suite onto the file sinks, plus the
+// atomic writer and containment against hostile names.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include <catch2/catch.hpp>
+
+#include <planner/file_sinks.hpp>
+
+#include "agent_fixture.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace planner;
+using namespace planner::testing;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+namespace {
+
+nlohmann::json read_json(const fs::path& p) {
+    return nlohmann::json::parse(read_text(p));
+}
+
+std::vector<fs::path> json_files(const fs::path& root) {
+    std::vector<fs::path> out;
+    for (const auto& e : fs::recursive_directory_iterator(root)) {
+        if (e.is_regular_file() && e.path().extension() == ".json") out.push_back(e.path());
+    }
+    return out;
+}
+
+ActionProposal sample_proposal(std::string id = "plan-piha-mosquitto-1000") {
+    ActionProposal p;
+    p.action_id = std::move(id);
+    p.type = "container_restart";
+    p.action = "restart";
+    p.service = "mosquitto";
+    p.node = "piha";
+    p.reason = "Container stopped unexpectedly";
+    p.confidence = 0.95;
+    p.requires_human = false;
+    p.risk_level = "low";
+    return p;
+}
+
+const auto kWallStart = std::chrono::system_clock::time_point{std::chrono::seconds{1'780'000'000}};
+
+}  // namespace
+
+TEST_CASE("file created with correct content", "[file_sinks]") {
+    TempDir tmp;
+    FileActionSink sink(tmp.path());
+    const auto where = sink.write(sample_proposal());
+    const fs::path path = tmp / "plan-piha-mosquitto-1000.json";
+    CHECK(where == path.string());
+    REQUIRE(fs::exists(path));
+    const auto data = read_json(path);
+    CHECK(data["action_id"] == "plan-piha-mosquitto-1000");
+    CHECK(data["status"] == "pending");
+    CHECK(data["type"] == "container_restart");
+    CHECK(data["confidence"] == 0.95);
+    CHECK(data["requires_human"] == false);
+}
+
+TEST_CASE("file is valid json", "[file_sinks]") {
+    TempDir tmp;
+    FileActionSink sink(tmp.path());
+    auto p = sample_proposal("x");
+    p.type = "redeploy";
+    p.action = "redeploy";
+    p.service = "ollama";
+    p.node = "solaria";
+    p.reason = "Service is broken beyond a simple restart \xff\xfe";  // invalid UTF-8 too
+    p.requires_human = true;
+    p.risk_level = "guarded";
+    sink.write(p);
+    const auto data = read_json(tmp / "x.json");
+    CHECK(data == nlohmann::json::parse(detail::dump_lenient(p.to_action_file())));
+}
+
+TEST_CASE("event file created", "[file_sinks]") {
+    TempDir tmp;
+    FileEventSink sink(tmp.path(), [] { return std::string("test-node"); });
+    PlannerEvent ev{
+        "remediation_started", "info", "mosquitto", "plan-abc-123", {{"action", "restart"}}};
+    sink.emit(ev);
+    const auto files = json_files(tmp.path());
+    REQUIRE(files.size() == 1);
+    const auto data = read_json(files[0]);
+    CHECK(data["type"] == "remediation_started");
+    CHECK(data["service"] == "mosquitto");
+    CHECK(data["correlation_id"] == "plan-abc-123");
+    CHECK(data["payload"]["action"] == "restart");
+    CHECK(data["node"] == "test-node");
+    CHECK(data["severity"] == "info");
+    CHECK(data.contains("timestamp"));
+}
+
+TEST_CASE("event dir structure", "[file_sinks]") {
+    TempDir tmp;
+    ManualClock clock(kWallStart);  // 2026-05-28T20:26:40Z
+    FileEventSink sink(
+        tmp.path(), [] { return std::string("piha"); }, clock.wall_source());
+    sink.emit({"test_event", "info", "svc", "cid-1", nlohmann::json::object()});
+    const auto files = json_files(tmp.path());
+    REQUIRE(files.size() == 1);
+    const auto rel = fs::relative(files[0], tmp.path());
+    const std::vector<fs::path> parts(rel.begin(), rel.end());
+    REQUIRE(parts.size() == 3);  // date / node / file.json
+    CHECK(parts[0] == "2026-05-28");
+    CHECK(parts[1] == "piha");
+    CHECK(parts[2] == "202640.000-test_event-cid-1.json");
+    CHECK(read_json(files[0])["timestamp"] == "2026-05-28T20:26:40.000Z");
+}
+
+TEST_CASE("node name is read at call time", "[file_sinks]") {
+    TempDir tmp;
+    std::string node = "first";
+    FileEventSink sink(tmp.path(), [&] { return node; });
+    sink.emit({"a", "info", "svc", "1", nlohmann::json::object()});
+    node = "second";
+    sink.emit({"b", "info", "svc", "2", nlohmann::json::object()});
+    const auto day = fs::directory_iterator(tmp.path())->path();
+    CHECK(fs::exists(day / "first"));
+    CHECK(fs::exists(day / "second"));
+}
+
+TEST_CASE("atomic write leaves no temporary and replaces whole files", "[file_sinks]") {
+    TempDir tmp;
+    const int dir = ::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY);
+    REQUIRE(dir >= 0);
+    detail::write_file_atomically(dir, "a.json", "first");
+    detail::write_file_atomically(dir, "a.json", "second", /*fsync=*/false);
+    ::close(dir);
+    CHECK(list_tree(tmp.path()) == std::vector<std::string>{"a.json"});
+    CHECK(read_text(tmp / "a.json") == "second");
+}
+
+TEST_CASE("the atomic writer refuses names that leave the directory", "[file_sinks]") {
+    TempDir tmp;
+    const int dir = ::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY);
+    REQUIRE(dir >= 0);
+    const std::vector<std::string> names = {"",
+                                            ".",
+                                            "..",
+                                            "../x",
+                                            "/etc/x",
+                                            "a/b",
+                                            std::string("a\0b", 3),
+                                            std::string(256, 'a'),
+                                            ".tmp-123"};
+    for (const auto& name : names) {
+        CHECK_THROWS_AS(detail::write_file_atomically(dir, name, "x"), std::invalid_argument);
+    }
+    ::close(dir);
+    CHECK(list_tree(tmp.path()).empty());
+}
+
+TEST_CASE("stale temporaries are cleaned at start", "[file_sinks]") {
+    TempDir tmp;
+    fs::create_directories(tmp / "actions");
+    fs::create_directories(tmp / "events/2026-05-28/piha");
+    std::ofstream(tmp / "actions/.tmp-999-1") << "{\"partial";
+    std::ofstream(tmp / "actions/keep.json") << "{}";
+    std::ofstream(tmp / "events/2026-05-28/piha/.tmp-999-2") << "{";
+    FileActionSink actions(tmp / "actions");
+    FileEventSink events(tmp / "events", [] { return std::string("piha"); });
+    CHECK(list_tree(tmp.path()) == std::vector<std::string>{"actions", "actions/keep.json",
+                                                            "events", "events/2026-05-28",
+                                                            "events/2026-05-28/piha"});
+}
+
+TEST_CASE("an output path that is a file is refused at construction", "[file_sinks]") {
+    TempDir tmp;
+    std::ofstream(tmp / "file") << "x";
+    CHECK_THROWS_AS(FileActionSink(tmp / "file"), std::system_error);
+    CHECK_THROWS_AS(FileEventSink(tmp / "file/sub", [] { return std::string("n"); }),
+                    std::system_error);
+}
+
+TEST_CASE("an action id that is not a safe file name is refused", "[file_sinks]") {
+    TempDir tmp;
+    FileActionSink sink(tmp / "actions");
+    const std::vector<std::string> ids = {"", "../evil", "/etc/passwd", "a b", ".hidden"};
+    for (const auto& id : ids) {
+        CHECK_THROWS_AS(sink.write(sample_proposal(id)), std::invalid_argument);
+    }
+    CHECK(list_tree(tmp / "actions").empty());
+}
+
+TEST_CASE("a symlink planted in the events tree is not followed", "[file_sinks]") {
+    TempDir tmp;
+    TempDir outside;
+    ManualClock clock(kWallStart);
+    fs::create_directories(tmp / "events/2026-05-28");
+    fs::create_symlink(outside.path(), tmp / "events/2026-05-28/piha");
+    FileEventSink sink(
+        tmp / "events", [] { return std::string("piha"); }, clock.wall_source());
+    CHECK_THROWS_AS(sink.emit({"t", "info", "s", "c", nlohmann::json::object()}),
+                    std::system_error);
+    CHECK(list_tree(outside.path()).empty());
+}
+
+TEST_CASE("fsync can be switched off for benchmarks", "[file_sinks]") {
+    TempDir tmp;
+    FileActionSink sink(tmp.path(), FileSinkOptions{.fsync = false});
+    sink.write(sample_proposal());
+    CHECK(fs::exists(tmp / "plan-piha-mosquitto-1000.json"));
+}
+
+TEST_CASE("hostile names from events never leave the output directories", "[file_sinks]") {
+    TempDir tmp;
+    const fs::path base = tmp / "a/b";
+    const std::vector<std::string> hostile = {"../../../../../../tmp/pwned",
+                                              "/tmp/pwned-abs",
+                                              std::string("nul\0byte", 8),
+                                              "new\nline",
+                                              std::string(10'000, 'x'),
+                                              ".",
+                                              "..",
+                                              "...",
+                                              "",
+                                              "./..//../x",
+                                              "\xff\xfe",
+                                              "-rf"};
+    std::string planner_node;
+    FileActionSink actions(base / "actions");
+    FileEventSink events(base / "events", [&] { return planner_node; });
+    RecordingLogSink log;
+    FakeRouter router([](const std::vector<ChatMessage>&) { return make_route_result("restart"); });
+    PlannerAgentOptions options;
+    options.cooldown = 0s;
+    PlannerAgent agent(options, router, actions, events, log);
+
+    std::size_t proposals = 0;
+    for (const auto& name : hostile) {
+        planner_node = name;  // the planner's own node name is hostile too
+        for (const auto& [node, service] :
+             {std::pair{name, std::string("svc")}, std::pair{std::string("piha"), name},
+              std::pair{name, name}}) {
+            auto ev = make_health_event(node, service);
+            if (ev.service.empty()) ev.service = "svc";
+            CHECK(agent.handle_event(ev) == HandleResult::proposed);
+            ++proposals;
+        }
+        events.emit({name, name, name, name, nlohmann::json::object()});
+    }
+    CHECK(agent.counters().write_failures == 0);
+    CHECK(agent.counters().emit_failures == 0);
+    CHECK_FALSE(fs::exists("/tmp/pwned"));
+    CHECK_FALSE(fs::exists("/tmp/pwned-abs"));
+    for (const auto& entry : list_tree(tmp.path())) {
+        const bool inside = entry == "a" || entry == "a/b" || entry.starts_with("a/b/actions") ||
+                            entry.starts_with("a/b/events");
+        INFO(entry);
+        CHECK(inside);
+    }
+    CHECK(json_files(base / "actions").size() == proposals);
+    CHECK(json_files(base / "events").size() == proposals + hostile.size());
+    for (const auto& file : json_files(base)) {
+        CHECK(file.filename().string().size() <= 255);
+        CHECK_NOTHROW(read_json(file));
+    }
+}

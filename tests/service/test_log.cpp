@@ -1,0 +1,126 @@
+// The log sinks: one line per call, levels, and the rate limiter that keeps floods off the disk.
+
+#include <cstdio>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include <planner/log.hpp>
+
+#include "support/recording_sinks.hpp"
+
+using namespace planner;
+using namespace planner::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Captures what a FILE*-based sink writes.
+class CapturedFile {
+  public:
+    CapturedFile() : file_(std::tmpfile()) {}
+    ~CapturedFile() { std::fclose(file_); }
+    std::FILE* get() const { return file_; }
+    std::string text() const {
+        std::fflush(file_);
+        std::rewind(file_);
+        std::string out;
+        char buf[4096];
+        std::size_t n;
+        while ((n = std::fread(buf, 1, sizeof buf, file_)) > 0) out.append(buf, n);
+        return out;
+    }
+
+  private:
+    std::FILE* file_;
+};
+
+const ManualClock kClock;
+
+}  // namespace
+
+TEST_CASE("json lines sink writes one object per line with ts level and event first", "[log]") {
+    CapturedFile out;
+    JsonLinesLogSink sink(out.get(), LogLevel::debug, kClock.wall_source());
+    sink.log(LogLevel::info, "proposal_written",
+             {{"action_id", "plan-1"}, {"reason", "two\nlines"}, {"level", "forged"}});
+    const auto text = out.text();
+    CHECK(text.starts_with(
+        R"({"ts":"2026-05-28T20:26:40.000Z","level":"info","event":"proposal_written",)"));
+    CHECK(text.find('\n') == text.size() - 1);
+    const auto j = nlohmann::json::parse(text);
+    CHECK(j["action_id"] == "plan-1");
+    CHECK(j["level"] == "info");
+    CHECK(j["_level"] == "forged");
+}
+
+TEST_CASE("sinks drop lines below their level", "[log]") {
+    CapturedFile out;
+    JsonLinesLogSink sink(out.get(), LogLevel::warn, kClock.wall_source());
+    sink.log(LogLevel::debug, "a", {});
+    sink.log(LogLevel::info, "b", {});
+    sink.log(LogLevel::warn, "c", {});
+    sink.log(LogLevel::error, "d", {});
+    const auto text = out.text();
+    CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+    CHECK(text.find("\"c\"") != std::string::npos);
+}
+
+TEST_CASE("text sink is readable and keeps one line per call", "[log]") {
+    CapturedFile out;
+    TextLogSink sink(out.get(), LogLevel::info, kClock.wall_source());
+    sink.log(LogLevel::warn, "chain_failed",
+             {{"key", "piha/mosquitto"}, {"error", "connection refused\nagain"}, {"n", 3}});
+    CHECK(out.text() ==
+          "2026-05-28T20:26:40.000Z WARN  chain_failed error=\"connection refused\\nagain\" "
+          "key=piha/mosquitto n=3\n");
+}
+
+TEST_CASE("log levels parse and print", "[log]") {
+    CHECK(parse_log_level("debug") == LogLevel::debug);
+    CHECK(parse_log_level("warning") == LogLevel::warn);
+    CHECK(parse_log_level("error") == LogLevel::error);
+    CHECK_FALSE(parse_log_level("loud"));
+    CHECK(to_string(LogLevel::warn) == "warn");
+}
+
+TEST_CASE("rate limiter suppresses a flood and reports the count", "[log]") {
+    RecordingLogSink inner;
+    ManualClock clock;
+    RateLimitedLogSink limited(inner, {.lines_per_window = 3, .window = 1s}, clock.steady_source());
+    for (int i = 0; i < 1000; ++i) limited.log(LogLevel::warn, "skip_malformed", {{"i", i}});
+    CHECK(inner.lines().size() == 3);
+    CHECK(limited.suppressed_total() == 997);
+    clock.advance(1s);
+    limited.log(LogLevel::warn, "skip_malformed", {{"i", 1000}});
+    const auto lines = inner.lines();
+    REQUIRE(lines.size() == 5);
+    CHECK(lines[3].event == "log_suppressed");
+    CHECK(lines[3].fields["suppressed_event"] == "skip_malformed");
+    CHECK(lines[3].fields["suppressed"] == 997);
+    CHECK(lines[3].level == LogLevel::warn);
+    CHECK(lines[4].fields["i"] == 1000);
+}
+
+TEST_CASE("rate limiter counts each event name on its own", "[log]") {
+    RecordingLogSink inner;
+    ManualClock clock;
+    RateLimitedLogSink limited(inner, {.lines_per_window = 2, .window = 1s}, clock.steady_source());
+    for (int i = 0; i < 10; ++i) limited.log(LogLevel::warn, "skip_malformed", {});
+    limited.log(LogLevel::info, "proposal_written", {});
+    CHECK(inner.count("proposal_written") == 1);
+    CHECK(inner.count("skip_malformed") == 2);
+}
+
+TEST_CASE("rate limiter flush reports pending counts before exit", "[log]") {
+    RecordingLogSink inner;
+    ManualClock clock;
+    RateLimitedLogSink limited(inner, {.lines_per_window = 1, .window = 1s}, clock.steady_source());
+    limited.log(LogLevel::debug, "skip_coalesced", {});
+    limited.log(LogLevel::debug, "skip_coalesced", {});
+    limited.flush();
+    REQUIRE(inner.count("log_suppressed") == 1);
+    CHECK(inner.lines().back().fields["suppressed"] == 1);
+    limited.flush();  // nothing new to report
+    CHECK(inner.count("log_suppressed") == 1);
+}
