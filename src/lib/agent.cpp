@@ -337,16 +337,13 @@ HandleResult PlannerAgent::plan(const HealthEvent& event) {
     started.severity = "info";
     started.service = event.service;
     started.correlation_id = p.action_id;
+    // docs/formats.md: the action, where it runs, and the file the executor will pick up.
     started.payload = {{"action", p.action},
+                       {"target_node", p.node},
+                       {"action_file", p.action_id + ".json"},
                        {"action_id", p.action_id},
-                       {"type", p.type},
-                       {"node", p.node},
-                       {"service", p.service},
                        {"risk_level", p.risk_level},
-                       {"requires_human", p.requires_human},
-                       {"confidence", p.confidence},
-                       {"reason", p.reason},
-                       {"llm_model", p.llm_model}};
+                       {"requires_human", p.requires_human}};
     try {
         events_.emit(started);
     } catch (const std::exception& e) {

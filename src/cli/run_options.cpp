@@ -1,0 +1,290 @@
+#include "run_options.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <limits>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include <planner/chain_router.hpp>
+
+namespace planner::cli {
+
+namespace {
+
+/// One flag: its name, the variable that backs it, and whether it takes a value.
+struct FlagSpec {
+    std::string_view name;
+    std::string_view env;  ///< empty: no variable
+    bool takes_value;
+    std::string_view value_name;
+    std::string_view help;
+};
+
+constexpr FlagSpec kFlags[] = {
+    {"--redis", "REDIS_URL", true, "URL",
+     "redis://[[user]:password@]host[:port][/db] or unix:///path/redis.sock\n"
+     "(default redis://127.0.0.1:6379/0)"},
+    {"--channel", "PLANNER_CHANNELS", true, "NAME",
+     "channel to subscribe to; repeatable; the variable is a comma list\n"
+     "(default health_events,world_updates)"},
+    {"--replay", "", true, "FILE",
+     "read events as JSON lines from FILE ('-' for stdin) instead of Redis;\n"
+     "each line an event or {\"channel\": ..., \"data\": \"<event JSON>\"}; exits when done"},
+    {"--actions-dir", "ACTIONS_DIR", true, "DIR",
+     "pending-action files (default /var/lib/homelab-planner/actions)"},
+    {"--events-dir", "EVENTS_DIR", true, "DIR",
+     "remediation event files (default /var/lib/homelab-planner/events)"},
+    {"--node", "NODE_NAME", true, "NAME", "this planner's node name (default: the host name)"},
+    {"--cooldown", "PLANNER_COOLDOWN_SECONDS", true, "SECONDS",
+     "one proposal per node/service per period (default 300)"},
+    {"--model", "PLANNER_MODELS", true, "SPEC",
+     "model chain entry, tried in order; repeatable; the variable is a comma list\n"
+     "(default ollama/qwen2.5:7b,rules)"},
+    {"--llm-timeout", "PLANNER_LLM_TIMEOUT", true, "SECONDS",
+     "time limit of one model attempt (default 60)"},
+    {"--workers", "PLANNER_WORKERS", true, "N", "concurrent model requests (default 1)"},
+    {"--queue-size", "PLANNER_QUEUE_SIZE", true, "N",
+     "events waiting for a worker; more are dropped (default 1024)"},
+    {"--stop-grace", "PLANNER_STOP_GRACE", true, "SECONDS",
+     "on SIGTERM, time to finish queued work (default 30)"},
+    {"--heartbeat", "HEARTBEAT_FILE", true, "FILE",
+     "file touched every 10 s while healthy (default: none)"},
+    {"--healthcheck", "", false, "",
+     "exit 0 when the heartbeat file is fresher than --max-age, else 1"},
+    {"--max-age", "PLANNER_HEALTHCHECK_MAX_AGE", true, "SECONDS",
+     "heartbeat age limit for --healthcheck (default 300)"},
+    {"--dry-run", "", false, "",
+     "plan but write nothing; print each proposal as one JSON line on stdout"},
+    {"--log-level", "PLANNER_LOG_LEVEL", true, "LEVEL", "debug|info|warn|error (default info)"},
+    {"--log-format", "PLANNER_LOG_FORMAT", true, "FORMAT",
+     "json (one object per line) or text (default json)"},
+    {"--version", "", false, "", "print the version and exit"},
+    {"--help", "", false, "", "print this help and exit"},
+};
+
+const FlagSpec* find_flag(std::string_view name) {
+    for (const auto& f : kFlags) {
+        if (f.name == name) return &f;
+    }
+    return nullptr;
+}
+
+std::vector<std::string> split_commas(std::string_view text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+        const auto comma = text.find(',', start);
+        const auto end = comma == std::string_view::npos ? text.size() : comma;
+        auto item = text.substr(start, end - start);
+        while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+        while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+        if (!item.empty()) out.emplace_back(item);
+        if (comma == std::string_view::npos) break;
+        start = comma + 1;
+    }
+    return out;
+}
+
+/// Seconds as a positive (or, with allow_zero, non-negative) decimal, e.g. "300" or "0.5".
+std::chrono::milliseconds parse_seconds(std::string_view flag, const std::string& text,
+                                        bool allow_zero) {
+    char* end = nullptr;
+    const double v = std::strtod(text.c_str(), &end);
+    if (text.empty() || end != text.c_str() + text.size() || !std::isfinite(v) || v < 0 ||
+        (v == 0 && !allow_zero) || v > 31'536'000.0) {
+        throw std::invalid_argument(fmt::format("{} needs a number of seconds{}, got '{}'", flag,
+                                                allow_zero ? "" : " above 0", text));
+    }
+    return std::chrono::milliseconds{static_cast<long long>(std::llround(v * 1000.0))};
+}
+
+std::size_t parse_count(std::string_view flag, const std::string& text, std::size_t max) {
+    std::size_t v = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc{} || ptr != text.data() + text.size() || v == 0 ||
+        v > max) {
+        throw std::invalid_argument(
+            fmt::format("{} needs a whole number from 1 to {}, got '{}'", flag, max, text));
+    }
+    return v;
+}
+
+std::string host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0 || buf[0] == '\0') return "planner";
+    return buf;
+}
+
+/// Applies one setting, from a flag or its variable.
+void apply(RunOptions& o, std::string_view flag, const std::string& value, bool from_env,
+           bool& channels_from_flag, bool& models_from_flag) {
+    if (flag == "--redis") {
+        o.redis = parse_redis_url(value);
+    } else if (flag == "--channel") {
+        auto names = from_env ? split_commas(value) : std::vector<std::string>{value};
+        if (names.empty() || value.empty()) {
+            throw std::invalid_argument("--channel needs a non-empty name");
+        }
+        if (!from_env && !channels_from_flag) o.channels.clear();
+        if (from_env)
+            o.channels = names;
+        else
+            o.channels.push_back(value);
+        channels_from_flag = channels_from_flag || !from_env;
+    } else if (flag == "--replay") {
+        o.replay = value;
+    } else if (flag == "--actions-dir") {
+        o.actions_dir = value;
+    } else if (flag == "--events-dir") {
+        o.events_dir = value;
+    } else if (flag == "--node") {
+        o.node = value;
+    } else if (flag == "--cooldown") {
+        o.cooldown = parse_seconds(flag, value, /*allow_zero=*/true);
+    } else if (flag == "--model") {
+        auto specs = from_env ? split_commas(value) : std::vector<std::string>{value};
+        for (const auto& s : specs) parse_model_spec(s);  // throws with a one-line reason
+        if (specs.empty()) throw std::invalid_argument("--model needs a model spec");
+        if (!from_env && !models_from_flag) o.models.clear();
+        if (from_env)
+            o.models = specs;
+        else
+            o.models.push_back(value);
+        models_from_flag = models_from_flag || !from_env;
+    } else if (flag == "--llm-timeout") {
+        o.llm_timeout = parse_seconds(flag, value, /*allow_zero=*/false);
+    } else if (flag == "--workers") {
+        o.workers = parse_count(flag, value, 64);
+    } else if (flag == "--queue-size") {
+        o.queue_size = parse_count(flag, value, 1'000'000);
+    } else if (flag == "--stop-grace") {
+        o.stop_grace = parse_seconds(flag, value, /*allow_zero=*/true);
+    } else if (flag == "--heartbeat") {
+        o.heartbeat = value;
+    } else if (flag == "--max-age") {
+        o.max_age = parse_seconds(flag, value, /*allow_zero=*/false);
+    } else if (flag == "--log-level") {
+        const auto level = parse_log_level(value);
+        if (!level) {
+            throw std::invalid_argument("--log-level must be debug, info, warn or error, got '" +
+                                        value + "'");
+        }
+        o.log_level = *level;
+    } else if (flag == "--log-format") {
+        if (value == "json") {
+            o.log_format = LogFormat::json;
+        } else if (value == "text") {
+            o.log_format = LogFormat::text;
+        } else {
+            throw std::invalid_argument("--log-format must be json or text, got '" + value + "'");
+        }
+    }
+}
+
+}  // namespace
+
+std::optional<std::string> process_env(std::string_view name) {
+    const char* v = std::getenv(std::string(name).c_str());
+    if (v == nullptr) return std::nullopt;
+    return std::string(v);
+}
+
+ParsedCommand parse_command_line(const std::vector<std::string>& args, const EnvLookup& env) {
+    ParsedCommand parsed;
+    RunOptions& o = parsed.options;
+    bool channels_from_flag = false;
+    bool models_from_flag = false;
+    std::string current;  // the flag or variable being read, to name it in an error
+    try {
+        // Variables first, so that flags override them.
+        for (const auto& f : kFlags) {
+            if (f.env.empty()) continue;
+            current = std::string(f.env);
+            if (auto value = env(f.env); value && !value->empty()) {
+                apply(o, f.name, *value, /*from_env=*/true, channels_from_flag, models_from_flag);
+            }
+        }
+        for (std::size_t i = 0; i < args.size(); ++i) {
+            std::string_view arg = args[i];
+            std::optional<std::string> inline_value;
+            if (const auto eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
+                inline_value = std::string(arg.substr(eq + 1));
+                arg = arg.substr(0, eq);
+            }
+            current = std::string(arg);
+            const FlagSpec* flag = find_flag(arg);
+            if (flag == nullptr) {
+                throw std::invalid_argument(fmt::format("unknown argument '{}' (see --help)", arg));
+            }
+            if (!flag->takes_value) {
+                if (inline_value) {
+                    throw std::invalid_argument(fmt::format("{} takes no value", arg));
+                }
+                if (arg == "--help") parsed.command = Command::help;
+                if (arg == "--version" && parsed.command != Command::help) {
+                    parsed.command = Command::version;
+                }
+                if (arg == "--healthcheck" && parsed.command == Command::run) {
+                    parsed.command = Command::healthcheck;
+                }
+                if (arg == "--dry-run") o.dry_run = true;
+                continue;
+            }
+            std::string value;
+            if (inline_value) {
+                value = *inline_value;
+            } else if (i + 1 < args.size()) {
+                value = args[++i];
+            } else {
+                throw std::invalid_argument(fmt::format("{} needs a value", arg));
+            }
+            apply(o, arg, value, /*from_env=*/false, channels_from_flag, models_from_flag);
+        }
+        if (parsed.command == Command::help || parsed.command == Command::version) return parsed;
+        if (o.node.empty()) o.node = host_name();
+        if (parsed.command == Command::healthcheck && o.heartbeat.empty()) {
+            throw std::invalid_argument("--healthcheck needs --heartbeat FILE or HEARTBEAT_FILE");
+        }
+        if (o.replay && o.replay->empty()) throw std::invalid_argument("--replay needs a file");
+    } catch (const std::exception& e) {
+        parsed.command = Command::error;
+        // parse_redis_url never echoes the password; model specs carry no secrets.
+        parsed.error = e.what();
+        if (!parsed.error.starts_with(current)) parsed.error = current + ": " + parsed.error;
+    }
+    return parsed;
+}
+
+std::string usage() {
+    std::string out =
+        "Usage: planner-run [options]\n"
+        "Turns homelab health events from Redis into pending-action files a human approves.\n\n"
+        "Options (each variable in brackets is used when the flag is absent):\n";
+    for (const auto& f : kFlags) {
+        std::string head = "  " + std::string(f.name);
+        if (f.takes_value) head += " " + std::string(f.value_name);
+        if (!f.env.empty()) head += "  [" + std::string(f.env) + "]";
+        out += head + "\n";
+        std::string_view help = f.help;
+        while (!help.empty()) {
+            const auto nl = help.find('\n');
+            out += "      " + std::string(help.substr(0, nl)) + "\n";
+            if (nl == std::string_view::npos) break;
+            help.remove_prefix(nl + 1);
+        }
+    }
+    out +=
+        "\nProviders read OLLAMA_HOST, OPENAI_BASE_URL, OPENAI_API_KEY, ANTHROPIC_BASE_URL and\n"
+        "ANTHROPIC_API_KEY. Model specs: ollama/<model>, openai/<model>, anthropic/<model> or\n"
+        "rules, each optionally followed by @<base-url>.\n"
+        "Exit status: 0 after a clean stop (SIGINT/SIGTERM, or the end of --replay), 2 for bad\n"
+        "options or unusable directories, 1 for --healthcheck with a stale heartbeat.\n";
+    return out;
+}
+
+}  // namespace planner::cli

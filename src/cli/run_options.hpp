@@ -1,0 +1,66 @@
+#pragma once
+
+/// \file
+/// planner-run's command line: flags with environment fallbacks, parsed into plain data by a
+/// function that touches no global state, so tests call it directly.
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <planner/log.hpp>
+#include <planner/redis_subscriber.hpp>
+
+namespace planner::cli {
+
+enum class LogFormat { json, text };
+
+/// Everything planner-run needs to start; the defaults are the documented ones.
+struct RunOptions {
+    RedisUrl redis{};
+    std::vector<std::string> channels{"health_events", "world_updates"};
+    std::optional<std::string> replay;  ///< a file of JSON lines, "-" for stdin
+    std::filesystem::path actions_dir = "/var/lib/homelab-planner/actions";
+    std::filesystem::path events_dir = "/var/lib/homelab-planner/events";
+    std::string node;  ///< empty: the host name
+    std::chrono::milliseconds cooldown{std::chrono::seconds{300}};
+    std::vector<std::string> models{"ollama/qwen2.5:7b", "rules"};
+    std::chrono::milliseconds llm_timeout{std::chrono::seconds{60}};
+    std::size_t workers = 1;
+    std::size_t queue_size = 1024;
+    std::chrono::milliseconds stop_grace{std::chrono::seconds{30}};
+    std::filesystem::path heartbeat;  ///< empty: no heartbeat file
+    std::chrono::milliseconds heartbeat_interval{std::chrono::seconds{10}};
+    std::chrono::milliseconds max_age{std::chrono::seconds{300}};
+    bool dry_run = false;
+    LogLevel log_level = LogLevel::info;
+    LogFormat log_format = LogFormat::json;
+};
+
+enum class Command { run, healthcheck, help, version, error };
+
+struct ParsedCommand {
+    Command command = Command::run;
+    RunOptions options;
+    std::string error;  ///< one line, set for Command::error
+};
+
+/// Looks up an environment variable; nullopt when unset.
+using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+
+/// The process environment.
+std::optional<std::string> process_env(std::string_view name);
+
+/// Parses `args` (without the program name). Flags win over variables, variables over defaults.
+/// Validates numbers, the Redis URL, every model spec, the log level and format; never throws.
+ParsedCommand parse_command_line(const std::vector<std::string>& args, const EnvLookup& env);
+
+/// The `--help` text: every flag with its variable and default.
+std::string usage();
+
+}  // namespace planner::cli
