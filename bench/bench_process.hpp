@@ -208,7 +208,8 @@ class RedisServer {
     explicit RedisServer(const std::string& binary = "redis-server") : port_(free_port()) {
         child_ = Child({binary, "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save",
                         "", "--appendonly", "no", "--client-output-buffer-limit", "pubsub 0 0 0",
-                        "--loglevel", "warning"});
+                        "--loglevel", "warning"},
+                       "/dev/null", "/dev/null");
         const auto until = std::chrono::steady_clock::now() + std::chrono::seconds{10};
         while (!(control_ = redis_connect(port_))) {
             if (!child_.running() || std::chrono::steady_clock::now() >= until) {
