@@ -141,8 +141,10 @@ inline double percentile(std::vector<double>& samples, double p) {
 }
 
 /// A `VmRSS`/`VmHWM`-style field of /proc/<pid>/status in KiB; nullopt when unreadable.
-inline std::optional<double> proc_status_kib(long pid, std::string_view field) {
-    std::ifstream in("/proc/" + (pid > 0 ? std::to_string(pid) : std::string("self")) + "/status");
+/// `file` is "status" or "smaps_rollup" (which has `Pss`).
+inline std::optional<double> proc_status_kib(long pid, std::string_view field,
+                                             const std::string& file = "status") {
+    std::ifstream in("/proc/" + (pid > 0 ? std::to_string(pid) : std::string("self")) + "/" + file);
     std::string line;
     while (std::getline(in, line)) {
         if (line.starts_with(field) && line.size() > field.size() && line[field.size()] == ':') {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <planner/log.hpp>
 #include <planner/planner.hpp>
 
 #include "bench_common.hpp"
@@ -106,6 +107,24 @@ int main(int argc, char** argv) try {
                       }) /
                       1000.0,
                   "us");
+    {
+        // What the agent spends per suppressed event on a debug line that planner-run, at its
+        // default info level, never prints: the fields are built and the rate limiter counts
+        // the line before the level filter drops it.
+        std::FILE* devnull = std::fopen("/dev/null", "w");
+        planner::JsonLinesLogSink base(devnull, planner::LogLevel::info);
+        planner::RateLimitedLogSink log(base);
+        const std::string key = event.svc_key();
+        report.figure("filtered debug log line (skip_benign)",
+                      median_ns_per_call(batches, per_batch,
+                                         [&] {
+                                             log.log(planner::LogLevel::debug, "skip_benign",
+                                                     {{"key", key}, {"type", event.event_type}});
+                                         }) /
+                          1000.0,
+                      "us");
+        std::fclose(devnull);
+    }
     report.figure("calls per figure", static_cast<double>(batches * per_batch), "calls");
     report.print_table();
     std::fprintf(stderr, "(checksum %zu)\n", sink);

@@ -179,6 +179,10 @@ int main(int argc, char** argv) try {
                   bench::Target::at_most(10));
     report.figure("idle RSS anonymous", mib(planner.pid(), "RssAnon"), "MiB");
     report.figure("idle RSS file-backed (shared libraries)", mib(planner.pid(), "RssFile"), "MiB");
+    // PSS charges each shared page to its sharers: the memory this process really adds.
+    report.figure("idle PSS",
+                  bench::proc_status_kib(planner.pid(), "Pss", "smaps_rollup").value_or(0) / 1024.0,
+                  "MiB");
     report.figure("idle peak RSS (VmHWM)", mib(planner.pid(), "VmHWM"), "MiB");
 
     std::vector<double> rss_after;
