@@ -1,0 +1,135 @@
+/// Figure 5: the cost of building one prompt and validating one answer, so regressions show.
+///
+/// Each operation runs in batches; the figure is the median batch's time per call, which a
+/// neighbour's compile on a shared machine disturbs less than the mean.
+
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <planner/log.hpp>
+#include <planner/planner.hpp>
+
+#include "bench_common.hpp"
+
+namespace {
+
+/// A typical node-agent event: a few payload fields, as the seed samples have.
+const char* const kEventText = R"({"node": "piha", "service": "mosquitto",
+    "type": "service_unhealthy", "severity": "error", "timestamp": 1780000000,
+    "payload": {"container": "mosquitto", "exit_code": 137, "restarts": 3,
+                "message": "healthcheck failed 3 times: connection refused on :1883"}})";
+
+/// Runs `op` `batches` x `per_batch` times; returns the median batch's nanoseconds per call.
+double median_ns_per_call(long batches, long per_batch, const std::function<void()>& op) {
+    std::vector<double> per_call;
+    per_call.reserve(static_cast<std::size_t>(batches));
+    for (long b = 0; b < batches; ++b) {
+        const auto start = bench::now_ns();
+        for (long i = 0; i < per_batch; ++i) op();
+        per_call.push_back(static_cast<double>(bench::now_ns() - start) /
+                           static_cast<double>(per_batch));
+    }
+    return bench::percentile(per_call, 50);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    bench::Args args(argc, argv);
+    const long iterations = args.number("--iterations", 20'000);
+    args.finish();
+    const long per_batch = 100;
+    const long batches = std::max(1L, iterations / per_batch);
+
+    const auto raw = nlohmann::json::parse(kEventText);
+    const auto event = planner::try_parse_event(raw, "health_events", 1.78e9).event.value();
+    const nlohmann::json answer = {
+        {"action", "restart"}, {"service", "mosquitto"},
+        {"node", "piha"},      {"reason", "the container is unhealthy; a restart clears it"},
+        {"confidence", 0.9},   {"requires_human", false}};
+    nlohmann::json bad_answer = answer;
+    bad_answer["confidence"] = 1.7;
+    bad_answer["action"] = "reboot";
+
+    // Warm up the lazily built schema and validator so the first batch is not an outlier.
+    (void)planner::validate_proposal(answer);
+
+    // Something the compiler cannot prove unused, so no call is optimised away.
+    std::size_t sink = 0;
+    bench::Report report("prompt");
+
+    report.figure(
+        "parse_event (text -> HealthEvent)",
+        median_ns_per_call(
+            batches, per_batch,
+            [&] {
+                const auto j = nlohmann::json::parse(kEventText);
+                sink +=
+                    planner::try_parse_event(j, "health_events", 1.78e9).event.value().node.size();
+            }) /
+            1000.0,
+        "us");
+    report.figure(
+        "build_messages",
+        median_ns_per_call(batches, per_batch,
+                           [&] { sink += planner::build_messages(event)[1].content.size(); }) /
+            1000.0,
+        "us");
+    report.figure("validate_proposal (valid)",
+                  median_ns_per_call(batches, per_batch,
+                                     [&] { sink += planner::validate_proposal(answer).size(); }) /
+                      1000.0,
+                  "us");
+    report.figure(
+        "validate_proposal (2 errors)",
+        median_ns_per_call(batches, per_batch,
+                           [&] { sink += planner::validate_proposal(bad_answer).size(); }) /
+            1000.0,
+        "us");
+    report.figure("build_messages + validate_proposal",
+                  median_ns_per_call(batches, per_batch,
+                                     [&] {
+                                         sink += planner::build_messages(event)[1].content.size();
+                                         sink += planner::validate_proposal(answer).size();
+                                     }) /
+                      1000.0,
+                  "us");
+    report.figure("make_proposal + to_action_file().dump()",
+                  median_ns_per_call(
+                      batches, per_batch,
+                      [&] {
+                          planner::RouteResult r;
+                          r.content = answer;
+                          r.model_used = "bench";
+                          sink += planner::make_proposal(event, r).to_action_file().dump().size();
+                      }) /
+                      1000.0,
+                  "us");
+    {
+        // What the agent spends per suppressed event on a debug line that planner-run, at its
+        // default info level, never prints: the fields are built and the rate limiter counts
+        // the line before the level filter drops it.
+        std::FILE* devnull = std::fopen("/dev/null", "w");
+        planner::JsonLinesLogSink base(devnull, planner::LogLevel::info);
+        planner::RateLimitedLogSink log(base);
+        const std::string key = event.svc_key();
+        report.figure("filtered debug log line (skip_benign)",
+                      median_ns_per_call(batches, per_batch,
+                                         [&] {
+                                             log.log(planner::LogLevel::debug, "skip_benign",
+                                                     {{"key", key}, {"type", event.event_type}});
+                                         }) /
+                          1000.0,
+                      "us");
+        std::fclose(devnull);
+    }
+    report.figure("calls per figure", static_cast<double>(batches * per_batch), "calls");
+    report.print_table();
+    std::fprintf(stderr, "(checksum %zu)\n", sink);
+    return report.exit_code();
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_prompt: %s\n", e.what());
+    return 2;
+}
