@@ -142,7 +142,7 @@ class PlannerAgent {
         std::chrono::steady_clock::time_point since;
     };
 
-    IntakeResult dispatch_text_counted(std::string_view channel, std::string_view data);
+    IntakeResult intake_text(std::string_view channel, std::string_view data);
     IntakeResult enqueue(HealthEvent event);
     IntakeResult reject(std::string_view channel, std::string reason, std::size_t bytes);
     void worker_loop();

@@ -142,20 +142,26 @@ IntakeResult PlannerAgent::reject(std::string_view channel, std::string reason, 
     return IntakeResult::malformed;
 }
 
+// Each intake entry point counts the message as received only after it was queued or skipped,
+// so whoever sees `received` move (the exit summary, a test waiting for idle) never sees a
+// message that is in neither state.
+
 IntakeResult PlannerAgent::dispatch(std::string_view channel, const nlohmann::json& data) {
+    const auto result =
+        data.is_string()
+            ? intake_text(channel, data.get_ref<const std::string&>())
+            : reject(channel, std::string("data must be a string, got ") + data.type_name(), 0);
     count_received(channel);
-    if (!data.is_string()) {
-        return reject(channel, std::string("data must be a string, got ") + data.type_name(), 0);
-    }
-    return dispatch_text_counted(channel, data.get_ref<const std::string&>());
+    return result;
 }
 
 IntakeResult PlannerAgent::dispatch_text(std::string_view channel, std::string_view data) {
+    const auto result = intake_text(channel, data);
     count_received(channel);
-    return dispatch_text_counted(channel, data);
+    return result;
 }
 
-IntakeResult PlannerAgent::dispatch_text_counted(std::string_view channel, std::string_view data) {
+IntakeResult PlannerAgent::intake_text(std::string_view channel, std::string_view data) {
     if (data.size() > options_.max_message_bytes) {
         return reject(channel,
                       "message is " + std::to_string(data.size()) + " bytes, limit " +
@@ -176,8 +182,10 @@ IntakeResult PlannerAgent::dispatch_text_counted(std::string_view channel, std::
 }
 
 IntakeResult PlannerAgent::submit(HealthEvent event) {
-    count_received(event.raw_channel);
-    return enqueue(std::move(event));
+    const std::string channel = event.raw_channel;
+    const auto result = enqueue(std::move(event));
+    count_received(channel);
+    return result;
 }
 
 IntakeResult PlannerAgent::enqueue(HealthEvent event) {
