@@ -14,9 +14,10 @@ namespace {
 using nlohmann::json;
 
 /// Event types that a restart of the event's service usually clears.
-constexpr std::array<std::string_view, 8> kRestartEventTypes{
+constexpr std::array<std::string_view, 10> kRestartEventTypes{
     "service_stopped",   "service_unhealthy",   "service_crashed",   "service_exited",
-    "container_stopped", "container_unhealthy", "container_crashed", "container_exited"};
+    "container_stopped", "container_unhealthy", "container_crashed", "container_exited",
+    "service_down",      "container_down"};
 
 /// Below the house rules' 0.7, so a human confirms whatever the rules propose.
 constexpr double kRulesConfidence = 0.5;

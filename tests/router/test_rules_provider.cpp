@@ -21,7 +21,8 @@ planner::RouteResult ask_rules(const std::vector<planner::ChatMessage>& messages
 TEST_CASE("rules restart a stopped, unhealthy, crashed or exited service", "[rules]") {
     for (const auto* type :
          {"service_stopped", "service_unhealthy", "service_crashed", "service_exited",
-          "container_stopped", "container_unhealthy", "container_crashed", "container_exited"}) {
+          "container_stopped", "container_unhealthy", "container_crashed", "container_exited",
+          "service_down", "container_down"}) {
         INFO(type);
         const auto r = ask_rules(event_messages(type, "vps", "observer"));
         CHECK(r.content["action"] == "restart");
