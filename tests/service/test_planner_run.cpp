@@ -141,8 +141,8 @@ TEST_CASE("planner-run --replay writes proposals and events, then exits", "[plan
     CHECK(summary["skipped"]["benign"] == 1);
     CHECK(summary["skipped"]["malformed"] == 1);
     CHECK(summary["routed"] == 3);
-    CHECK(summary["proposals"]["notify"] == 2);
-    CHECK(summary["proposals"]["restart"] == 1);
+    CHECK(summary["proposals"]["notify"] == 1);
+    CHECK(summary["proposals"]["restart"] == 2);
 }
 
 TEST_CASE("planner-run --dry-run prints one JSON line per proposal and writes nothing",
