@@ -11,6 +11,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -144,6 +145,9 @@ class PlannerAgent {
 
     IntakeResult intake_text(std::string_view channel, std::string_view data);
     IntakeResult enqueue(HealthEvent event);
+    /// Counts and logs a benign or cooling-down event; nullopt for one that must be planned.
+    std::optional<IntakeResult> suppress(std::string_view event_type, std::string_view node,
+                                         std::string_view service);
     IntakeResult reject(std::string_view channel, std::string reason, std::size_t bytes);
     void worker_loop();
     HandleResult plan(const HealthEvent& event);

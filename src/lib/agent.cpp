@@ -16,6 +16,13 @@ namespace {
 constexpr std::size_t kMaxCountedChannels = 64;
 constexpr std::string_view kOtherChannels = "(other)";
 
+std::string make_svc_key(std::string_view node, std::string_view service) {
+    std::string key;
+    key.reserve(node.size() + 1 + service.size());
+    key.append(node).append(1, '/').append(service);
+    return key;
+}
+
 }  // namespace
 
 std::string_view to_string(IntakeResult r) noexcept {
@@ -188,31 +195,51 @@ IntakeResult PlannerAgent::submit(HealthEvent event) {
     return result;
 }
 
-IntakeResult PlannerAgent::enqueue(HealthEvent event) {
-    std::string key = event.svc_key();
-    if (is_benign_event_type(event.event_type)) {
+std::optional<IntakeResult> PlannerAgent::suppress(std::string_view event_type,
+                                                   std::string_view node,
+                                                   std::string_view service) {
+    // The hot path of a busy bus: build no log fields that the sink would drop.
+    if (is_benign_event_type(event_type)) {
         count(&PlannerCounters::benign);
-        log_.log(LogLevel::debug, "skip_benign", {{"key", key}, {"type", event.event_type}});
+        if (log_.enabled(LogLevel::debug)) {
+            log_.log(LogLevel::debug, "skip_benign",
+                     {{"key", make_svc_key(node, service)}, {"type", event_type}});
+        }
         return IntakeResult::benign;
     }
+    const std::string key = make_svc_key(node, service);
     if (!cooldown_.is_ready(key)) {
         count(&PlannerCounters::cooldown);
-        log_.log(LogLevel::debug, "skip_cooldown",
-                 {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+        if (log_.enabled(LogLevel::debug)) {
+            log_.log(LogLevel::debug, "skip_cooldown",
+                     {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+        }
         return IntakeResult::cooldown;
     }
+    return std::nullopt;
+}
+
+IntakeResult PlannerAgent::enqueue(HealthEvent event) {
+    if (const auto skipped = suppress(event.event_type, event.node, event.service)) {
+        return *skipped;
+    }
+    std::string key = event.svc_key();
     std::unique_lock lock(mutex_);
     for (;;) {
         if (!accepting_) {
             lock.unlock();
             count(&PlannerCounters::stopping);
-            log_.log(LogLevel::debug, "skip_stopping", {{"key", key}});
+            if (log_.enabled(LogLevel::debug)) {
+                log_.log(LogLevel::debug, "skip_stopping", {{"key", key}});
+            }
             return IntakeResult::stopped;
         }
         if (pending_keys_.contains(key)) {
             lock.unlock();
             count(&PlannerCounters::coalesced);
-            log_.log(LogLevel::debug, "skip_coalesced", {{"key", key}});
+            if (log_.enabled(LogLevel::debug)) {
+                log_.log(LogLevel::debug, "skip_coalesced", {{"key", key}});
+            }
             return IntakeResult::coalesced;
         }
         if (queue_.size() < options_.queue_capacity) break;
@@ -257,13 +284,17 @@ HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
     const std::string key = event.svc_key();
     if (is_benign_event_type(event.event_type)) {
         count(&PlannerCounters::benign);
-        log_.log(LogLevel::debug, "skip_benign", {{"key", key}, {"type", event.event_type}});
+        if (log_.enabled(LogLevel::debug)) {
+            log_.log(LogLevel::debug, "skip_benign", {{"key", key}, {"type", event.event_type}});
+        }
         return HandleResult::benign;
     }
     if (!cooldown_.is_ready(key)) {
         count(&PlannerCounters::cooldown);
-        log_.log(LogLevel::debug, "skip_cooldown",
-                 {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+        if (log_.enabled(LogLevel::debug)) {
+            log_.log(LogLevel::debug, "skip_cooldown",
+                     {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+        }
         return HandleResult::cooldown;
     }
     try {

@@ -211,3 +211,46 @@ TEST_CASE("counters serialise for the exit summary", "[agent]") {
     CHECK(j.at("chain_failures") == 0);
     CHECK(j.at("write_failures") == 0);
 }
+
+namespace {
+
+/// Says debug is off and counts the lines it is handed anyway.
+class InfoOnlyLogSink final : public LogSink {
+  public:
+    void log(LogLevel level, std::string_view, const nlohmann::json&) override {
+        if (level == LogLevel::debug) ++debug_lines;
+    }
+    bool enabled(LogLevel level) const noexcept override { return level >= LogLevel::info; }
+    std::atomic<int> debug_lines{0};
+};
+
+}  // namespace
+
+TEST_CASE("skipped events build no debug line when the sink drops debug", "[agent]") {
+    ManualClock clock;
+    FakeRouter router([](const std::vector<ChatMessage>&) { return make_route_result("restart"); });
+    RecordingActionSink actions;
+    RecordingEventSink events;
+    InfoOnlyLogSink log;
+    PlannerAgent agent({}, router, actions, events, log, clock.steady_source(),
+                       clock.wall_source());
+    agent.cooldown().record("piha/mosquitto");
+    CHECK(agent.dispatch_text("health_events", event_json("piha", "mosquitto", "heartbeat")) ==
+          IntakeResult::benign);
+    CHECK(agent.dispatch_text("health_events", event_json()) == IntakeResult::cooldown);
+    CHECK(agent.handle_event(make_health_event()) == HandleResult::cooldown);
+    CHECK(log.debug_lines == 0);
+    CHECK(agent.counters().benign == 1);
+    CHECK(agent.counters().cooldown == 2);
+}
+
+TEST_CASE("skipped events are still logged at debug for a sink that keeps debug", "[agent]") {
+    AgentFixture f(make_route_result("restart"));
+    f.agent.cooldown().record("piha/mosquitto");
+    CHECK(f.agent.dispatch_text("health_events", event_json("piha", "x", "heartbeat")) ==
+          IntakeResult::benign);
+    CHECK(f.agent.dispatch_text("health_events", event_json()) == IntakeResult::cooldown);
+    CHECK(f.log.count("skip_benign") == 1);
+    CHECK(f.log.count("skip_cooldown") == 1);
+    CHECK(f.log.lines().at(0).fields.at("key") == "piha/x");
+}
