@@ -181,9 +181,10 @@ IntakeResult PlannerAgent::intake_text(std::string_view channel, std::string_vie
         return reject(channel, "JSON nests deeper than " + std::to_string(max_depth) + " levels",
                       data.size());
     }
-    const auto raw = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
+    auto raw = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
     if (raw.is_discarded()) return reject(channel, "not valid JSON", data.size());
-    auto parsed = try_parse_event(raw, channel, detail::to_epoch_seconds(wall_()), options_.limits);
+    auto parsed = try_parse_event(std::move(raw), channel, detail::to_epoch_seconds(wall_()),
+                                  options_.limits);
     if (!parsed) return reject(channel, std::move(parsed.error), data.size());
     return enqueue(std::move(*parsed.event));
 }
