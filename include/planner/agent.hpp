@@ -134,6 +134,8 @@ class PlannerAgent {
     PlannerCounters counters() const;
     CooldownTracker& cooldown() noexcept { return cooldown_; }
     const PlannerAgentOptions& options() const noexcept { return options_; }
+    /// `build_system_prompt(options().prompt)`, built once at construction.
+    const std::string& system_prompt() const noexcept { return system_prompt_; }
     /// Age of the oldest event a worker is planning, zero when idle: a health signal.
     std::chrono::steady_clock::duration oldest_in_flight_age() const;
 
@@ -155,6 +157,7 @@ class PlannerAgent {
     void count_received(std::string_view channel);
 
     PlannerAgentOptions options_;
+    std::string system_prompt_;
     LLMRouter& router_;
     ActionSink& actions_;
     EventSink& events_;

@@ -93,6 +93,7 @@ PlannerAgent::PlannerAgent(PlannerAgentOptions options, LLMRouter& router, Actio
                            EventSink& events, LogSink& log, SteadyTimeSource steady,
                            WallTimeSource wall)
     : options_(std::move(options)),
+      system_prompt_(build_system_prompt(options_.prompt)),
       router_(router),
       actions_(actions),
       events_(events),
@@ -314,7 +315,7 @@ HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
 
 HandleResult PlannerAgent::plan(const HealthEvent& event) {
     const std::string key = event.svc_key();
-    const auto messages = build_messages(event, options_.prompt);
+    const auto messages = build_messages(event, options_.prompt, system_prompt_);
     count(&PlannerCounters::routed);
     RouteResult result;
     try {

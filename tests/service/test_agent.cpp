@@ -212,6 +212,19 @@ TEST_CASE("counters serialise for the exit summary", "[agent]") {
     CHECK(j.at("write_failures") == 0);
 }
 
+TEST_CASE("the system prompt is built once and is the one build_system_prompt gives", "[agent]") {
+    PlannerAgentOptions options;
+    options.prompt.topology.nodes = {{"nas", "a file server"}};
+    AgentFixture f(make_route_result("restart"), options);
+    CHECK(f.agent.system_prompt() == build_system_prompt(options.prompt));
+    f.agent.handle_event(make_health_event("vps", "observer"));
+    f.agent.handle_event(make_health_event("vps", "proxy"));
+    const auto calls = f.router.calls();
+    REQUIRE(calls.size() == 2);
+    CHECK(calls[0] == build_messages(make_health_event("vps", "observer"), options.prompt));
+    CHECK(calls[1] == build_messages(make_health_event("vps", "proxy"), options.prompt));
+}
+
 namespace {
 
 /// Says debug is off and counts the lines it is handed anyway.
