@@ -274,7 +274,7 @@ TEST_CASE("a suppressed event that is malformed is still counted as malformed", 
     AgentFixture f(make_route_result("restart"));
     f.agent.cooldown().record("piha/mosquitto");
     const std::string too_long(300, 'n');
-    for (const std::string data : {
+    for (const std::string& data : std::vector<std::string>{
              R"({"node":"piha","type":"heartbeat","payload":5})",
              R"({"node":"piha","type":"heartbeat","payload":[]})",
              R"({"node":"piha","type":"heartbeat","timestamp":true})",
