@@ -77,6 +77,19 @@ int main(int argc, char** argv) try {
                            [&] { sink += planner::build_messages(event)[1].content.size(); }) /
             1000.0,
         "us");
+    // What the agent does: the system prompt is built once per agent and reused.
+    const planner::PromptOptions prompt_options;
+    const std::string system_prompt = planner::build_system_prompt(prompt_options);
+    report.figure(
+        "build_messages (system prompt built once)",
+        median_ns_per_call(
+            batches, per_batch,
+            [&] {
+                sink +=
+                    planner::build_messages(event, prompt_options, system_prompt)[1].content.size();
+            }) /
+            1000.0,
+        "us");
     report.figure("validate_proposal (valid)",
                   median_ns_per_call(batches, per_batch,
                                      [&] { sink += planner::validate_proposal(answer).size(); }) /

@@ -11,6 +11,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -133,6 +134,8 @@ class PlannerAgent {
     PlannerCounters counters() const;
     CooldownTracker& cooldown() noexcept { return cooldown_; }
     const PlannerAgentOptions& options() const noexcept { return options_; }
+    /// `build_system_prompt(options().prompt)`, built once at construction.
+    const std::string& system_prompt() const noexcept { return system_prompt_; }
     /// Age of the oldest event a worker is planning, zero when idle: a health signal.
     std::chrono::steady_clock::duration oldest_in_flight_age() const;
 
@@ -144,6 +147,9 @@ class PlannerAgent {
 
     IntakeResult intake_text(std::string_view channel, std::string_view data);
     IntakeResult enqueue(HealthEvent event);
+    /// Counts and logs a benign or cooling-down event; nullopt for one that must be planned.
+    std::optional<IntakeResult> suppress(std::string_view event_type, std::string_view node,
+                                         std::string_view service);
     IntakeResult reject(std::string_view channel, std::string reason, std::size_t bytes);
     void worker_loop();
     HandleResult plan(const HealthEvent& event);
@@ -151,6 +157,7 @@ class PlannerAgent {
     void count_received(std::string_view channel);
 
     PlannerAgentOptions options_;
+    std::string system_prompt_;
     LLMRouter& router_;
     ActionSink& actions_;
     EventSink& events_;

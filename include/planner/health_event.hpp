@@ -11,6 +11,8 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -93,12 +95,10 @@ inline bool string_field(const nlohmann::json& raw, const char* key, std::string
 /// Numbers above this are milliseconds: 1e11 seconds is the year 5138, 1e11 ms is 1973.
 inline constexpr double kMillisecondThreshold = 1e11;
 
-}  // namespace detail
-
-/// Parses a decoded JSON event. Shape A (node agents) names the type `type`, shape B
-/// (world_updates) `event_type`. `now` fills a missing or unparsable timestamp. Never throws.
-inline EventParseResult try_parse_event(const nlohmann::json& raw, std::string_view channel,
-                                        double now, const EventLimits& limits = {}) noexcept {
+/// try_parse_event for a const document (copies the payload) or an rvalue (moves it out).
+template <class Json>
+EventParseResult parse_event_from(Json& raw, std::string_view channel, double now,
+                                  const EventLimits& limits) noexcept {
     EventParseResult result;
     try {
         if (!raw.is_object()) {
@@ -108,14 +108,13 @@ inline EventParseResult try_parse_event(const nlohmann::json& raw, std::string_v
         HealthEvent ev;
         std::string& err = result.error;
         const std::size_t max = limits.max_name_bytes;
-        if (!detail::string_field(raw, "node", ev.node, err, max)) return result;
-        if (!detail::string_field(raw, "type", ev.event_type, err, max)) return result;
-        if (ev.event_type.empty() &&
-            !detail::string_field(raw, "event_type", ev.event_type, err, max)) {
+        if (!string_field(raw, "node", ev.node, err, max)) return result;
+        if (!string_field(raw, "type", ev.event_type, err, max)) return result;
+        if (ev.event_type.empty() && !string_field(raw, "event_type", ev.event_type, err, max)) {
             return result;
         }
-        if (!detail::string_field(raw, "service", ev.service, err, max)) return result;
-        if (!detail::string_field(raw, "severity", ev.severity, err, max)) return result;
+        if (!string_field(raw, "service", ev.service, err, max)) return result;
+        if (!string_field(raw, "severity", ev.severity, err, max)) return result;
         if (ev.node.empty()) {
             err = "missing field 'node'";
             return result;
@@ -127,34 +126,42 @@ inline EventParseResult try_parse_event(const nlohmann::json& raw, std::string_v
         if (ev.service.empty()) ev.service = ev.node;
         if (ev.severity.empty()) ev.severity = "warning";
 
-        if (const auto it = raw.find("payload"); it != raw.end() && !it->is_null()) {
+        const auto payload = raw.find("payload");
+        if (const auto it = payload; it != raw.end() && !it->is_null()) {
             if (!it->is_object()) {
                 err = std::string("field 'payload' must be an object, got ") + it->type_name();
                 return result;
             }
-            if (detail::json_depth(*it) > limits.max_payload_depth) {
+            if (json_depth(*it) > limits.max_payload_depth) {
                 err = "field 'payload' nests deeper than " +
                       std::to_string(limits.max_payload_depth) + " levels";
                 return result;
             }
-            ev.payload = *it;
         }
 
         ev.timestamp = now;
         if (const auto it = raw.find("timestamp"); it != raw.end() && !it->is_null()) {
             if (it->is_number() && !it->is_boolean()) {
-                const double v = it->get<double>();
+                const double v = it->template get<double>();
                 if (std::isfinite(v) && v > 0) {
-                    ev.timestamp = v > detail::kMillisecondThreshold ? v / 1000.0 : v;
+                    ev.timestamp = v > kMillisecondThreshold ? v / 1000.0 : v;
                 }
             } else if (it->is_string()) {
-                if (auto parsed = detail::parse_iso8601(it->get_ref<const std::string&>())) {
+                if (auto parsed = parse_iso8601(it->template get_ref<const std::string&>())) {
                     ev.timestamp = *parsed;
                 }
             } else {
                 err = std::string("field 'timestamp' must be a string or number, got ") +
                       it->type_name();
                 return result;
+            }
+        }
+        // Last, so a rejected document is left as it was.
+        if (payload != raw.end() && !payload->is_null()) {
+            if constexpr (std::is_const_v<Json>) {
+                ev.payload = *payload;
+            } else {
+                ev.payload = std::move(*payload);
             }
         }
         ev.raw_channel = std::string(channel);
@@ -164,6 +171,22 @@ inline EventParseResult try_parse_event(const nlohmann::json& raw, std::string_v
         result.error = std::string("event could not be read: ") + e.what();
     }
     return result;
+}
+
+}  // namespace detail
+
+/// Parses a decoded JSON event. Shape A (node agents) names the type `type`, shape B
+/// (world_updates) `event_type`. `now` fills a missing or unparsable timestamp. Never throws.
+inline EventParseResult try_parse_event(const nlohmann::json& raw, std::string_view channel,
+                                        double now, const EventLimits& limits = {}) noexcept {
+    return detail::parse_event_from(raw, channel, now, limits);
+}
+
+/// The same for a document the caller no longer needs: the payload is moved, not copied.
+/// On success `raw["payload"]` is left null; on failure `raw` is unchanged.
+inline EventParseResult try_parse_event(nlohmann::json&& raw, std::string_view channel, double now,
+                                        const EventLimits& limits = {}) noexcept {
+    return detail::parse_event_from(raw, channel, now, limits);
 }
 
 /// The original API: the event, or nullopt when it is not one the planner can act on.

@@ -33,12 +33,17 @@ class LogSink {
   public:
     virtual ~LogSink() = default;
     virtual void log(LogLevel level, std::string_view event, const nlohmann::json& fields) = 0;
+    /// False when a line at `level` would be dropped, so callers can skip building its fields
+    /// on hot paths. Advisory: log() must still accept and filter any level. The default says
+    /// true, so a sink that filters nothing (or a test recorder) need not override it.
+    virtual bool enabled(LogLevel /*level*/) const noexcept { return true; }
 };
 
 /// Drops everything.
 class NullLogSink final : public LogSink {
   public:
     void log(LogLevel, std::string_view, const nlohmann::json&) override {}
+    bool enabled(LogLevel) const noexcept override { return false; }
 };
 
 /// One JSON object per line: `{"ts":..., "level":..., "event":..., <fields>...}`. A field named
@@ -48,6 +53,7 @@ class JsonLinesLogSink final : public LogSink {
     explicit JsonLinesLogSink(std::FILE* out, LogLevel min_level = LogLevel::info,
                               WallTimeSource now = std::chrono::system_clock::now);
     void log(LogLevel level, std::string_view event, const nlohmann::json& fields) override;
+    bool enabled(LogLevel level) const noexcept override { return level >= min_level_; }
 
   private:
     std::FILE* out_;
@@ -63,6 +69,7 @@ class TextLogSink final : public LogSink {
     explicit TextLogSink(std::FILE* out, LogLevel min_level = LogLevel::info,
                          WallTimeSource now = std::chrono::system_clock::now);
     void log(LogLevel level, std::string_view event, const nlohmann::json& fields) override;
+    bool enabled(LogLevel level) const noexcept override { return level >= min_level_; }
 
   private:
     std::FILE* out_;
@@ -86,6 +93,7 @@ class RateLimitedLogSink final : public LogSink {
     explicit RateLimitedLogSink(LogSink& inner, LogRateLimit limit = {},
                                 SteadyTimeSource now = std::chrono::steady_clock::now);
     void log(LogLevel level, std::string_view event, const nlohmann::json& fields) override;
+    bool enabled(LogLevel level) const noexcept override { return inner_.enabled(level); }
 
     /// Reports every pending suppressed count now, e.g. before the exit summary.
     void flush();

@@ -156,4 +156,12 @@ inline std::vector<ChatMessage> build_messages(const HealthEvent& event,
     return {{"system", build_system_prompt(options)}, {"user", build_user_prompt(event, options)}};
 }
 
+/// The same with a system prompt built earlier by `build_system_prompt(options)`: it depends
+/// only on the options, so a caller planning many events builds it once.
+inline std::vector<ChatMessage> build_messages(const HealthEvent& event,
+                                               const PromptOptions& options,
+                                               const std::string& system_prompt) {
+    return {{"system", system_prompt}, {"user", build_user_prompt(event, options)}};
+}
+
 }  // namespace planner

@@ -1,6 +1,7 @@
 #include "planner/agent.hpp"
 
 #include <algorithm>
+#include <array>
 #include <exception>
 
 #include "planner/detail/json_limits.hpp"
@@ -15,6 +16,117 @@ namespace {
 /// Channel names come from the bus; past this many, they share one counter.
 constexpr std::size_t kMaxCountedChannels = 64;
 constexpr std::string_view kOtherChannels = "(other)";
+
+std::string make_svc_key(std::string_view node, std::string_view service) {
+    std::string key;
+    key.reserve(node.size() + 1 + service.size());
+    key.append(node).append(1, '/').append(service);
+    return key;
+}
+
+/// A first pass over a message that builds no DOM (nlohmann's SAX interface): the top-level
+/// names intake decides on, and whether try_parse_event would accept the message. Intake skips
+/// a message on this pass's word only when it is valid here and benign or in cooldown; all
+/// else takes the full parse, which stays the one place that rejects and explains.
+/// When unsure (a repeated field, say) it answers "not valid", which costs only speed.
+class EventPeek {
+  public:
+    using json = nlohmann::json;
+
+    bool null() { return scalar(Kind::null); }
+    bool boolean(bool) { return scalar(Kind::other); }
+    bool number_integer(json::number_integer_t) { return scalar(Kind::number); }
+    bool number_unsigned(json::number_unsigned_t) { return scalar(Kind::number); }
+    bool number_float(json::number_float_t, const json::string_t&) { return scalar(Kind::number); }
+    bool string(json::string_t& s) {
+        if (depth_ == 1 && current_ != kNone) fields_[current_].text = s;
+        return scalar(Kind::string);
+    }
+    bool binary(json::binary_t&) { return scalar(Kind::other); }
+    bool start_object(std::size_t) { return open(Kind::object); }
+    bool end_object() { return close(); }
+    bool start_array(std::size_t) { return open(Kind::other); }
+    bool end_array() { return close(); }
+    bool key(json::string_t& k) {
+        if (depth_ != 1) return true;
+        current_ = kNone;
+        for (std::size_t i = 0; i < kNames.size(); ++i) {
+            if (k == kNames[i]) current_ = i;
+        }
+        if (current_ != kNone && fields_[current_].kind != Kind::absent) repeated_ = true;
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+        return false;
+    }
+
+    /// The same checks, in effect, as try_parse_event.
+    bool valid(const EventLimits& limits) const {
+        if (!top_is_object_ || repeated_) return false;
+        const auto name_ok = [&](std::size_t f) {
+            const Field& x = fields_[f];
+            if (x.kind == Kind::absent || x.kind == Kind::null) return true;
+            return x.kind == Kind::string && x.text.size() <= limits.max_name_bytes;
+        };
+        if (!name_ok(kNode) || !name_ok(kType) || !name_ok(kService) || !name_ok(kSeverity)) {
+            return false;
+        }
+        if (fields_[kType].text.empty() && !name_ok(kEventType)) return false;
+        if (node().empty() || event_type().empty()) return false;
+        const Kind payload = fields_[kPayload].kind;
+        if (payload != Kind::absent && payload != Kind::null &&
+            (payload != Kind::object || payload_depth_ > limits.max_payload_depth)) {
+            return false;
+        }
+        const Kind ts = fields_[kTimestamp].kind;
+        return ts == Kind::absent || ts == Kind::null || ts == Kind::number || ts == Kind::string;
+    }
+
+    std::string_view node() const { return fields_[kNode].text; }
+    std::string_view event_type() const {
+        return fields_[kType].text.empty() ? fields_[kEventType].text : fields_[kType].text;
+    }
+    std::string_view service() const {
+        return fields_[kService].text.empty() ? node() : fields_[kService].text;
+    }
+
+  private:
+    enum class Kind { absent, null, string, number, object, other };
+    struct Field {
+        Kind kind = Kind::absent;
+        std::string text;  ///< set only for a string
+    };
+    static constexpr std::size_t kNode = 0, kType = 1, kEventType = 2, kService = 3, kSeverity = 4,
+                                 kPayload = 5, kTimestamp = 6, kNone = 7;
+    static constexpr std::array<std::string_view, 7> kNames{
+        "node", "type", "event_type", "service", "severity", "payload", "timestamp"};
+
+    bool scalar(Kind kind) {
+        if (depth_ == 0) top_is_object_ = false;
+        if (depth_ == 1 && current_ != kNone) fields_[current_].kind = kind;
+        return true;
+    }
+    bool open(Kind kind) {
+        if (depth_ == 0) top_is_object_ = kind == Kind::object;
+        if (depth_ == 1 && current_ != kNone) fields_[current_].kind = kind;
+        ++depth_;
+        if (depth_ >= 2 && current_ == kPayload) {
+            payload_depth_ = std::max(payload_depth_, depth_ - 1);
+        }
+        return true;
+    }
+    bool close() {
+        --depth_;
+        return true;
+    }
+
+    std::array<Field, 7> fields_{};
+    std::size_t current_ = kNone;
+    std::size_t depth_ = 0;
+    std::size_t payload_depth_ = 0;
+    bool top_is_object_ = false;
+    bool repeated_ = false;
+};
 
 }  // namespace
 
@@ -86,6 +198,7 @@ PlannerAgent::PlannerAgent(PlannerAgentOptions options, LLMRouter& router, Actio
                            EventSink& events, LogSink& log, SteadyTimeSource steady,
                            WallTimeSource wall)
     : options_(std::move(options)),
+      system_prompt_(build_system_prompt(options_.prompt)),
       router_(router),
       actions_(actions),
       events_(events),
@@ -174,9 +287,17 @@ IntakeResult PlannerAgent::intake_text(std::string_view channel, std::string_vie
         return reject(channel, "JSON nests deeper than " + std::to_string(max_depth) + " levels",
                       data.size());
     }
-    const auto raw = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
+    // Most of the bus is heartbeats and repeats in cooldown: decide those without a DOM.
+    EventPeek peek;
+    if (nlohmann::json::sax_parse(data, &peek) && peek.valid(options_.limits)) {
+        if (const auto skipped = suppress(peek.event_type(), peek.node(), peek.service())) {
+            return *skipped;
+        }
+    }
+    auto raw = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
     if (raw.is_discarded()) return reject(channel, "not valid JSON", data.size());
-    auto parsed = try_parse_event(raw, channel, detail::to_epoch_seconds(wall_()), options_.limits);
+    auto parsed = try_parse_event(std::move(raw), channel, detail::to_epoch_seconds(wall_()),
+                                  options_.limits);
     if (!parsed) return reject(channel, std::move(parsed.error), data.size());
     return enqueue(std::move(*parsed.event));
 }
@@ -188,31 +309,51 @@ IntakeResult PlannerAgent::submit(HealthEvent event) {
     return result;
 }
 
-IntakeResult PlannerAgent::enqueue(HealthEvent event) {
-    std::string key = event.svc_key();
-    if (is_benign_event_type(event.event_type)) {
+std::optional<IntakeResult> PlannerAgent::suppress(std::string_view event_type,
+                                                   std::string_view node,
+                                                   std::string_view service) {
+    // The hot path of a busy bus: build no log fields that the sink would drop.
+    if (is_benign_event_type(event_type)) {
         count(&PlannerCounters::benign);
-        log_.log(LogLevel::debug, "skip_benign", {{"key", key}, {"type", event.event_type}});
+        if (log_.enabled(LogLevel::debug)) {
+            log_.log(LogLevel::debug, "skip_benign",
+                     {{"key", make_svc_key(node, service)}, {"type", event_type}});
+        }
         return IntakeResult::benign;
     }
+    const std::string key = make_svc_key(node, service);
     if (!cooldown_.is_ready(key)) {
         count(&PlannerCounters::cooldown);
-        log_.log(LogLevel::debug, "skip_cooldown",
-                 {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+        if (log_.enabled(LogLevel::debug)) {
+            log_.log(LogLevel::debug, "skip_cooldown",
+                     {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+        }
         return IntakeResult::cooldown;
     }
+    return std::nullopt;
+}
+
+IntakeResult PlannerAgent::enqueue(HealthEvent event) {
+    if (const auto skipped = suppress(event.event_type, event.node, event.service)) {
+        return *skipped;
+    }
+    std::string key = event.svc_key();
     std::unique_lock lock(mutex_);
     for (;;) {
         if (!accepting_) {
             lock.unlock();
             count(&PlannerCounters::stopping);
-            log_.log(LogLevel::debug, "skip_stopping", {{"key", key}});
+            if (log_.enabled(LogLevel::debug)) {
+                log_.log(LogLevel::debug, "skip_stopping", {{"key", key}});
+            }
             return IntakeResult::stopped;
         }
         if (pending_keys_.contains(key)) {
             lock.unlock();
             count(&PlannerCounters::coalesced);
-            log_.log(LogLevel::debug, "skip_coalesced", {{"key", key}});
+            if (log_.enabled(LogLevel::debug)) {
+                log_.log(LogLevel::debug, "skip_coalesced", {{"key", key}});
+            }
             return IntakeResult::coalesced;
         }
         if (queue_.size() < options_.queue_capacity) break;
@@ -257,13 +398,17 @@ HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
     const std::string key = event.svc_key();
     if (is_benign_event_type(event.event_type)) {
         count(&PlannerCounters::benign);
-        log_.log(LogLevel::debug, "skip_benign", {{"key", key}, {"type", event.event_type}});
+        if (log_.enabled(LogLevel::debug)) {
+            log_.log(LogLevel::debug, "skip_benign", {{"key", key}, {"type", event.event_type}});
+        }
         return HandleResult::benign;
     }
     if (!cooldown_.is_ready(key)) {
         count(&PlannerCounters::cooldown);
-        log_.log(LogLevel::debug, "skip_cooldown",
-                 {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+        if (log_.enabled(LogLevel::debug)) {
+            log_.log(LogLevel::debug, "skip_cooldown",
+                     {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+        }
         return HandleResult::cooldown;
     }
     try {
@@ -282,7 +427,7 @@ HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
 
 HandleResult PlannerAgent::plan(const HealthEvent& event) {
     const std::string key = event.svc_key();
-    const auto messages = build_messages(event, options_.prompt);
+    const auto messages = build_messages(event, options_.prompt, system_prompt_);
     count(&PlannerCounters::routed);
     RouteResult result;
     try {

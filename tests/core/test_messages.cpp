@@ -119,3 +119,11 @@ TEST_CASE("messages serialise as role and content", "[messages]") {
     CHECK(j[0]["role"] == "system");
     CHECK(j[1].contains("content"));
 }
+
+TEST_CASE("a system prompt built once gives the same messages", "[messages]") {
+    planner::PromptOptions options;
+    options.rules.notify_only_event_types = {"disk_full"};
+    const auto event = make_health_event("vps", "observer");
+    const std::string system = planner::build_system_prompt(options);
+    CHECK(build_messages(event, options, system) == build_messages(event, options));
+}

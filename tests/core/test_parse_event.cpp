@@ -263,3 +263,27 @@ TEST_CASE("json text depth scan ignores brackets in strings", "[parse_event]") {
     CHECK_FALSE(json_text_exceeds_depth(R"({"a":"\"[[[[[[[["})", 2));
     CHECK(json_text_exceeds_depth(std::string(10'000, '['), 64));
 }
+
+TEST_CASE("a document passed as an rvalue gives its payload away", "[parse_event]") {
+    json raw = base_event();
+    raw["payload"] = {{"exit_code", 137}, {"log", std::string(1000, 'x')}};
+    const json expected = raw["payload"];
+    const auto copied = try_parse_event(raw, "health_events", kNow);
+    REQUIRE(copied);
+    CHECK(raw["payload"] == expected);
+    const auto moved = try_parse_event(std::move(raw), "health_events", kNow);
+    REQUIRE(moved);
+    CHECK(moved.event->payload == expected);
+    CHECK(moved.event->svc_key() == copied.event->svc_key());
+    CHECK(moved.event->event_type == copied.event->event_type);
+}
+
+TEST_CASE("a rejected rvalue document is left as it was", "[parse_event]") {
+    json raw = base_event();
+    raw["payload"] = {{"a", 1}};
+    raw["timestamp"] = true;
+    const json before = raw;
+    const auto parsed = try_parse_event(std::move(raw), "health_events", kNow);
+    CHECK_FALSE(parsed);
+    CHECK(raw == before);  // NOLINT(bugprone-use-after-move): documented to be unchanged
+}

@@ -211,3 +211,123 @@ TEST_CASE("counters serialise for the exit summary", "[agent]") {
     CHECK(j.at("chain_failures") == 0);
     CHECK(j.at("write_failures") == 0);
 }
+
+TEST_CASE("the system prompt is built once and is the one build_system_prompt gives", "[agent]") {
+    PlannerAgentOptions options;
+    options.prompt.topology.nodes = {{"nas", "a file server"}};
+    AgentFixture f(make_route_result("restart"), options);
+    CHECK(f.agent.system_prompt() == build_system_prompt(options.prompt));
+    f.agent.handle_event(make_health_event("vps", "observer"));
+    f.agent.handle_event(make_health_event("vps", "proxy"));
+    const auto calls = f.router.calls();
+    REQUIRE(calls.size() == 2);
+    CHECK(calls[0] == build_messages(make_health_event("vps", "observer"), options.prompt));
+    CHECK(calls[1] == build_messages(make_health_event("vps", "proxy"), options.prompt));
+}
+
+namespace {
+
+/// Says debug is off and counts the lines it is handed anyway.
+class InfoOnlyLogSink final : public LogSink {
+  public:
+    void log(LogLevel level, std::string_view, const nlohmann::json&) override {
+        if (level == LogLevel::debug) ++debug_lines;
+    }
+    bool enabled(LogLevel level) const noexcept override { return level >= LogLevel::info; }
+    std::atomic<int> debug_lines{0};
+};
+
+}  // namespace
+
+TEST_CASE("skipped events build no debug line when the sink drops debug", "[agent]") {
+    ManualClock clock;
+    FakeRouter router([](const std::vector<ChatMessage>&) { return make_route_result("restart"); });
+    RecordingActionSink actions;
+    RecordingEventSink events;
+    InfoOnlyLogSink log;
+    PlannerAgent agent({}, router, actions, events, log, clock.steady_source(),
+                       clock.wall_source());
+    agent.cooldown().record("piha/mosquitto");
+    CHECK(agent.dispatch_text("health_events", event_json("piha", "mosquitto", "heartbeat")) ==
+          IntakeResult::benign);
+    CHECK(agent.dispatch_text("health_events", event_json()) == IntakeResult::cooldown);
+    CHECK(agent.handle_event(make_health_event()) == HandleResult::cooldown);
+    CHECK(log.debug_lines == 0);
+    CHECK(agent.counters().benign == 1);
+    CHECK(agent.counters().cooldown == 2);
+}
+
+TEST_CASE("skipped events are still logged at debug for a sink that keeps debug", "[agent]") {
+    AgentFixture f(make_route_result("restart"));
+    f.agent.cooldown().record("piha/mosquitto");
+    CHECK(f.agent.dispatch_text("health_events", event_json("piha", "x", "heartbeat")) ==
+          IntakeResult::benign);
+    CHECK(f.agent.dispatch_text("health_events", event_json()) == IntakeResult::cooldown);
+    CHECK(f.log.count("skip_benign") == 1);
+    CHECK(f.log.count("skip_cooldown") == 1);
+    CHECK(f.log.lines().at(0).fields.at("key") == "piha/x");
+}
+
+// Intake decides benign and cooldown messages from a first pass without a DOM; a message that
+// pass accepts must be one the full parse accepts, or a broken message would count as benign.
+TEST_CASE("a suppressed event that is malformed is still counted as malformed", "[agent]") {
+    AgentFixture f(make_route_result("restart"));
+    f.agent.cooldown().record("piha/mosquitto");
+    const std::string too_long(300, 'n');
+    for (const std::string& data : std::vector<std::string>{
+             R"({"node":"piha","type":"heartbeat","payload":5})",
+             R"({"node":"piha","type":"heartbeat","payload":[]})",
+             R"({"node":"piha","type":"heartbeat","timestamp":true})",
+             R"({"node":"piha","type":"heartbeat","timestamp":{}})",
+             R"({"node":"piha","type":"heartbeat","service":7})",
+             R"({"node":"piha","type":"heartbeat","severity":["x"]})",
+             R"({"node":7,"type":"heartbeat"})",
+             R"({"type":"heartbeat"})",
+             R"({"node":"","type":"heartbeat"})",
+             R"({"node":"piha","type":"","event_type":5})",
+             R"({"node":"piha","node":5,"type":"heartbeat"})",
+             R"({"node":"piha","type":"heartbeat"} x)",
+             R"({"node":"piha","type":"heartbeat")",
+             R"({"node":")" + too_long + R"(","type":"heartbeat"})",
+             R"({"node":"piha","service":"mosquitto","type":"service_unhealthy","payload":1})",
+             R"({"node":"piha","service":"mosquitto","type":"x","timestamp":false})",
+             R"([{"node":"piha","type":"heartbeat"}])",
+         }) {
+        INFO(data);
+        CHECK(f.agent.dispatch_text("health_events", data) == IntakeResult::malformed);
+    }
+    CHECK(f.log.count("skip_malformed") == 17);
+    CHECK(f.agent.counters().benign == 0);
+    CHECK(f.agent.counters().cooldown == 0);
+}
+
+TEST_CASE("intake's first pass reads names as the full parse does", "[agent]") {
+    AgentFixture f(make_route_result("restart"));
+    f.agent.cooldown().record("piha/piha");
+    f.agent.cooldown().record("vps/observer");
+    struct Case {
+        std::string data;
+        IntakeResult expected;
+    };
+    for (
+        const auto& [data, expected] : std::vector<Case>{
+            // a non-empty `type` wins, whatever `event_type` holds
+            {R"({"node":"piha","type":"heartbeat","event_type":5})", IntakeResult::benign},
+            {R"({"node":"piha","type":"","event_type":"heartbeat"})", IntakeResult::benign},
+            {R"({"node":"piha","type":null,"event_type":"remediation_x"})", IntakeResult::benign},
+            // names inside the payload are not the event's
+            {R"({"node":"vps","service":"observer","type":"x","payload":{"node":"a","type":"heartbeat"}})",
+             IntakeResult::cooldown},
+            {R"({"node":"n1","service":"s","type":"x","payload":{"type":"heartbeat"}})",
+             IntakeResult::queued},
+            // a missing service is the node
+            {R"({"node":"piha","type":"service_unhealthy","timestamp":"not a time"})",
+             IntakeResult::cooldown},
+            {R"({"node":"piha","service":null,"type":"x","timestamp":1.7e12,"payload":null})",
+             IntakeResult::cooldown},
+        }) {
+        INFO(data);
+        CHECK(f.agent.dispatch_text("health_events", data) == expected);
+    }
+    CHECK(f.agent.counters().malformed == 0);
+}

@@ -124,3 +124,21 @@ TEST_CASE("rate limiter flush reports pending counts before exit", "[log]") {
     limited.flush();  // nothing new to report
     CHECK(inner.count("log_suppressed") == 1);
 }
+
+TEST_CASE("enabled tells callers which levels a sink keeps", "[log]") {
+    CapturedFile out;
+    JsonLinesLogSink json_sink(out.get(), LogLevel::info, kClock.wall_source());
+    TextLogSink text_sink(out.get(), LogLevel::warn, kClock.wall_source());
+    CHECK_FALSE(json_sink.enabled(LogLevel::debug));
+    CHECK(json_sink.enabled(LogLevel::info));
+    CHECK_FALSE(text_sink.enabled(LogLevel::info));
+    CHECK(text_sink.enabled(LogLevel::error));
+    CHECK_FALSE(NullLogSink{}.enabled(LogLevel::error));
+    // The rate limiter filters nothing by level: it answers for the sink it writes to.
+    RateLimitedLogSink limited(json_sink, {}, kClock.steady_source());
+    CHECK_FALSE(limited.enabled(LogLevel::debug));
+    CHECK(limited.enabled(LogLevel::warn));
+    // A sink that does not override enabled() is asked for every line, as before.
+    RecordingLogSink recorder;
+    CHECK(recorder.enabled(LogLevel::debug));
+}
