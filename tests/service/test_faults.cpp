@@ -15,9 +15,11 @@
 #include <nlohmann/json.hpp>
 
 #include "support/planner_run_process.hpp"
+#include "support/provider_server.hpp"
 #include "support/redis_server.hpp"
 #include "support/subprocess.hpp"
 #include "support/temp_dir.hpp"
+#include "support/wire_formats.hpp"
 
 using namespace planner::testing;
 namespace fs = std::filesystem;
@@ -328,6 +330,55 @@ TEST_CASE("faults: hostile messages through Redis: one log line each, the planne
     REQUIRE(redis.publish("health_events", event_json("alive")) == 1);
     REQUIRE(eventually([&] { return actions_for(tmp / "actions", "alive") == 1; }));
     CHECK(files_under(tmp / "actions").size() == 1);
+}
+
+TEST_CASE("faults: a model that never answers does not stall intake, and events coalesce",
+          "[faults][redis]") {
+    TempDir tmp;
+    RedisServer redis;
+    ProviderServer model;
+    model.script({hang(), hang(), hang()});
+    std::vector<std::string> args{"--redis",       redis.url(),
+                                  "--model",       "ollama/qwen2.5:7b@" + model.url(),
+                                  "--llm-timeout", "30",
+                                  "--stop-grace",  "0.2",
+                                  "--actions-dir", (tmp / "actions").string(),
+                                  "--events-dir",  (tmp / "events").string(),
+                                  "--node",        "solaria"};
+    PlannerRunProcess run(kPlannerRun, tmp, args);
+    REQUIRE(eventually([&] { return redis.subscribers("health_events") == 1; }));
+    REQUIRE(redis.publish("health_events", event_json("svc-0")) == 1);
+    REQUIRE(eventually([&] { return model.requests().size() == 1; }));  // the worker is stuck
+
+    // While the only worker waits on the model, 20 rounds over 10 services arrive.
+    std::vector<std::string> storm;
+    for (int round = 0; round < 20; ++round) {
+        for (int svc = 0; svc < 10; ++svc)
+            storm.push_back(event_json("svc-" + std::to_string(svc)));
+    }
+    REQUIRE(redis.publish_many("health_events", storm) == storm.size());
+    // Intake kept reading: a malformed marker after the storm is rejected with a log line, and
+    // messages are handled in order, so the whole storm went through intake before it.
+    REQUIRE(redis.publish("health_events", "marker: not an event") == 1);
+    REQUIRE(eventually([&] { return run.count_log("skip_malformed") == 1; }));
+
+    run.process().signal(SIGTERM);
+    REQUIRE(run.wait(20s) == 0);
+    model.release();
+    const auto lines = run.log_lines();
+    REQUIRE_FALSE(lines.empty());
+    const auto& summary = lines.back();
+    INFO(summary.dump());
+    REQUIRE(summary["event"] == "planner_stopped");
+    CHECK(summary["received"]["health_events"] == 1 + storm.size() + 1);
+    CHECK(summary["routed"] == 1);
+    // svc-0 is in flight and svc-1..9 were queued once each; the rest coalesced.
+    CHECK(summary["skipped"]["coalesced"] == storm.size() - 9);
+    CHECK(summary["skipped"]["malformed"] == 1);
+    CHECK(summary["skipped"]["queue_full"] == 0);
+    CHECK(summary["abandoned"] == 9);
+    CHECK(model.requests().size() == 1);
+    CHECK(files_under(tmp / "actions").empty());
 }
 
 #endif  // PLANNER_RUN_PATH
