@@ -1,5 +1,7 @@
 #include "planner_run.hpp"
 
+#include "run_options.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -258,6 +260,11 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
         ChainRouterOptions ro;
         ro.models = o.models;
         ro.endpoints = ProviderEndpoints::from_environment();
+        if (!o.openai_key_file.empty())
+            ro.endpoints.openai_api_key = read_key_file(o.openai_key_file);
+        if (!o.anthropic_key_file.empty()) {
+            ro.endpoints.anthropic_api_key = read_key_file(o.anthropic_key_file);
+        }
         ro.attempt_timeout = o.llm_timeout;
         router = make_chain_router(ro);
     } catch (const std::exception& e) {

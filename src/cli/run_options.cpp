@@ -1,10 +1,13 @@
 #include "run_options.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 
@@ -45,6 +48,10 @@ constexpr FlagSpec kFlags[] = {
     {"--model", "PLANNER_MODELS", true, "SPEC",
      "model chain entry, tried in order; repeatable; the variable is a comma list\n"
      "(default ollama/qwen2.5:7b,rules)"},
+    {"--openai-key-file", "OPENAI_API_KEY_FILE", true, "FILE",
+     "file holding the OpenAI API key; wins over OPENAI_API_KEY"},
+    {"--anthropic-key-file", "ANTHROPIC_API_KEY_FILE", true, "FILE",
+     "file holding the Anthropic API key; wins over ANTHROPIC_API_KEY"},
     {"--llm-timeout", "PLANNER_LLM_TIMEOUT", true, "SECONDS",
      "time limit of one model attempt (default 60)"},
     {"--workers", "PLANNER_WORKERS", true, "N", "concurrent model requests (default 1)"},
@@ -156,6 +163,10 @@ void apply(RunOptions& o, std::string_view flag, const std::string& value, bool 
         else
             o.models.push_back(value);
         models_from_flag = models_from_flag || !from_env;
+    } else if (flag == "--openai-key-file") {
+        o.openai_key_file = value;
+    } else if (flag == "--anthropic-key-file") {
+        o.anthropic_key_file = value;
     } else if (flag == "--llm-timeout") {
         o.llm_timeout = parse_seconds(flag, value, /*allow_zero=*/false);
     } else if (flag == "--workers") {
@@ -260,6 +271,47 @@ ParsedCommand parse_command_line(const std::vector<std::string>& args, const Env
     return parsed;
 }
 
+std::string read_key_file(const std::filesystem::path& path) {
+    constexpr std::size_t kMaxKeyBytes = 64 * 1024;
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        throw std::runtime_error(
+            fmt::format("cannot read key file {}: {}", path.string(), std::strerror(errno)));
+    }
+    std::string key;
+    char buf[4096];
+    for (;;) {
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            const int saved = errno;
+            ::close(fd);
+            throw std::runtime_error(
+                fmt::format("cannot read key file {}: {}", path.string(), std::strerror(saved)));
+        }
+        if (n == 0) break;
+        key.append(buf, static_cast<std::size_t>(n));
+        if (key.size() > kMaxKeyBytes) {
+            ::close(fd);
+            throw std::runtime_error(
+                fmt::format("key file {} is larger than {} bytes", path.string(), kMaxKeyBytes));
+        }
+    }
+    ::close(fd);
+    if (!key.empty() && key.back() == '\n') key.pop_back();
+    if (!key.empty() && key.back() == '\r') key.pop_back();
+    if (key.empty()) throw std::runtime_error(fmt::format("key file {} is empty", path.string()));
+    for (const char c : key) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7F) {
+            // Not echoed: the bytes around it are the key.
+            throw std::runtime_error(fmt::format(
+                "key file {} holds control characters (more than one line?)", path.string()));
+        }
+    }
+    return key;
+}
+
 std::string usage() {
     std::string out =
         "Usage: planner-run [options]\n"
@@ -280,7 +332,8 @@ std::string usage() {
     }
     out +=
         "\nProviders read OLLAMA_HOST, OPENAI_BASE_URL, OPENAI_API_KEY, ANTHROPIC_BASE_URL and\n"
-        "ANTHROPIC_API_KEY. Model specs: ollama/<model>, openai/<model>, anthropic/<model> or\n"
+        "ANTHROPIC_API_KEY (a --*-key-file wins over its variable). Model specs: ollama/<model>, "
+        "openai/<model>, anthropic/<model> or\n"
         "rules, each optionally followed by @<base-url>.\n"
         "Exit status: 0 after a clean stop (SIGINT/SIGTERM, or the end of --replay), 2 for bad\n"
         "options or unusable directories, 1 for --healthcheck with a stale heartbeat.\n";

@@ -30,6 +30,11 @@ struct RunOptions {
     std::string node;  ///< empty: the host name
     std::chrono::milliseconds cooldown{std::chrono::seconds{300}};
     std::vector<std::string> models{"ollama/qwen2.5:7b", "rules"};
+    /// Files holding an API key (one trailing newline trimmed): secrets stay out of the
+    /// environment and the command line, which other processes can read. Read by run_planner;
+    /// empty: the key comes from OPENAI_API_KEY / ANTHROPIC_API_KEY, if set.
+    std::filesystem::path openai_key_file;
+    std::filesystem::path anthropic_key_file;
     std::chrono::milliseconds llm_timeout{std::chrono::seconds{60}};
     std::size_t workers = 1;
     std::size_t queue_size = 1024;
@@ -59,6 +64,11 @@ std::optional<std::string> process_env(std::string_view name);
 /// Parses `args` (without the program name). Flags win over variables, variables over defaults.
 /// Validates numbers, the Redis URL, every model spec, the log level and format; never throws.
 ParsedCommand parse_command_line(const std::vector<std::string>& args, const EnvLookup& env);
+
+/// Reads an API key file: at most 64 KiB, one trailing "\n" or "\r\n" removed. Throws
+/// std::runtime_error with a one-line reason that names `path` but never its content (it is
+/// a secret, and an unreadable or malformed file may still hold part of it).
+std::string read_key_file(const std::filesystem::path& path);
 
 /// The `--help` text: every flag with its variable and default.
 std::string usage();

@@ -46,6 +46,24 @@ std::string redact(std::string text, const std::string& secret) {
     return text;
 }
 
+/// `value` with `secret` redacted from every string and object key in it, at any depth: an
+/// answer the API returns as an object (Anthropic's tool input) never passes through `text`.
+json redact(const json& value, const std::string& secret) {
+    if (secret.empty()) return value;
+    if (value.is_string()) return redact(value.get<std::string>(), secret);
+    if (value.is_array()) {
+        json out = json::array();
+        for (const auto& item : value) out.push_back(redact(item, secret));
+        return out;
+    }
+    if (value.is_object()) {
+        json out = json::object();
+        for (const auto& [k, v] : value.items()) out[redact(k, secret)] = redact(v, secret);
+        return out;
+    }
+    return value;
+}
+
 /// The error message in any of the shapes servers use: Ollama's {"error": "..."}, OpenAI's
 /// and Anthropic's {"error": {"message": ..., "type": ...}}, vLLM's flat {"message": ...}.
 std::string error_text(std::string_view body) {
@@ -136,6 +154,7 @@ class HttpProvider : public ModelProvider {
         ProviderAnswer answer = interpret(transport_->post(request));
         answer.error = printable(redact(std::move(answer.error), config_.api_key), 500);
         answer.text = redact(std::move(answer.text), config_.api_key);
+        if (answer.object) answer.object = redact(*answer.object, config_.api_key);
         return answer;
     }
 

@@ -1,0 +1,112 @@
+#pragma once
+
+/// planner-run as a child process for the hardening tests: arguments, a clean environment,
+/// stdout and stderr captured to files, and small readers for what it wrote. Killed (SIGKILL)
+/// by the Process destructor, so a failing test leaves nothing running.
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "support/subprocess.hpp"
+#include "support/temp_dir.hpp"
+
+namespace planner::testing {
+
+/// Variables of the developer's shell that must not reach the child.
+inline const std::vector<std::string> kPlannerRunUnset = {"REDIS_URL",
+                                                          "PLANNER_CHANNELS",
+                                                          "ACTIONS_DIR",
+                                                          "EVENTS_DIR",
+                                                          "NODE_NAME",
+                                                          "PLANNER_MODELS",
+                                                          "HEARTBEAT_FILE",
+                                                          "PLANNER_LOG_LEVEL",
+                                                          "OLLAMA_HOST",
+                                                          "OLLAMA_BASE_URL",
+                                                          "OPENAI_API_KEY",
+                                                          "ANTHROPIC_API_KEY",
+                                                          "OPENAI_BASE_URL",
+                                                          "ANTHROPIC_BASE_URL",
+                                                          "OPENAI_API_KEY_FILE",
+                                                          "ANTHROPIC_API_KEY_FILE",
+                                                          "PLANNER_COOLDOWN_SECONDS",
+                                                          "PLANNER_LOG_FORMAT"};
+
+/// Regular files under `root`, sorted; empty when `root` is missing.
+inline std::vector<std::filesystem::path> files_under(const std::filesystem::path& root) {
+    std::vector<std::filesystem::path> out;
+    std::error_code ec;
+    if (!std::filesystem::is_directory(root, ec)) return out;
+    for (auto it = std::filesystem::recursive_directory_iterator(root, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (it->is_regular_file(ec)) out.push_back(it->path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+inline std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const auto nl = text.find('\n', start);
+        out.push_back(text.substr(start, nl - start));
+        if (nl == std::string::npos) break;
+        start = nl + 1;
+    }
+    return out;
+}
+
+/// One planner-run child; `tag` names its stdout/stderr files so several runs share a TempDir.
+class PlannerRunProcess {
+  public:
+    PlannerRunProcess(const std::string& binary, const TempDir& tmp, std::vector<std::string> args,
+                      std::vector<std::pair<std::string, std::string>> env = {},
+                      const std::string& tag = "run", std::filesystem::path stdin_file = {})
+        : out_(tmp / (tag + ".stdout")), err_(tmp / (tag + ".stderr")) {
+        args.insert(args.begin(), binary);
+        process_ = std::make_unique<Process>(ProcessOptions{
+            std::move(args), std::move(env), kPlannerRunUnset, std::move(stdin_file), out_, err_});
+    }
+
+    Process& process() { return *process_; }
+    std::optional<int> wait(std::chrono::milliseconds t) { return process_->wait(t); }
+    std::string stdout_text() const { return read_text(out_); }
+    std::string stderr_text() const { return read_text(err_); }
+
+    /// The JSON log lines on stderr; a line that is not JSON becomes {"unparsed": line}.
+    std::vector<nlohmann::json> log_lines() const {
+        std::vector<nlohmann::json> out;
+        for (const auto& line : split_lines(stderr_text())) {
+            auto j = nlohmann::json::parse(line, nullptr, false);
+            out.push_back(j.is_discarded() ? nlohmann::json{{"unparsed", line}} : std::move(j));
+        }
+        return out;
+    }
+    /// How many log lines have `event` (and, when given, `field` == `value`).
+    std::size_t count_log(const std::string& event, const std::string& field = {},
+                          const nlohmann::json& value = {}) const {
+        std::size_t n = 0;
+        for (const auto& l : log_lines()) {
+            if (l.value("event", "") != event) continue;
+            if (!field.empty() && (!l.contains(field) || l[field] != value)) continue;
+            ++n;
+        }
+        return n;
+    }
+
+  private:
+    std::filesystem::path out_;
+    std::filesystem::path err_;
+    std::unique_ptr<Process> process_;
+};
+
+}  // namespace planner::testing
