@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/planner_run_process.hpp"
 #include "support/provider_server.hpp"
 #include "support/redis_server.hpp"
 #include "support/subprocess.hpp"
@@ -20,35 +21,6 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kPlannerRun = PLANNER_RUN_PATH;
-
-/// Provider variables of the developer's shell must not reach the child.
-const std::vector<std::string> kUnset = {
-    "REDIS_URL",       "PLANNER_CHANNELS",  "ACTIONS_DIR",       "EVENTS_DIR",
-    "NODE_NAME",       "PLANNER_MODELS",    "HEARTBEAT_FILE",    "PLANNER_LOG_LEVEL",
-    "OLLAMA_HOST",     "OPENAI_API_KEY",    "ANTHROPIC_API_KEY", "PLANNER_COOLDOWN_SECONDS",
-    "OPENAI_BASE_URL", "PLANNER_LOG_FORMAT"};
-
-std::vector<fs::path> files_under(const fs::path& root) {
-    std::vector<fs::path> out;
-    if (!fs::exists(root)) return out;
-    for (const auto& e : fs::recursive_directory_iterator(root)) {
-        if (e.is_regular_file()) out.push_back(e.path());
-    }
-    std::sort(out.begin(), out.end());
-    return out;
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start < text.size()) {
-        const auto nl = text.find('\n', start);
-        out.push_back(text.substr(start, nl - start));
-        if (nl == std::string::npos) break;
-        start = nl + 1;
-    }
-    return out;
-}
 
 const std::string kSampleEvents =
     R"({"type":"service_unhealthy","node":"piha","service":"mosquitto","severity":"error"})"
@@ -67,12 +39,12 @@ struct Run {
         std::vector<std::pair<std::string, std::string>> env = {})
         : out(tmp / "stdout"), err(tmp / "stderr") {
         args.insert(args.begin(), kPlannerRun);
-        process = std::make_unique<Process>(
-            ProcessOptions{std::move(args), std::move(env), kUnset, stdin_file, out, err});
+        process = std::make_unique<Process>(ProcessOptions{std::move(args), std::move(env),
+                                                           kPlannerRunUnset, stdin_file, out, err});
     }
     std::optional<int> wait(std::chrono::milliseconds t = 60s) { return process->wait(t); }
     std::string stdout_text() const { return read_text(out); }
-    std::vector<std::string> stderr_lines() const { return lines_of(read_text(err)); }
+    std::vector<std::string> stderr_lines() const { return split_lines(read_text(err)); }
 
     fs::path out;
     fs::path err;
@@ -158,7 +130,7 @@ TEST_CASE("planner-run --dry-run prints one JSON line per proposal and writes no
              (tmp / "hb").string()},
             tmp / "events.jsonl");
     REQUIRE(run.wait() == 0);
-    const auto out = lines_of(run.stdout_text());
+    const auto out = split_lines(run.stdout_text());
     REQUIRE(out.size() == 3);
     for (const auto& line : out) {
         const auto j = nlohmann::json::parse(line);
