@@ -16,6 +16,7 @@
 #include "planner/plan.hpp"
 #include "planner/policy.hpp"
 #include "planner/proposal.hpp"
+#include "planner/redis_subscriber.hpp"
 #include "planner/router.hpp"
 #include "planner/schema.hpp"
 #include "planner/sinks.hpp"
