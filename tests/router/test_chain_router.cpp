@@ -24,15 +24,6 @@ using Attempts = std::vector<std::string>;
 
 namespace {
 
-planner::ChainRouterOptions base_options(std::vector<std::string> models) {
-    planner::ChainRouterOptions options;
-    options.models = std::move(models);
-    options.attempt_timeout = 2s;
-    options.max_retries = 0;
-    options.sleep = [](std::chrono::milliseconds) {};
-    return options;
-}
-
 planner::RouteResult route(planner::LLMRouter& router) {
     return router.route(planner::testing::event_messages(), planner::proposal_schema());
 }
@@ -46,8 +37,8 @@ TEST_CASE("the chain falls back in order across providers", "[chain]") {
     ollama.script({OllamaWire::error(500, "boom")});
     openai.script({OpenAIWire::error(404, "no such model")});
     anthropic.script({AnthropicWire::answer(valid_proposal().dump())});
-    auto options =
-        base_options({OllamaWire::spec(), OpenAIWire::spec(), AnthropicWire::spec(), "rules"});
+    auto options = planner::testing::fast_chain_options(
+        {OllamaWire::spec(), OpenAIWire::spec(), AnthropicWire::spec(), "rules"});
     OllamaWire::point_at(options, ollama.url());
     OpenAIWire::point_at(options, openai.url());
     AnthropicWire::point_at(options, anthropic.url());
@@ -62,7 +53,7 @@ TEST_CASE("the chain falls back in order across providers", "[chain]") {
 TEST_CASE("when every model fails, RouteError carries every attempt in one line", "[chain]") {
     ProviderServer server;
     server.script({OllamaWire::error(500, "boom"), OllamaWire::error(503, "still loading")});
-    auto options = base_options({"ollama/a"});
+    auto options = planner::testing::fast_chain_options({"ollama/a"});
     options.max_retries = 1;
     options.endpoints.ollama_base_url = server.url();
     try {
@@ -81,7 +72,7 @@ TEST_CASE("a failing provider cools down and is skipped until the clock says so"
           "[chain][cooldown]") {
     ProviderServer server;
     planner::ManualClock clock;
-    auto options = base_options({"ollama/a", "rules"});
+    auto options = planner::testing::fast_chain_options({"ollama/a", "rules"});
     options.endpoints.ollama_base_url = server.url();
     options.clock = clock.steady_source();
     options.failures_before_cooldown = 3;
@@ -119,7 +110,7 @@ TEST_CASE("a failing provider cools down and is skipped until the clock says so"
 TEST_CASE("retries stop once the provider starts cooling down", "[chain][cooldown]") {
     ProviderServer server;
     planner::ManualClock clock;
-    auto options = base_options({"ollama/a", "rules"});
+    auto options = planner::testing::fast_chain_options({"ollama/a", "rules"});
     options.endpoints.ollama_base_url = server.url();
     options.clock = clock.steady_source();
     options.max_retries = 5;
@@ -131,7 +122,7 @@ TEST_CASE("retries stop once the provider starts cooling down", "[chain][cooldow
 
 TEST_CASE("latencies come from the injected clock", "[chain]") {
     planner::ManualClock clock;
-    auto options = base_options({"ollama/a", "rules"});
+    auto options = planner::testing::fast_chain_options({"ollama/a", "rules"});
     options.clock = clock.steady_source();
     auto transport = std::make_shared<planner::testing::ScriptedTransport>(
         [&clock](const planner::HttpRequest&) {
@@ -147,7 +138,7 @@ TEST_CASE("latencies come from the injected clock", "[chain]") {
 
 TEST_CASE("backoff doubles per retry, with jitter, up to backoff_max", "[chain][backoff]") {
     planner::testing::SleepLog sleeps;
-    auto options = base_options({"ollama/a", "rules"});
+    auto options = planner::testing::fast_chain_options({"ollama/a", "rules"});
     options.sleep = sleeps.recorder();
     options.max_retries = 4;
     options.failures_before_cooldown = 10;
@@ -176,7 +167,7 @@ TEST_CASE("a Retry-After above the cap moves on instead of waiting", "[chain][ba
         planner::testing::SleepLog sleeps;
         ProviderServer server;
         server.script({OpenAIWire::error(429, "quota", {{"Retry-After", retry_after}})});
-        auto options = base_options({OpenAIWire::spec(), "rules"});
+        auto options = planner::testing::fast_chain_options({OpenAIWire::spec(), "rules"});
         OpenAIWire::point_at(options, server.url());
         options.max_retries = 1;
         options.retry_after_cap = 30s;
@@ -197,7 +188,7 @@ TEST_CASE("API keys never appear in attempts or exceptions, even when echoed", "
         {OpenAIWire::error(401, "Incorrect API key provided: " + openai_key),
          {200, "{\"choices\":[{\"message\":{\"content\":\"" + openai_key + "\"}}]}", {}, false}});
     anthropic.script({AnthropicWire::error(500, "bad header x-api-key=" + anthropic_key)});
-    auto options = base_options({"openai/a", "openai/b", "anthropic/c"});
+    auto options = planner::testing::fast_chain_options({"openai/a", "openai/b", "anthropic/c"});
     options.endpoints.openai_base_url = openai.url() + "/v1";
     options.endpoints.openai_api_key = openai_key;
     options.endpoints.anthropic_base_url = anthropic.url();
@@ -275,7 +266,7 @@ TEST_CASE("bad options are refused with a one-line reason", "[chain][options]") 
 TEST_CASE("route validates against the schema it is given", "[chain][schema]") {
     ProviderServer server;
     server.script({OpenAIWire::answer(R"({"answer": 42})")});
-    auto options = base_options({"rules", OpenAIWire::spec()});
+    auto options = planner::testing::fast_chain_options({"rules", OpenAIWire::spec()});
     OpenAIWire::point_at(options, server.url());
     const nlohmann::json schema = {{"type", "object"},
                                    {"properties", {{"answer", {{"type", "integer"}}}}},
@@ -297,7 +288,7 @@ TEST_CASE("route may be called from several threads at once", "[chain][threads]"
                                 : OllamaWire::error(404, "missing"));
     }
     server.script(replies);
-    auto options = base_options({"ollama/a", "rules"});
+    auto options = planner::testing::fast_chain_options({"ollama/a", "rules"});
     options.endpoints.ollama_base_url = server.url();
     options.failures_before_cooldown = 100;
     const auto router = planner::make_chain_router(options);

@@ -16,23 +16,10 @@ using planner::testing::OllamaWire;
 using planner::testing::ProviderServer;
 using planner::testing::valid_proposal;
 
-namespace {
-
-planner::ChainRouterOptions options_for(std::vector<std::string> models) {
-    planner::ChainRouterOptions options;
-    options.models = std::move(models);
-    options.attempt_timeout = 2s;
-    options.max_retries = 0;
-    options.sleep = [](std::chrono::milliseconds) {};
-    return options;
-}
-
-}  // namespace
-
 TEST_CASE("ollama gets /api/chat without streaming, with format and temperature 0", "[ollama]") {
     ProviderServer server;
     server.script({OllamaWire::answer(valid_proposal().dump())});
-    auto options = options_for({"ollama/qwen2.5:7b"});
+    auto options = planner::testing::fast_chain_options({"ollama/qwen2.5:7b"});
     options.endpoints.ollama_base_url = server.url();
     const auto messages = planner::testing::event_messages();
     planner::make_chain_router(options)->route(messages, planner::proposal_schema());
@@ -56,7 +43,7 @@ TEST_CASE("two ollama hosts: each entry goes to its own server, in order", "[oll
     nas.script({OllamaWire::answer(valid_proposal().dump())});
     const auto first = "ollama/qwen2.5:14b@" + gpu.url();
     const auto second = "ollama/qwen2.5:3b@" + nas.url() + "/";
-    auto options = options_for({first, second, "rules"});
+    auto options = planner::testing::fast_chain_options({first, second, "rules"});
     options.endpoints.ollama_base_url = "http://127.0.0.1:1";  // not used by either entry
     const auto r = planner::make_chain_router(options)->route(planner::testing::event_messages(),
                                                               planner::proposal_schema());
@@ -72,7 +59,7 @@ TEST_CASE("a model that ignores format and adds text around the JSON is still re
     ProviderServer server;
     server.script(
         {OllamaWire::answer("```\n" + valid_proposal().dump() + "\n```\nHope this helps!")});
-    auto options = options_for({"ollama/llama3.2:3b"});
+    auto options = planner::testing::fast_chain_options({"ollama/llama3.2:3b"});
     options.endpoints.ollama_base_url = server.url();
     const auto r = planner::make_chain_router(options)->route(planner::testing::event_messages(),
                                                               planner::proposal_schema());
@@ -91,7 +78,7 @@ TEST_CASE("ollama bodies that are not an answer are errors, not crashes", "[olla
         INFO(body);
         ProviderServer server;
         server.script({{200, body, {}, false}});
-        auto options = options_for({"ollama/qwen2.5:7b", "rules"});
+        auto options = planner::testing::fast_chain_options({"ollama/qwen2.5:7b", "rules"});
         options.endpoints.ollama_base_url = server.url();
         const auto r = planner::make_chain_router(options)->route(
             planner::testing::event_messages(), planner::proposal_schema());

@@ -63,4 +63,14 @@ class ScriptedTransport final : public HttpTransport {
     Handler handler_;
 };
 
+/// A chain that fails fast for tests: no retries, no real pauses, a short timeout.
+inline ChainRouterOptions fast_chain_options(std::vector<std::string> models) {
+    ChainRouterOptions options;
+    options.models = std::move(models);
+    options.attempt_timeout = std::chrono::seconds{2};
+    options.max_retries = 0;
+    options.sleep = [](std::chrono::milliseconds) {};
+    return options;
+}
+
 }  // namespace planner::testing
