@@ -155,7 +155,7 @@ void heartbeat_loop(const RunOptions& o, const PlannerAgent& agent, StopSignal& 
             try {
                 detail::write_file_atomically(
                     fd, name, detail::format_iso8601_utc(std::chrono::system_clock::now()) + "\n",
-                    /*fsync=*/false);
+                    /*fsync=*/false, dir / name);
             } catch (...) {
                 ::close(fd);
                 throw;

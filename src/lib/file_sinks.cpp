@@ -74,12 +74,12 @@ UniqueFd open_subdirectory(int parent_fd, const std::string& name, bool fsync) {
     return fd;
 }
 
-void write_all(int fd, std::string_view content) {
+void write_all(int fd, std::string_view content, const std::string& shown) {
     while (!content.empty()) {
         const ssize_t n = ::write(fd, content.data(), content.size());
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw_errno("cannot write temporary file");
+            throw_errno("cannot write " + shown);
         }
         content.remove_prefix(static_cast<std::size_t>(n));
     }
@@ -106,12 +106,14 @@ bool is_contained_component(std::string_view name) noexcept {
            name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
 }
 
-void write_file_atomically(int dir_fd, std::string_view name, std::string_view content,
-                           bool fsync) {
+void write_file_atomically(int dir_fd, std::string_view name, std::string_view content, bool fsync,
+                           const fs::path& shown_as) {
     if (!is_contained_component(name) || name.starts_with(kTempFilePrefix)) {
         throw std::invalid_argument("unsafe file name");
     }
     const std::string final_name(name);
+    // Errors name the file as the operator knows it; the temporary's name means nothing to them.
+    const std::string shown = shown_as.empty() ? final_name : shown_as.string();
     std::string temp_name;
     UniqueFd fd;
     for (int tries = 0; fd.get() < 0; ++tries) {
@@ -120,21 +122,21 @@ void write_file_atomically(int dir_fd, std::string_view name, std::string_view c
         fd.reset(::openat(dir_fd, temp_name.c_str(),
                           O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
         if (fd.get() < 0 && (errno != EEXIST || tries >= 100)) {
-            throw_errno("cannot create temporary file for " + final_name);
+            throw_errno("cannot create a temporary file for " + shown);
         }
     }
     try {
-        write_all(fd.get(), content);
-        if (fsync && ::fsync(fd.get()) != 0) throw_errno("cannot fsync " + final_name);
-        if (::close(fd.release()) != 0) throw_errno("cannot close " + final_name);
+        write_all(fd.get(), content, shown);
+        if (fsync && ::fsync(fd.get()) != 0) throw_errno("cannot fsync " + shown);
+        if (::close(fd.release()) != 0) throw_errno("cannot close " + shown);
         if (::renameat(dir_fd, temp_name.c_str(), dir_fd, final_name.c_str()) != 0) {
-            throw_errno("cannot rename into " + final_name);
+            throw_errno("cannot rename into " + shown);
         }
     } catch (...) {
         ::unlinkat(dir_fd, temp_name.c_str(), 0);
         throw;
     }
-    if (fsync && ::fsync(dir_fd) != 0) throw_errno("cannot fsync directory of " + final_name);
+    if (fsync && ::fsync(dir_fd) != 0) throw_errno("cannot fsync the directory of " + shown);
 }
 
 }  // namespace detail
@@ -184,7 +186,7 @@ std::string FileActionSink::write(const ActionProposal& proposal) {
     const UniqueFd dir_fd = open_directory(dir_);
     detail::write_file_atomically(dir_fd.get(), name,
                                   detail::dump_lenient(proposal.to_action_file(), 2) + "\n",
-                                  options_.fsync);
+                                  options_.fsync, dir_ / name);
     return (dir_ / name).string();
 }
 
@@ -221,7 +223,7 @@ std::string FileEventSink::emit(const PlannerEvent& event) {
     const UniqueFd day = open_subdirectory(root.get(), date, options_.fsync);
     const UniqueFd node_fd = open_subdirectory(day.get(), node_dir, options_.fsync);
     detail::write_file_atomically(node_fd.get(), name, detail::dump_lenient(doc, 2) + "\n",
-                                  options_.fsync);
+                                  options_.fsync, dir_ / relative);
     return (dir_ / relative).string();
 }
 
