@@ -8,6 +8,7 @@
 #include <hiredis/hiredis.h>
 
 #include <cstdio>
+#include <fstream>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -17,6 +18,7 @@
 #include "support/planner_run_process.hpp"
 #include "support/provider_server.hpp"
 #include "support/redis_server.hpp"
+#include "support/small_tmpfs.hpp"
 #include "support/subprocess.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wire_formats.hpp"
@@ -34,19 +36,20 @@ std::string event_json(const std::string& service, const std::string& node = "pi
     return nlohmann::json{{"type", type}, {"node", node}, {"service", service}}.dump();
 }
 
-/// planner-run on `redis` with the offline rules model, debug logs, files under `tmp`.
+/// planner-run on `redis` with the offline rules model, debug logs, its files under `files`
+/// (default: `tmp`); flags in `extra` come last, so they override these.
 std::unique_ptr<PlannerRunProcess> start_on_redis(const TempDir& tmp, const RedisServer& redis,
                                                   std::vector<std::string> extra = {},
-                                                  const std::string& tag = "run") {
+                                                  fs::path files = {}) {
+    if (files.empty()) files = tmp.path();
     std::vector<std::string> args{"--redis",       redis.url(),
                                   "--model",       "rules",
                                   "--log-level",   "debug",
-                                  "--actions-dir", (tmp / "actions").string(),
-                                  "--events-dir",  (tmp / "events").string(),
+                                  "--actions-dir", (files / "actions").string(),
+                                  "--events-dir",  (files / "events").string(),
                                   "--node",        "solaria"};
     args.insert(args.end(), extra.begin(), extra.end());
-    auto run = std::make_unique<PlannerRunProcess>(
-        kPlannerRun, tmp, args, std::vector<std::pair<std::string, std::string>>{}, tag);
+    auto run = std::make_unique<PlannerRunProcess>(kPlannerRun, tmp, args);
     REQUIRE(eventually([&] { return redis.subscribers("health_events") == 1; }));
     return run;
 }
@@ -99,6 +102,23 @@ std::size_t check_complete_files(const fs::path& dir) {
         CHECK(j.is_object());
     }
     return temporaries;
+}
+
+/// A field of /proc/<pid>/status in KiB (VmRSS, VmHWM); -1 when the process is gone.
+long proc_status_kib(pid_t pid, const std::string& field) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.starts_with(field + ":")) return std::stol(line.substr(field.size() + 1));
+    }
+    return -1;
+}
+
+/// How many times `needle` occurs in `text`.
+std::size_t occurrences(const std::string& text, const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+    return n;
 }
 
 }  // namespace
@@ -379,6 +399,187 @@ TEST_CASE("faults: a model that never answers does not stall intake, and events 
     CHECK(summary["abandoned"] == 9);
     CHECK(model.requests().size() == 1);
     CHECK(files_under(tmp / "actions").empty());
+}
+
+TEST_CASE("faults: the disk fills up (ENOSPC) and then space comes back", "[faults][disk]") {
+    TempDir tmp;
+    SmallTmpfs disk(tmp / "disk", 256 * 1024);
+    if (!disk.mounted()) {
+        // Then only the fault-injecting sink of "write failure is logged with no cooldown and no
+        // event" (test_agent.cpp) covers a failed write.
+        WARN("cannot mount a tmpfs here (" << disk.error() << "); real ENOSPC not tested");
+        return;
+    }
+    RedisServer redis;
+    const fs::path actions = disk.path() / "actions";
+    const fs::path events = disk.path() / "events";
+    auto run = start_on_redis(tmp, redis, {}, disk.path());
+    REQUIRE(redis.publish("health_events", event_json("first")) == 1);
+    REQUIRE(eventually([&] { return actions_for(actions, "first") == 1; }));
+    REQUIRE(eventually([&] { return files_under(events).size() == 1; }));
+
+    REQUIRE(SmallTmpfs::fill(disk.path() / "filler") == ENOSPC);
+    REQUIRE(redis.publish("health_events", event_json("full")) == 1);
+    REQUIRE(eventually([&] { return run->count_log("write_failed", "key", "piha/full") == 1; }));
+    for (const auto& l : run->log_lines()) {
+        if (l.value("event", "") != "write_failed") continue;
+        INFO(l.dump());
+        CHECK(l["level"] == "error");
+        const auto error = l["error"].get<std::string>();
+        CHECK(error.find("No space left on device") != std::string::npos);
+        CHECK(error.find(actions.string()) != std::string::npos);  // says where
+    }
+    // Nothing half-written: no temporary, no new event, only the first proposal.
+    CHECK(check_complete_files(actions) == 0);
+    CHECK(check_complete_files(events) == 0);
+    CHECK(files_under(actions).size() == 1);
+    CHECK(files_under(events).size() == 1);
+    CHECK(run->process().running());
+
+    fs::remove(disk.path() / "filler");
+    // No cooldown was recorded for the failed proposal: the same event is planned now.
+    REQUIRE(redis.publish("health_events", event_json("full")) == 1);
+    REQUIRE(eventually([&] { return actions_for(actions, "full") == 1; }));
+    CHECK(eventually([&] { return files_under(events).size() == 2; }));
+    CHECK(check_complete_files(actions) == 0);
+    CHECK(check_complete_files(events) == 0);
+    INFO(run->stderr_text());
+    CHECK(run->count_log("proposal_written") == 2);
+}
+
+TEST_CASE("faults: redis closes a slow planner at its client output buffer limit",
+          "[faults][redis]") {
+    // A 256 KiB hard limit for subscribers instead of Redis's 32 MiB, so a few MiB overflow it.
+    RedisServer redis({"--client-output-buffer-limit", "pubsub", "256kb", "0", "0"});
+    TempDir tmp;
+    auto run = start_on_redis(tmp, redis, {"--log-level", "info"});
+    REQUIRE(redis.publish("health_events", event_json("before")) == 1);
+    REQUIRE(eventually([&] { return actions_for(tmp / "actions", "before") == 1; }));
+
+    // A planner that stops reading: its socket buffers fill, then Redis's buffer for it.
+    run->process().signal(SIGSTOP);
+    const std::string heartbeat = nlohmann::json{{"type", "heartbeat"},
+                                                 {"node", "piha"},
+                                                 {"service", "agent"},
+                                                 {"payload", {{"padding", std::string(1000, 'p')}}}}
+                                      .dump();
+    const std::vector<std::string> flood(16 * 1024, heartbeat);  // 16 MiB
+    CHECK(redis.publish_many("health_events", flood) == flood.size());
+    const std::string closed = "closed ASAP for overcoming of output buffer limits";
+    CHECK(eventually([&] { return occurrences(redis.log_text(), closed) == 1; }));
+    CHECK(redis.subscribers("health_events") == 0);
+    run->process().signal(SIGCONT);
+
+    // The planner reads what reached its socket, sees the close and subscribes again.
+    REQUIRE(
+        eventually([&] { return run->count_log("redis_state", "state", "disconnected") == 1; }));
+    REQUIRE(eventually([&] { return redis.subscribers("health_events") == 1; }));
+    REQUIRE(redis.publish("health_events", event_json("before")) == 1);  // still cooling down
+    REQUIRE(redis.publish("health_events", event_json("after")) == 1);
+    REQUIRE(eventually([&] { return actions_for(tmp / "actions", "after") == 1; }));
+    CHECK(actions_for(tmp / "actions", "before") == 1);
+
+    run->process().signal(SIGTERM);
+    REQUIRE(run->wait(20s) == 0);
+    const auto summary = run->log_lines().back();
+    INFO(summary.dump());
+    REQUIRE(summary["event"] == "planner_stopped");
+    const auto received = summary["received"]["health_events"].get<std::size_t>();
+    REQUIRE(received >= 3);
+    const std::size_t flood_received = received - 3;
+    std::printf(
+        "faults: redis output buffer limit (256 KiB): %zu of %zu flood messages "
+        "reached the planner, %zu lost\n",
+        flood_received, flood.size(), flood.size() - flood_received);
+    CHECK(flood_received < flood.size());  // the limit really cut the planner off
+    CHECK(summary["skipped"]["cooldown"] == 1);
+    CHECK(summary["skipped"]["benign"] == flood_received);
+}
+
+TEST_CASE("faults: a flood of 100 000 tiny messages per second keeps memory and logs bounded",
+          "[faults][redis][flood]") {
+    TempDir tmp;
+    RedisServer redis;
+    auto run = start_on_redis(tmp, redis, {"--log-level", "info"});
+    const pid_t pid = run->process().pid();
+    const long rss_before_kib = proc_status_kib(pid, "VmRSS");
+
+    // Paced at 100 000 messages/s in batches of 1 000 every 10 ms, for 2 s; every 10 000th is a
+    // real event for one of 20 services, the rest are malformed, each one a log line to refuse.
+    constexpr std::size_t kRate = 100'000;
+    constexpr std::size_t kBatch = 1'000;
+    constexpr std::size_t kTotal = 2 * kRate;
+    auto publisher = redis.connect();
+    REQUIRE(publisher);
+    std::size_t accepted = 0;
+    std::size_t events = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (std::size_t sent = 0; sent < kTotal; sent += kBatch) {
+        std::this_thread::sleep_until(start + std::chrono::microseconds(sent * 1'000'000 / kRate));
+        for (std::size_t i = sent; i < sent + kBatch; ++i) {
+            std::string m = "x";
+            if (i % 10'000 == 0) m = event_json("flood-" + std::to_string(events++ % 20));
+            redisAppendCommand(publisher.get(), "PUBLISH health_events %b", m.data(), m.size());
+        }
+        for (std::size_t i = 0; i < kBatch; ++i) {
+            void* reply = nullptr;
+            if (redisGetReply(publisher.get(), &reply) != REDIS_OK) break;
+            if (static_cast<redisReply*>(reply)->type == REDIS_REPLY_INTEGER) ++accepted;
+            freeReplyObject(reply);
+        }
+        REQUIRE(accepted == sent + kBatch);
+    }
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // Redis delivers in order: once this sentinel is planned, the whole flood went through.
+    REQUIRE(redis.publish("health_events", event_json("sentinel")) == 1);
+    REQUIRE(eventually([&] { return actions_for(tmp / "actions", "sentinel") == 1; }, 120s));
+    const double drained_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const long hwm_kib = proc_status_kib(pid, "VmHWM");
+    const long rss_after_kib = proc_status_kib(pid, "VmRSS");
+
+    run->process().signal(SIGTERM);
+    REQUIRE(run->wait(20s) == 0);
+    const auto lines = run->log_lines();
+    const auto& summary = lines.back();
+    INFO(summary.dump());
+    REQUIRE(summary["event"] == "planner_stopped");
+    const std::size_t malformed = kTotal - events;
+    std::size_t malformed_lines = 0;
+    std::uint64_t suppressed = 0;
+    for (const auto& l : lines) {
+        if (l.value("event", "") == "skip_malformed") ++malformed_lines;
+        if (l.value("event", "") == "log_suppressed" &&
+            l.value("suppressed_event", "") == "skip_malformed") {
+            suppressed += l["suppressed"].get<std::uint64_t>();
+        }
+    }
+    const auto log_bytes = run->stderr_text().size();
+    std::printf(
+        "faults: flood: %zu messages in %.2f s (%.0f/s), all handled after %.2f s, "
+        "planner RSS %ld -> %ld KiB (peak %ld KiB), %zu log lines (%zu bytes), %zu "
+        "refusals logged, %llu counted as suppressed\n",
+        accepted, seconds, static_cast<double>(accepted) / seconds, drained_s, rss_before_kib,
+        rss_after_kib, hwm_kib, lines.size(), log_bytes, malformed_lines,
+        static_cast<unsigned long long>(suppressed));
+
+    if (static_cast<double>(accepted) / seconds < 0.95 * kRate) {
+        WARN("the publisher fell behind 100 000/s on this machine");
+    }
+    // Nothing lost: every message was received, every refusal is either a line or counted.
+    CHECK(summary["received"]["health_events"] == kTotal + 1);
+    CHECK(summary["skipped"]["malformed"] == malformed);
+    CHECK(malformed_lines + suppressed == malformed);
+    // 20 lines a second at most, from the first message until the planner had caught up.
+    CHECK(malformed_lines <= 20 * (static_cast<std::size_t>(drained_s) + 2));
+    CHECK(log_bytes < 1024 * 1024);
+    // Each service once (its cooldown holds), and the sentinel.
+    CHECK(files_under(tmp / "actions").size() == 21);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+    // Sanitizers keep freed memory in quarantine, so the bound is for plain builds.
+    CHECK(hwm_kib < 32 * 1024);
+#endif
 }
 
 #endif  // PLANNER_RUN_PATH

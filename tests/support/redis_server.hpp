@@ -33,7 +33,12 @@ inline int free_loopback_port() {
 
 class RedisServer {
   public:
-    RedisServer() : port_(free_loopback_port()) { start(); }
+    /// `extra_args` are appended to redis-server's command line, e.g. a lower
+    /// client-output-buffer-limit.
+    explicit RedisServer(std::vector<std::string> extra_args = {})
+        : port_(free_loopback_port()), extra_args_(std::move(extra_args)) {
+        start();
+    }
     ~RedisServer() { stop(); }
     RedisServer(const RedisServer&) = delete;
     RedisServer& operator=(const RedisServer&) = delete;
@@ -43,14 +48,20 @@ class RedisServer {
 
     /// Starts on the same port as before and waits until PING answers.
     void start() {
+        std::vector<std::string> argv{"redis-server",
+                                      "--port",
+                                      std::to_string(port_),
+                                      "--bind",
+                                      "127.0.0.1",
+                                      "--save",
+                                      "",
+                                      "--appendonly",
+                                      "no",
+                                      "--dir",
+                                      dir_.path().string()};
+        argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
         process_ = std::make_unique<Process>(
-            ProcessOptions{{"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                            "--save", "", "--appendonly", "no", "--dir", dir_.path().string()},
-                           {},
-                           {},
-                           {},
-                           dir_ / "redis.log",
-                           dir_ / "redis.err"});
+            ProcessOptions{std::move(argv), {}, {}, {}, dir_ / "redis.log", dir_ / "redis.err"});
         if (!eventually([this] { return ping(); })) {
             throw std::runtime_error("redis-server did not answer PING on port " +
                                      std::to_string(port_));
@@ -63,6 +74,9 @@ class RedisServer {
         process_->wait(std::chrono::seconds{10});
         process_.reset();
     }
+
+    /// What redis-server logged (its stdout), e.g. why it closed a client.
+    std::string log_text() const { return read_text(dir_ / "redis.log"); }
 
     /// PUBLISH; returns how many subscribers received the message, -1 on error.
     long long publish(const std::string& channel, const std::string& message) const {
@@ -113,12 +127,12 @@ class RedisServer {
         return n;
     }
 
-  private:
     struct ContextFree {
         void operator()(redisContext* c) const { redisFree(c); }
     };
     using ContextPtr = std::unique_ptr<redisContext, ContextFree>;
 
+    /// A new client connection, or null when the server does not answer.
     ContextPtr connect() const {
         const timeval timeout{2, 0};
         ContextPtr c(redisConnectWithTimeout("127.0.0.1", port_, timeout));
@@ -126,6 +140,7 @@ class RedisServer {
         return c;
     }
 
+  private:
     bool ping() const {
         auto c = connect();
         if (!c) return false;
@@ -137,6 +152,7 @@ class RedisServer {
 
     TempDir dir_;
     int port_;
+    std::vector<std::string> extra_args_;
     std::unique_ptr<Process> process_;
 };
 
