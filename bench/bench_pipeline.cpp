@@ -149,16 +149,30 @@ Figures own_work(long count, planner::LogSink& log) {
     return f;
 }
 
+/// The started agent on the real file sinks under `dir`; both file measurements drive it, so
+/// they differ only in how they feed it and what they time.
+struct FileAgent {
+    FileAgent(const std::filesystem::path& dir, bool fsync, bool burst, planner::LogSink& log)
+        : files(dir / "actions", {fsync}),
+          actions(files),
+          events(dir / "events", [] { return std::string("bench"); },
+                 std::chrono::system_clock::now, {fsync}),
+          agent(agent_options(burst), router, actions, events, log) {
+        agent.start();
+    }
+    InstantRouter router;
+    planner::FileActionSink files;
+    TimedActionSink actions;
+    planner::FileEventSink events;
+    planner::PlannerAgent agent;
+};
+
 /// dispatch_text → queue → worker → FileActionSink, one event at a time: latency.
 Figures dispatch_to_file(const std::filesystem::path& dir, long count, bool fsync,
                          planner::LogSink& log) {
-    InstantRouter router;
-    planner::FileActionSink files(dir / "actions", {fsync});
-    TimedActionSink actions(files);
-    planner::FileEventSink events(dir / "events", [] { return std::string("bench"); },
-                                  std::chrono::system_clock::now, {fsync});
-    planner::PlannerAgent agent(agent_options(false), router, actions, events, log);
-    agent.start();
+    FileAgent pipeline(dir, fsync, false, log);
+    auto& agent = pipeline.agent;
+    auto& actions = pipeline.actions;
     Figures f;
     const auto start = bench::now_ns();
     for (long i = 0; i < count; ++i) {
@@ -180,13 +194,9 @@ Figures dispatch_to_file(const std::filesystem::path& dir, long count, bool fsyn
 /// As many events as the queue takes, as fast as possible: events per second end to end.
 double burst_to_file(const std::filesystem::path& dir, long count, bool fsync,
                      planner::LogSink& log) {
-    InstantRouter router;
-    planner::FileActionSink files(dir / "actions", {fsync});
-    TimedActionSink actions(files);
-    planner::FileEventSink events(dir / "events", [] { return std::string("bench"); },
-                                  std::chrono::system_clock::now, {fsync});
-    planner::PlannerAgent agent(agent_options(true), router, actions, events, log);
-    agent.start();
+    FileAgent pipeline(dir, fsync, true, log);
+    auto& agent = pipeline.agent;
+    auto& actions = pipeline.actions;
     std::vector<std::string> texts;
     for (long i = 0; i < count; ++i) texts.push_back(event_text(1'000'000 + i));
     const auto start = bench::now_ns();

@@ -46,14 +46,20 @@ class NullLogSink final : public LogSink {
     bool enabled(LogLevel) const noexcept override { return false; }
 };
 
-/// One JSON object per line: `{"ts":..., "level":..., "event":..., <fields>...}`. A field named
-/// like a reserved key is written as `_<key>` so it cannot forge the level or event.
-class JsonLinesLogSink final : public LogSink {
+namespace detail {
+
+/// What the stream sinks share: the stream, the level filter, the clock and the lock that keeps
+/// concurrent lines whole. Each sink adds only its own line format, so a fix here reaches both.
+class StreamLogSinkBase : public LogSink {
   public:
-    explicit JsonLinesLogSink(std::FILE* out, LogLevel min_level = LogLevel::info,
-                              WallTimeSource now = std::chrono::system_clock::now);
-    void log(LogLevel level, std::string_view event, const nlohmann::json& fields) override;
     bool enabled(LogLevel level) const noexcept override { return level >= min_level_; }
+
+  protected:
+    StreamLogSinkBase(std::FILE* out, LogLevel min_level, WallTimeSource now);
+    /// The current time as the line's ISO 8601 UTC timestamp.
+    std::string timestamp() const;
+    /// Writes and flushes one whole line under the lock, so concurrent lines never interleave.
+    void write_line(const std::string& line);
 
   private:
     std::FILE* out_;
@@ -62,20 +68,24 @@ class JsonLinesLogSink final : public LogSink {
     std::mutex mutex_;
 };
 
+}  // namespace detail
+
+/// One JSON object per line: `{"ts":..., "level":..., "event":..., <fields>...}`. A field named
+/// like a reserved key is written as `_<key>` so it cannot forge the level or event.
+class JsonLinesLogSink final : public detail::StreamLogSinkBase {
+  public:
+    explicit JsonLinesLogSink(std::FILE* out, LogLevel min_level = LogLevel::info,
+                              WallTimeSource now = std::chrono::system_clock::now);
+    void log(LogLevel level, std::string_view event, const nlohmann::json& fields) override;
+};
+
 /// `2026-05-27T12:00:00.000Z INFO  proposal_written action_id=plan-... node=piha`, for people.
 /// Values with spaces, quotes or control characters are JSON-quoted, so one line stays one line.
-class TextLogSink final : public LogSink {
+class TextLogSink final : public detail::StreamLogSinkBase {
   public:
     explicit TextLogSink(std::FILE* out, LogLevel min_level = LogLevel::info,
                          WallTimeSource now = std::chrono::system_clock::now);
     void log(LogLevel level, std::string_view event, const nlohmann::json& fields) override;
-    bool enabled(LogLevel level) const noexcept override { return level >= min_level_; }
-
-  private:
-    std::FILE* out_;
-    LogLevel min_level_;
-    WallTimeSource now_;
-    std::mutex mutex_;
 };
 
 /// At most this many lines per event name per window; the rest are counted.

@@ -41,12 +41,6 @@ bool is_reserved(std::string_view key) {
     return false;
 }
 
-/// Writes the whole line with one call, so concurrent writers never interleave inside a line.
-void write_line(std::FILE* out, const std::string& line) {
-    std::fwrite(line.data(), 1, line.size(), out);
-    std::fflush(out);
-}
-
 bool needs_quoting(std::string_view s) {
     if (s.empty()) return true;
     for (const char c : s) {
@@ -58,13 +52,31 @@ bool needs_quoting(std::string_view s) {
 
 }  // namespace
 
-JsonLinesLogSink::JsonLinesLogSink(std::FILE* out, LogLevel min_level, WallTimeSource now)
+namespace detail {
+
+StreamLogSinkBase::StreamLogSinkBase(std::FILE* out, LogLevel min_level, WallTimeSource now)
     : out_(out), min_level_(min_level), now_(std::move(now)) {}
 
+std::string StreamLogSinkBase::timestamp() const {
+    return format_iso8601_utc(now_());
+}
+
+void StreamLogSinkBase::write_line(const std::string& line) {
+    std::lock_guard lock(mutex_);
+    // One fwrite per line, so even another writer on the same FILE* cannot split it.
+    std::fwrite(line.data(), 1, line.size(), out_);
+    std::fflush(out_);
+}
+
+}  // namespace detail
+
+JsonLinesLogSink::JsonLinesLogSink(std::FILE* out, LogLevel min_level, WallTimeSource now)
+    : StreamLogSinkBase(out, min_level, std::move(now)) {}
+
 void JsonLinesLogSink::log(LogLevel level, std::string_view event, const nlohmann::json& fields) {
-    if (level < min_level_) return;
+    if (!enabled(level)) return;
     nlohmann::json line = nlohmann::json::object();
-    line["ts"] = detail::format_iso8601_utc(now_());
+    line["ts"] = timestamp();
     line["level"] = to_string(level);
     line["event"] = event;
     if (fields.is_object()) {
@@ -93,19 +105,18 @@ void JsonLinesLogSink::log(LogLevel level, std::string_view event, const nlohman
     }
     text.back() = '}';
     text += '\n';
-    std::lock_guard lock(mutex_);
-    write_line(out_, text);
+    write_line(text);
 }
 
 TextLogSink::TextLogSink(std::FILE* out, LogLevel min_level, WallTimeSource now)
-    : out_(out), min_level_(min_level), now_(std::move(now)) {}
+    : StreamLogSinkBase(out, min_level, std::move(now)) {}
 
 void TextLogSink::log(LogLevel level, std::string_view event, const nlohmann::json& fields) {
-    if (level < min_level_) return;
+    if (!enabled(level)) return;
     std::string level_text(to_string(level));
     for (auto& c : level_text) c = static_cast<char>(c - 'a' + 'A');
     level_text.resize(5, ' ');
-    std::string text = detail::format_iso8601_utc(now_()) + " " + level_text + " ";
+    std::string text = timestamp() + " " + level_text + " ";
     // The event name comes from code, but quote it anyway so a caller cannot break the line.
     text += needs_quoting(event) ? detail::dump_lenient(std::string(event)) : std::string(event);
     if (fields.is_object()) {
@@ -121,8 +132,7 @@ void TextLogSink::log(LogLevel level, std::string_view event, const nlohmann::js
         }
     }
     text += "\n";
-    std::lock_guard lock(mutex_);
-    write_line(out_, text);
+    write_line(text);
 }
 
 RateLimitedLogSink::RateLimitedLogSink(LogSink& inner, LogRateLimit limit, SteadyTimeSource now)
