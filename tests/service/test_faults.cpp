@@ -447,6 +447,50 @@ TEST_CASE("faults: the disk fills up (ENOSPC) and then space comes back", "[faul
     CHECK(run->count_log("proposal_written") == 2);
 }
 
+TEST_CASE("faults: the actions directory made read-only and then writable again",
+          "[faults][disk]") {
+    // Permission bits do not stop root; a read-only mount stops everyone.
+    TempDir tmp;
+    SmallTmpfs disk(tmp / "disk", 256 * 1024);
+    if (!disk.mounted()) {
+        WARN("cannot mount a tmpfs here (" << disk.error() << "); read-only mount not tested");
+        return;
+    }
+    RedisServer redis;
+    const fs::path actions = disk.path() / "actions";
+    auto run = start_on_redis(tmp, redis, {}, disk.path());
+    REQUIRE(redis.publish("health_events", event_json("first")) == 1);
+    REQUIRE(eventually([&] { return actions_for(actions, "first") == 1; }));
+
+    REQUIRE(disk.set_read_only(true));
+    REQUIRE(redis.publish("health_events", event_json("readonly")) == 1);
+    REQUIRE(
+        eventually([&] { return run->count_log("write_failed", "key", "piha/readonly") == 1; }));
+    for (const auto& l : run->log_lines()) {
+        if (l.value("event", "") != "write_failed") continue;
+        INFO(l.dump());
+        CHECK(l["error"].get<std::string>().find("Read-only file system") != std::string::npos);
+    }
+    CHECK(files_under(actions).size() == 1);
+
+    // A planner started on a read-only directory refuses to run, in one line, before Redis.
+    PlannerRunProcess refused(kPlannerRun, tmp,
+                              {"--redis", redis.url(), "--model", "rules", "--actions-dir",
+                               actions.string(), "--events-dir", (tmp / "events").string()},
+                              {}, "refused");
+    REQUIRE(refused.wait(20s) == 2);
+    const auto refusal = split_lines(refused.stderr_text());
+    INFO(refused.stderr_text());
+    REQUIRE(refusal.size() == 1);
+    CHECK(refusal[0].find(actions.string()) != std::string::npos);
+
+    REQUIRE(disk.set_read_only(false));
+    REQUIRE(redis.publish("health_events", event_json("readonly")) == 1);
+    REQUIRE(eventually([&] { return actions_for(actions, "readonly") == 1; }));
+    CHECK(check_complete_files(actions) == 0);
+    CHECK(run->process().running());
+}
+
 TEST_CASE("faults: redis closes a slow planner at its client output buffer limit",
           "[faults][redis]") {
     // A 256 KiB hard limit for subscribers instead of Redis's 32 MiB, so a few MiB overflow it.

@@ -79,6 +79,13 @@ class SmallTmpfs {
     const std::string& error() const noexcept { return error_; }
     const std::filesystem::path& path() const noexcept { return dir_; }
 
+    /// Remounts read-only or back to read-write: a fault even root cannot write through.
+    bool set_read_only(bool read_only) const {
+        unsigned long flags = MS_REMOUNT | MS_NOSUID | MS_NODEV;
+        if (read_only) flags |= MS_RDONLY;
+        return ::mount(nullptr, dir_.c_str(), nullptr, flags, nullptr) == 0;
+    }
+
     /// Writes `file` until the file system is full; returns the errno that stopped it
     /// (ENOSPC when it filled up as intended).
     static int fill(const std::filesystem::path& file) {
