@@ -103,7 +103,7 @@ std::size_t check_complete_files(const fs::path& dir) {
 
 }  // namespace
 
-TEST_CASE("faults: redis killed and restarted while events flow; cooldown survives",
+TEST_CASE("faults: redis killed and restarted while events flow, cooldown survives",
           "[faults][redis]") {
     TempDir tmp;
     RedisServer redis;
