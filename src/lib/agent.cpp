@@ -454,12 +454,17 @@ HandleResult PlannerAgent::plan(const HealthEvent& event) {
         std::lock_guard lock(counters_mutex_);
         ++counters_.proposals[p.action];
     }
-    const nlohmann::json summary = {
+    nlohmann::json summary = {
         {"action_id", p.action_id},   {"key", key},
         {"action", p.action},         {"type", p.type},
         {"risk_level", p.risk_level}, {"requires_human", p.requires_human},
         {"confidence", p.confidence}, {"model", p.llm_model},
         {"attempts", p.llm_attempts}, {"policy_corrections", p.policy_corrections}};
+    // A fallback must say why: without the failed attempts, "model": "rules" after a dead GPU
+    // box or a revoked key looks the same as a chain configured with rules alone.
+    for (const auto& a : result.attempts) {
+        if (a.status != AttemptStatus::success) summary["failed_attempts"].push_back(a);
+    }
     if (p.action == "ignore") {
         cooldown_.record(key);
         log_.log(LogLevel::info, "proposal_ignored", summary);

@@ -144,6 +144,9 @@ class ChainRouter final : public LLMRouter {
                     return result;
                 }
                 if (!answer.retryable || retry >= options_.max_retries) break;
+                // This failure may have started a cooldown: the retry would be refused, so
+                // move on now instead of pausing for it (a Retry-After can be 30 s).
+                if (cooling_down(entry)) break;
                 const auto delay = retry_delay(retry, answer.retry_after);
                 if (!delay) {
                     attempts.back().error += "; Retry-After is above the cap, not retried";

@@ -179,7 +179,14 @@ class HttpProvider : public ModelProvider {
         }
         if (response.status < 200 || response.status > 299) {
             std::string error = "HTTP " + std::to_string(response.status);
-            if (const auto message = error_text(response.body); !message.empty()) {
+            if (response.status >= 300 && response.status <= 399) {
+                // Not followed: it could carry the key to another host. Saying where it points
+                // makes a moved base URL (http:// to https://, a missing /v1) obvious.
+                error += ": redirect not followed";
+                if (const auto to = response.header("location"); !to.empty()) {
+                    error += " (to " + std::string(to) + ")";
+                }
+            } else if (const auto message = error_text(response.body); !message.empty()) {
                 error += ": " + message;
             }
             auto answer = failed(AttemptStatus::error, std::move(error),

@@ -110,14 +110,34 @@ TEST_CASE("a failing provider cools down and is skipped until the clock says so"
 TEST_CASE("retries stop once the provider starts cooling down", "[chain][cooldown]") {
     ProviderServer server;
     planner::ManualClock clock;
+    planner::testing::SleepLog sleeps;
     auto options = planner::testing::fast_chain_options({"ollama/a", "rules"});
     options.endpoints.ollama_base_url = server.url();
     options.clock = clock.steady_source();
+    options.sleep = sleeps.recorder();
     options.max_retries = 5;
     options.failures_before_cooldown = 2;
     const auto r = route(*planner::make_chain_router(options));
     CHECK(attempt_list(r.attempts) ==
           Attempts{"ollama/a error", "ollama/a error", "rules success"});
+    // One pause, before the second attempt; none for a retry the cooldown refuses.
+    CHECK(sleeps.pauses().size() == 1);
+}
+
+TEST_CASE("a Retry-After is not waited for when the failure starts a cooldown",
+          "[chain][cooldown][backoff]") {
+    ProviderServer server;
+    server.script({OpenAIWire::error(429, "slow down", {{"Retry-After", "20"}})});
+    planner::testing::SleepLog sleeps;
+    auto options = planner::testing::fast_chain_options({OpenAIWire::spec(), "rules"});
+    OpenAIWire::point_at(options, server.url());
+    options.sleep = sleeps.recorder();
+    options.max_retries = 1;
+    options.failures_before_cooldown = 1;
+    const auto r = route(*planner::make_chain_router(options));
+    CHECK(attempt_list(r.attempts) == Attempts{OpenAIWire::spec() + " error", "rules success"});
+    CHECK(sleeps.pauses().empty());
+    CHECK(server.requests().size() == 1);
 }
 
 TEST_CASE("latencies come from the injected clock", "[chain]") {

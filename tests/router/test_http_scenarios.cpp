@@ -189,3 +189,18 @@ TEMPLATE_TEST_CASE("a closed port is a retried transport error", "[http]", Ollam
     CHECK_THAT(r.attempts[0].error, Catch::Contains("connect", Catch::CaseSensitive::No));
     CHECK(chain.sleeps.pauses().size() == 1);
 }
+
+TEMPLATE_TEST_CASE("a redirect is not followed and the attempt says where it pointed", "[http]",
+                   OllamaWire, OpenAIWire, AnthropicWire) {
+    ProviderServer elsewhere;
+    Chain<TestType> chain;
+    chain.server.script({{301, "", {{"Location", "https://" + elsewhere.url().substr(7)}}, false}});
+    const auto r = chain.route();
+    CHECK(r.model_used == "rules");
+    CHECK(attempt_list(r.attempts) == chain.model_then({"error"}, true));
+    CHECK(r.attempts[0].error ==
+          "HTTP 301: redirect not followed (to https://" + elsewhere.url().substr(7) + ")");
+    CHECK(chain.server.requests().size() == 1);
+    CHECK(elsewhere.requests().empty());
+    CHECK(chain.sleeps.pauses().empty());
+}

@@ -87,6 +87,31 @@ TEST_CASE("llm failure no file no cooldown", "[agent]") {
     CHECK(f.log.lines().back().fields.at("attempts").size() == 1);
 }
 
+TEST_CASE("a fallback proposal logs why the earlier models failed", "[agent]") {
+    auto fallback =
+        make_route_result("restart", "mosquitto", "piha", "rules: restart", 0.5, true, "rules");
+    fallback.attempts = {
+        AttemptRecord{"ollama/qwen2.5:7b", AttemptStatus::error, "HTTP 500: CUDA OOM", 40.0},
+        AttemptRecord{"ollama/qwen2.5:7b", AttemptStatus::timeout, "no answer", 900.0},
+        AttemptRecord{"rules", AttemptStatus::success, "", 0.1}};
+    AgentFixture f(fallback);
+    CHECK(f.agent.handle_event(make_health_event()) == HandleResult::proposed);
+    REQUIRE(f.log.count("proposal_written") == 1);
+    const auto fields = f.log.lines().back().fields;
+    CHECK(fields.at("model") == "rules");
+    CHECK(fields.at("attempts") == 3);
+    const auto& failed = fields.at("failed_attempts");
+    REQUIRE(failed.size() == 2);
+    CHECK(failed[0] == nlohmann::json(fallback.attempts[0]));
+    CHECK(failed[1].at("status") == "timeout");
+
+    // A first-try answer adds nothing to the line.
+    AgentFixture direct(make_route_result("restart"));
+    direct.agent.handle_event(make_health_event());
+    REQUIRE(direct.log.count("proposal_written") == 1);
+    CHECK_FALSE(direct.log.lines().back().fields.contains("failed_attempts"));
+}
+
 TEST_CASE("requires human preserved in proposal", "[agent]") {
     AgentFixture f(make_route_result("restart", "mosquitto", "piha", "r", 0.6, true));
     f.agent.handle_event(make_health_event());

@@ -123,7 +123,7 @@ std::size_t occurrences(const std::string& text, const std::string& needle) {
 
 }  // namespace
 
-TEST_CASE("faults: redis killed and restarted while events flow; cooldown survives",
+TEST_CASE("faults: redis killed and restarted while events flow, cooldown survives",
           "[faults][redis]") {
     TempDir tmp;
     RedisServer redis;
