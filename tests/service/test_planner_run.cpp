@@ -148,8 +148,8 @@ TEST_CASE("planner-run --dry-run prints one JSON line per proposal and writes no
 
 TEST_CASE("planner-run --replay exits as soon as its work is done", "[planner-run]") {
     // The signal thread waits in 200 ms ticks; at exit it is woken instead of waited for. Before,
-    // every run lasted at least until the next tick. Median of five, so one slow start under a
-    // loaded machine or a sanitizer does not decide.
+    // every run lasted at least until the next tick, so even the fastest of five runs did; the
+    // fastest, because load on the machine only ever makes a run slower.
     TempDir tmp;
     std::vector<double> seconds;
     for (int i = 0; i < 5; ++i) {
@@ -160,8 +160,8 @@ TEST_CASE("planner-run --replay exits as soon as its work is done", "[planner-ru
             std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     }
     std::sort(seconds.begin(), seconds.end());
-    INFO("median " << seconds[2] << " s");
-    CHECK(seconds[2] < 0.15);
+    INFO("fastest " << seconds[0] << " s");
+    CHECK(seconds[0] < 0.15);
 }
 
 TEST_CASE("planner-run text logs are one readable line each", "[planner-run]") {
