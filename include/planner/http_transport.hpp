@@ -29,7 +29,8 @@ struct HttpRequest {
 enum class HttpFailure {
     none,       ///< a response arrived; see `status`
     timeout,    ///< no complete response within the request's timeout
-    transport,  ///< DNS, connect, TLS, reset, oversized body, ...
+    transport,  ///< DNS, connect, TLS, reset, ...
+    too_large,  ///< the body passed the transport's size cap; the same request would again
 };
 
 /// What came back. `status` is 0 unless `failure` is none.

@@ -128,7 +128,7 @@ class CurlTransport final : public HttpTransport {
 
         const CURLcode rc = curl_easy_perform(h);
         if (ex.body_too_large || rc == CURLE_FILESIZE_EXCEEDED) {
-            return failure(HttpFailure::transport,
+            return failure(HttpFailure::too_large,
                            "response larger than " + std::to_string(max_body_) + " bytes");
         }
         if (rc == CURLE_OPERATION_TIMEDOUT) {

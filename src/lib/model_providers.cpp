@@ -174,6 +174,9 @@ class HttpProvider : public ModelProvider {
                 return failed(AttemptStatus::timeout, response.error, true);
             case HttpFailure::transport:
                 return failed(AttemptStatus::error, response.error, true);
+            case HttpFailure::too_large:
+                // A model that rambles past the cap would do so again: move on at once.
+                return failed(AttemptStatus::error, response.error, false);
             case HttpFailure::none:
                 break;
         }

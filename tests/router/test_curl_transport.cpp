@@ -66,7 +66,7 @@ TEST_CASE("curl refuses bodies above the cap", "[curl]") {
         {{200, std::string(5000, 'x'), {}, false}, {200, std::string(900, 'y'), {}, false}});
     const auto transport = planner::make_curl_transport(1000);
     const auto big = transport->post(request_to(server.url()));
-    CHECK(big.failure == HttpFailure::transport);
+    CHECK(big.failure == HttpFailure::too_large);
     CHECK_THAT(big.error, Catch::Contains("larger than 1000 bytes"));
     const auto small = transport->post(request_to(server.url()));
     CHECK(small.failure == HttpFailure::none);
