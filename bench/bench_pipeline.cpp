@@ -48,9 +48,9 @@ std::string prompt_field(const std::string& text, const std::string& key) {
 /// chain router, so validation is on the clock as in production.
 class InstantRouter final : public planner::LLMRouter {
   public:
-    planner::RouteResult route(const std::vector<planner::ChatMessage>& messages,
-                               const nlohmann::json& /*schema*/) override {
-        const auto& user = messages.back().content;
+    planner::RouteResult route(const planner::RouteRequest& request) override {
+        // Read from the prompt, as a model would, so the bench still pays for the prompt.
+        const auto& user = request.messages.back().content;
         planner::RouteResult r;
         r.content = {{"action", "restart"},
                      {"service", prompt_field(user, "service")},

@@ -79,7 +79,7 @@ int main(int argc, char** argv) try {
         "us");
     // What the agent does: the system prompt is built once per agent and reused.
     const planner::PromptOptions prompt_options;
-    const std::string system_prompt = planner::build_system_prompt(prompt_options);
+    const std::string system_prompt = planner::build_system_prompt({}, prompt_options);
     report.figure(
         "build_messages (system prompt built once)",
         median_ns_per_call(

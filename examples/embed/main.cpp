@@ -10,8 +10,7 @@ namespace {
 /// A router that always proposes a restart: stands in for a real model chain.
 class AlwaysRestart final : public planner::LLMRouter {
   public:
-    planner::RouteResult route(const std::vector<planner::ChatMessage>& /*messages*/,
-                               const nlohmann::json& /*schema*/) override {
+    planner::RouteResult route(const planner::RouteRequest& /*request*/) override {
         planner::RouteResult r;
         r.content = {{"action", "restart"}, {"service", "mosquitto"}, {"node", "chelsty-infra"},
                      {"reason", "stopped"}, {"confidence", 0.95},     {"requires_human", false}};

@@ -13,20 +13,9 @@
 #include "planner/detail/json_limits.hpp"
 #include "planner/health_event.hpp"
 #include "planner/policy.hpp"
+#include "planner/router.hpp"
 
 namespace planner {
-
-/// One chat message, as every provider's API takes it.
-struct ChatMessage {
-    std::string role;  ///< "system" | "user" | "assistant"
-    std::string content;
-
-    friend bool operator==(const ChatMessage&, const ChatMessage&) = default;
-};
-
-inline void to_json(nlohmann::json& j, const ChatMessage& m) {
-    j = nlohmann::json{{"role", m.role}, {"content", m.content}};
-}
 
 /// One machine of the homelab as the model should picture it.
 struct NodeDescription {
@@ -46,10 +35,9 @@ struct Topology {
     };
 };
 
-/// What goes into the prompt besides the event.
+/// What goes into the prompt besides the event and the house rules.
 struct PromptOptions {
     Topology topology{};
-    HouseRules rules{};
     /// The payload is cut to this many bytes of JSON, so one huge event cannot blow up a
     /// request or a small model's context.
     std::size_t max_payload_bytes = 4096;
@@ -94,9 +82,10 @@ inline std::string join_quoted(const std::vector<std::string>& items, std::strin
 
 }  // namespace detail
 
-/// The system prompt: topology, allowed actions, the house rules (the same data apply_policy
-/// enforces) and the answer format.
-inline std::string build_system_prompt(const PromptOptions& options = {}) {
+/// The system prompt: topology, allowed actions, the house rules (pass the same HouseRules that
+/// apply_policy enforces, so the model is told what is enforced) and the answer format.
+inline std::string build_system_prompt(const HouseRules& rules = {},
+                                       const PromptOptions& options = {}) {
     std::string p;
     p += "You are the remediation planner of a small homelab. For one health event you propose "
          "exactly one action for the event's own node and service.\n\nNodes:\n";
@@ -109,16 +98,15 @@ inline std::string build_system_prompt(const PromptOptions& options = {}) {
          "unclear.\n"
          "- ignore: a transient glitch that needs nothing.\n"
          "\nRules (enforced after you answer, so follow them):\n";
-    if (!options.rules.human_only_node_patterns.empty()) {
-        p += "- Nodes matching " +
-             detail::join_quoted(options.rules.human_only_node_patterns, ", ") +
-             " (the chelsty site) always need a human: set requires_human to true.\n";
+    if (!rules.human_only_node_patterns.empty()) {
+        p += "- Nodes matching " + detail::join_quoted(rules.human_only_node_patterns, ", ") +
+             " always need a human: set requires_human to true.\n";
     }
-    for (const auto& t : options.rules.notify_only_event_types) {
+    for (const auto& t : rules.notify_only_event_types) {
         p += "- " + t + " is always notify.\n";
     }
     char threshold[32];
-    std::snprintf(threshold, sizeof threshold, "%.2f", options.rules.min_confidence_without_human);
+    std::snprintf(threshold, sizeof threshold, "%.2f", rules.min_confidence_without_human);
     p += std::string("- If your confidence is below ") + threshold +
          ", set requires_human to true.\n"
          "- node and service must be the event's own.\n"
@@ -152,12 +140,14 @@ inline std::string build_user_prompt(const HealthEvent& event, const PromptOptio
 
 /// System and user messages for `event`, ready for any LLMRouter.
 inline std::vector<ChatMessage> build_messages(const HealthEvent& event,
+                                               const HouseRules& rules = {},
                                                const PromptOptions& options = {}) {
-    return {{"system", build_system_prompt(options)}, {"user", build_user_prompt(event, options)}};
+    return {{"system", build_system_prompt(rules, options)},
+            {"user", build_user_prompt(event, options)}};
 }
 
-/// The same with a system prompt built earlier by `build_system_prompt(options)`: it depends
-/// only on the options, so a caller planning many events builds it once.
+/// The same with a system prompt built earlier by `build_system_prompt(rules, options)`: it
+/// depends only on those, so a caller planning many events builds it once.
 inline std::vector<ChatMessage> build_messages(const HealthEvent& event,
                                                const PromptOptions& options,
                                                const std::string& system_prompt) {

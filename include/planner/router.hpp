@@ -12,9 +12,33 @@
 
 #include <nlohmann/json.hpp>
 
-#include "planner/messages.hpp"
+#include "planner/health_event.hpp"
+#include "planner/schema.hpp"
 
 namespace planner {
+
+/// One chat message, as every provider's API takes it.
+struct ChatMessage {
+    std::string role;  ///< "system" | "user" | "assistant"
+    std::string content;
+
+    friend bool operator==(const ChatMessage&, const ChatMessage&) = default;
+};
+
+inline void to_json(nlohmann::json& j, const ChatMessage& m) {
+    j = nlohmann::json{{"role", m.role}, {"content", m.content}};
+}
+
+/// Everything a router is asked for one answer. The event travels beside the prompt so that a
+/// router which does not read prose (the offline rules, a test double) decides from the data
+/// itself, whole, rather than from the prompt's text and its truncated payload.
+struct RouteRequest {
+    std::vector<ChatMessage> messages;
+    /// What the answer must validate against; must outlive the call.
+    const nlohmann::json& schema = proposal_schema();
+    /// The event being planned; null when the caller has none (a free-form question).
+    const HealthEvent* event = nullptr;
+};
 
 /// How one attempt at one model ended.
 enum class AttemptStatus {
@@ -76,15 +100,20 @@ class RouteError : public std::runtime_error {
     std::vector<AttemptRecord> attempts_;
 };
 
-/// Gets one schema-valid JSON object for a conversation. Implementations may be called from
+/// Gets one schema-valid JSON object for a request. Implementations may be called from
 /// several planner workers at once.
 class LLMRouter {
   public:
     virtual ~LLMRouter() = default;
-    /// Returns a result whose `content` validates against `schema`, or throws RouteError
-    /// (or another std::exception, which the planner treats the same way).
-    virtual RouteResult route(const std::vector<ChatMessage>& messages,
-                              const nlohmann::json& schema) = 0;
+    /// Returns a result whose `content` validates against `request.schema`, or throws
+    /// RouteError (or another std::exception, which the planner treats the same way).
+    virtual RouteResult route(const RouteRequest& request) = 0;
+
+    /// Shorthand for a request without an event.
+    RouteResult route(std::vector<ChatMessage> messages,
+                      const nlohmann::json& schema = proposal_schema()) {
+        return route(RouteRequest{std::move(messages), schema, nullptr});
+    }
 };
 
 }  // namespace planner

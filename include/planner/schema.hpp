@@ -1,12 +1,10 @@
 #pragma once
 
 /// \file
-/// The proposal JSON schema, and a validator that explains what is wrong.
+/// The proposal JSON schema, as data. The validator that checks documents against it is
+/// compiled (valijson) and lives in schema_validator.hpp.
 
-#include <memory>
-#include <string>
 #include <string_view>
-#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -34,40 +32,6 @@ inline constexpr std::string_view kProposalSchemaJson = R"({
 inline const nlohmann::json& proposal_schema() {
     static const nlohmann::json schema = nlohmann::json::parse(kProposalSchemaJson);
     return schema;
-}
-
-/// One reason a document does not match a schema.
-struct ValidationError {
-    std::string pointer;      ///< JSON pointer to the offending value, "" for the root
-    std::string description;  ///< what is wrong, in words
-};
-
-/// `/confidence: Expected number <= 1, but found 1.7`; errors joined by "; ".
-std::string to_string(const std::vector<ValidationError>& errors);
-
-/// A JSON schema compiled once and reusable from several threads.
-class SchemaValidator {
-  public:
-    /// Throws std::invalid_argument when `schema` is not a usable JSON schema.
-    explicit SchemaValidator(const nlohmann::json& schema);
-    ~SchemaValidator();
-    SchemaValidator(SchemaValidator&&) noexcept;
-    SchemaValidator& operator=(SchemaValidator&&) noexcept;
-
-    /// Every violation, empty when `document` is valid.
-    std::vector<ValidationError> validate(const nlohmann::json& document) const;
-
-  private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
-};
-
-/// The validator for proposal_schema(), built once.
-const SchemaValidator& proposal_validator();
-
-/// Shorthand: proposal_validator().validate(document).
-inline std::vector<ValidationError> validate_proposal(const nlohmann::json& document) {
-    return proposal_validator().validate(document);
 }
 
 }  // namespace planner

@@ -37,8 +37,7 @@ struct ProviderAnswer {
 class ModelProvider {
   public:
     virtual ~ModelProvider() = default;
-    virtual ProviderAnswer ask(const std::vector<ChatMessage>& messages,
-                               const nlohmann::json& schema) = 0;
+    virtual ProviderAnswer ask(const RouteRequest& request) = 0;
 };
 
 /// The provider for `spec`, configured from `options`; throws std::invalid_argument when the

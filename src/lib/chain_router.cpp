@@ -9,8 +9,8 @@
 #include <utility>
 
 #include "chain_detail.hpp"
-#include "planner/detail/json_extract.hpp"
-#include "planner/schema.hpp"
+#include "json_extract.hpp"
+#include "planner/schema_validator.hpp"
 
 namespace planner {
 
@@ -114,8 +114,8 @@ class ChainRouter final : public LLMRouter {
         }
     }
 
-    RouteResult route(const std::vector<ChatMessage>& messages, const json& schema) override {
-        const auto validator = validators_.get(schema);
+    RouteResult route(const RouteRequest& request) override {
+        const auto validator = validators_.get(request.schema);
         const auto start = now_();
         std::vector<AttemptRecord> attempts;
         for (auto& entry : entries_) {
@@ -127,7 +127,7 @@ class ChainRouter final : public LLMRouter {
                     break;
                 }
                 const auto began = now_();
-                auto answer = entry.provider->ask(messages, schema);
+                auto answer = entry.provider->ask(request);
                 check_answer(answer, *validator);
                 const auto ended = now_();
                 const bool ok = answer.status == AttemptStatus::success;

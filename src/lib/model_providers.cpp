@@ -145,12 +145,12 @@ class HttpProvider : public ModelProvider {
     HttpProvider(HttpConfig config, std::shared_ptr<HttpTransport> transport)
         : config_(std::move(config)), transport_(std::move(transport)) {}
 
-    ProviderAnswer ask(const std::vector<ChatMessage>& messages, const json& schema) final {
+    ProviderAnswer ask(const RouteRequest& route) final {
         HttpRequest request;
         request.timeout = config_.timeout;
         request.headers.emplace_back("Content-Type", "application/json");
         request.headers.emplace_back("Accept", "application/json");
-        build(request, messages, schema);
+        build(request, route.messages, route.schema);
         ProviderAnswer answer = interpret(transport_->post(request));
         answer.error = printable(redact(std::move(answer.error), config_.api_key), 500);
         answer.text = redact(std::move(answer.text), config_.api_key);

@@ -1,11 +1,9 @@
 #include <algorithm>
 #include <array>
-#include <optional>
 #include <string>
 #include <string_view>
 
 #include "chain_detail.hpp"
-#include "planner/messages.hpp"
 
 namespace planner::detail {
 
@@ -22,28 +20,6 @@ constexpr std::array<std::string_view, 10> kRestartEventTypes{
 /// Below the house rules' 0.7, so a human confirms whatever the rules propose.
 constexpr double kRulesConfidence = 0.5;
 
-/// The JSON object between the event tags of the last message that has them.
-std::optional<json> find_event(const std::vector<ChatMessage>& messages) {
-    for (auto it = messages.rbegin(); it != messages.rend(); ++it) {
-        const std::string_view text = it->content;
-        const auto open = text.find(kEventOpenTag);
-        if (open == std::string_view::npos) continue;
-        const auto start = open + kEventOpenTag.size();
-        const auto close = text.find(kEventCloseTag, start);
-        if (close == std::string_view::npos) return std::nullopt;
-        auto event = json::parse(text.substr(start, close - start), nullptr, false);
-        if (!event.is_object()) return std::nullopt;
-        return event;
-    }
-    return std::nullopt;
-}
-
-std::string string_field(const json& event, const char* key) {
-    const auto it = event.find(key);
-    if (it == event.end() || !it->is_string()) return {};
-    return it->get<std::string>();
-}
-
 json proposal(std::string_view action, std::string node, std::string service, std::string reason) {
     return json{{"action", action},
                 {"service", service.empty() ? "unknown" : std::move(service)},
@@ -53,14 +29,17 @@ json proposal(std::string_view action, std::string node, std::string service, st
                 {"requires_human", true}};
 }
 
-json rules_proposal(const std::optional<json>& event) {
+/// Decided from the event itself, never from prompt text: the fallback must not depend on how
+/// the prompt is worded or on the payload cap the prompt applies.
+json rules_proposal(const HealthEvent* event) {
     if (!event) {
-        return proposal("notify", "", "",
-                        "rules: the event could not be read; a human should look");
+        return proposal(
+            "notify", "", "",
+            "rules: the event could not be read (the request carries none); a human should look");
     }
-    auto node = string_field(*event, "node");
-    auto service = string_field(*event, "service");
-    const auto type = string_field(*event, "event_type");
+    std::string node = event->node;
+    std::string service = event->service;
+    const std::string& type = event->event_type;
     // Appended piecewise: `"'" + s + "'"` trips GCC 12's false -Wrestrict at -O3.
     std::string quoted_type(1, '\'');
     quoted_type += printable(type, 256);
@@ -91,8 +70,8 @@ json rules_proposal(const std::optional<json>& event) {
 /// Always answers, without a network: the planner keeps proposing when every model is down.
 class RulesProvider final : public ModelProvider {
   public:
-    ProviderAnswer ask(const std::vector<ChatMessage>& messages, const json&) override {
-        auto content = rules_proposal(find_event(messages));
+    ProviderAnswer ask(const RouteRequest& request) override {
+        auto content = rules_proposal(request.event);
         ProviderAnswer answer;
         answer.status = AttemptStatus::success;
         answer.text = content.dump();

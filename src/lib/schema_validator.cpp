@@ -1,4 +1,4 @@
-#include "planner/schema.hpp"
+#include "planner/schema_validator.hpp"
 
 #include <stdexcept>
 

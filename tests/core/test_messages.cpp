@@ -61,10 +61,11 @@ TEST_CASE("system prompt contains homelab rules", "[messages]") {
 TEST_CASE("system prompt follows replaced topology and rules", "[messages]") {
     planner::PromptOptions options;
     options.topology.nodes = {{"nas01", "storage box"}};
-    options.rules.human_only_node_patterns = {"nas*"};
-    options.rules.notify_only_event_types = {"smart_warning"};
-    options.rules.min_confidence_without_human = 0.85;
-    const auto sys = planner::build_system_prompt(options);
+    planner::HouseRules rules;
+    rules.human_only_node_patterns = {"nas*"};
+    rules.notify_only_event_types = {"smart_warning"};
+    rules.min_confidence_without_human = 0.85;
+    const auto sys = planner::build_system_prompt(rules, options);
     CHECK_THAT(sys, Catch::Contains("nas01: storage box"));
     CHECK_THAT(sys, Catch::Contains("'nas*'"));
     CHECK_THAT(sys, Catch::Contains("smart_warning is always notify"));
@@ -87,7 +88,7 @@ TEST_CASE("payload limit is configurable", "[messages]") {
     planner::PromptOptions options;
     options.max_payload_bytes = 10;
     const auto ev = make_health_event("piha", "mosquitto", "x", "error", {{"k", "0123456789"}});
-    const auto block = event_block(build_messages(ev, options)[1].content);
+    const auto block = event_block(build_messages(ev, {}, options)[1].content);
     CHECK(block["payload_truncated"] == "{\"k\":\"0123...[truncated, 18 bytes in total]");
 }
 
@@ -122,8 +123,9 @@ TEST_CASE("messages serialise as role and content", "[messages]") {
 
 TEST_CASE("a system prompt built once gives the same messages", "[messages]") {
     planner::PromptOptions options;
-    options.rules.notify_only_event_types = {"disk_full"};
+    planner::HouseRules rules;
+    rules.notify_only_event_types = {"disk_full"};
     const auto event = make_health_event("vps", "observer");
-    const std::string system = planner::build_system_prompt(options);
-    CHECK(build_messages(event, options, system) == build_messages(event, options));
+    const std::string system = planner::build_system_prompt(rules, options);
+    CHECK(build_messages(event, options, system) == build_messages(event, rules, options));
 }

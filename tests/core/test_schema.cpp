@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include <planner/schema.hpp>
+#include <planner/schema_validator.hpp>
 
 using nlohmann::json;
 

@@ -20,10 +20,10 @@
 #include <string_view>
 
 #include <planner/agent.hpp>
-#include <planner/detail/json_extract.hpp>
 #include <planner/detail/json_limits.hpp>
 #include <planner/plan.hpp>
-#include <planner/schema.hpp>
+#include <planner/schema_validator.hpp>
+#include "json_extract.hpp"
 
 #include "fuzz_check.hpp"
 #include "support/fake_router.hpp"

@@ -17,13 +17,13 @@ class FakeRouter final : public LLMRouter {
 
     explicit FakeRouter(Responder respond) : respond_(std::move(respond)) {}
 
-    RouteResult route(const std::vector<ChatMessage>& messages,
-                      const nlohmann::json& /*schema*/) override {
+    using LLMRouter::route;
+    RouteResult route(const RouteRequest& request) override {
         {
             std::lock_guard lock(mutex_);
-            calls_.push_back(messages);
+            calls_.push_back(request.messages);
         }
-        return respond_(messages);
+        return respond_(request.messages);
     }
 
     std::size_t call_count() const {
