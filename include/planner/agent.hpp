@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -25,6 +26,7 @@
 #include "planner/health_event.hpp"
 #include "planner/log.hpp"
 #include "planner/messages.hpp"
+#include "planner/policy.hpp"
 #include "planner/router.hpp"
 #include "planner/sinks.hpp"
 
@@ -43,8 +45,9 @@ struct PlannerAgentOptions {
     bool wait_when_full = false;
     /// How long stop() lets queued and in-flight work finish before abandoning it.
     std::chrono::milliseconds stop_grace{std::chrono::seconds{30}};
-    /// Topology, payload cap and the house rules: the rules told to the model are the rules
-    /// enforced on its answer.
+    /// The house rules: enforced on every answer, and the same data tells the model about them.
+    HouseRules rules{};
+    /// Topology and payload cap: what the prompt says besides the rules and the event.
     PromptOptions prompt{};
     EventLimits limits{};
     /// Larger messages are rejected before parsing.
@@ -95,6 +98,11 @@ struct StopReport {
     std::size_t still_in_flight = 0;  ///< router calls still running; their results are dropped
 };
 
+namespace detail {
+class CounterBoard;
+class PlanStep;
+}  // namespace detail
+
 /// Turns health events into proposals. Thread-safe: dispatch from any thread, workers plan.
 /// Collaborators are injected and must outlive the agent.
 class PlannerAgent {
@@ -120,7 +128,8 @@ class PlannerAgent {
 
     /// The original pipeline, synchronously on this thread: benign → skip; cooldown → skip;
     /// route → house rules → ignore records the cooldown, anything else writes the action,
-    /// emits `remediation_started`, then records the cooldown. Never throws.
+    /// emits `remediation_started`, then records the cooldown. Never throws. Queued events take
+    /// the same path, screened once at intake.
     HandleResult handle_event(const HealthEvent& event);
 
     /// Blocks until nothing is queued or in flight, or `timeout` passes; true when idle.
@@ -134,8 +143,8 @@ class PlannerAgent {
     PlannerCounters counters() const;
     CooldownTracker& cooldown() noexcept { return cooldown_; }
     const PlannerAgentOptions& options() const noexcept { return options_; }
-    /// `build_system_prompt(options().prompt)`, built once at construction.
-    const std::string& system_prompt() const noexcept { return system_prompt_; }
+    /// `build_system_prompt(options().rules, options().prompt)`, built once at construction.
+    const std::string& system_prompt() const noexcept;
     /// Age of the oldest event a worker is planning, zero when idle: a health signal.
     std::chrono::steady_clock::duration oldest_in_flight_age() const;
 
@@ -146,26 +155,23 @@ class PlannerAgent {
     };
 
     IntakeResult intake_text(std::string_view channel, std::string_view data);
+    /// Coalescing and the queue, for an event that passed screen().
     IntakeResult enqueue(HealthEvent event);
-    /// Counts and logs a benign or cooling-down event; nullopt for one that must be planned.
-    std::optional<IntakeResult> suppress(std::string_view event_type, std::string_view node,
-                                         std::string_view service);
+    /// The one benign/cooldown decision: counts and logs a skipped event; nullopt for one that
+    /// must be planned.
+    std::optional<IntakeResult> screen(std::string_view event_type, std::string_view node,
+                                       std::string_view service);
     IntakeResult reject(std::string_view channel, std::string reason, std::size_t bytes);
     void worker_loop();
-    HandleResult plan(const HealthEvent& event);
     void count(std::uint64_t PlannerCounters::*field);
-    void count_received(std::string_view channel);
 
     PlannerAgentOptions options_;
-    std::string system_prompt_;
-    LLMRouter& router_;
-    ActionSink& actions_;
-    EventSink& events_;
     LogSink& log_;
     SteadyTimeSource steady_;
     WallTimeSource wall_;
     CooldownTracker cooldown_;
-    std::atomic<std::uint64_t> sequence_{0};
+    std::unique_ptr<detail::CounterBoard> counters_;
+    std::unique_ptr<detail::PlanStep> plan_;
     std::atomic<bool> abandoned_{false};
 
     mutable std::mutex mutex_;
@@ -179,9 +185,6 @@ class PlannerAgent {
     bool exit_ = false;
     bool stopped_ = false;
     std::vector<std::thread> workers_;
-
-    mutable std::mutex counters_mutex_;
-    PlannerCounters counters_;
 };
 
 }  // namespace planner

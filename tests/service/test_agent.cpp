@@ -240,14 +240,38 @@ TEST_CASE("counters serialise for the exit summary", "[agent]") {
 TEST_CASE("the system prompt is built once and is the one build_system_prompt gives", "[agent]") {
     PlannerAgentOptions options;
     options.prompt.topology.nodes = {{"nas", "a file server"}};
+    options.rules.notify_only_event_types = {"smart_warning"};
     AgentFixture f(make_route_result("restart"), options);
-    CHECK(f.agent.system_prompt() == build_system_prompt(options.prompt));
+    CHECK(f.agent.system_prompt() == build_system_prompt(options.rules, options.prompt));
     f.agent.handle_event(make_health_event("vps", "observer"));
     f.agent.handle_event(make_health_event("vps", "proxy"));
     const auto calls = f.router.calls();
     REQUIRE(calls.size() == 2);
-    CHECK(calls[0] == build_messages(make_health_event("vps", "observer"), options.prompt));
-    CHECK(calls[1] == build_messages(make_health_event("vps", "proxy"), options.prompt));
+    CHECK(calls[0] ==
+          build_messages(make_health_event("vps", "observer"), options.rules, options.prompt));
+    CHECK(calls[1] ==
+          build_messages(make_health_event("vps", "proxy"), options.rules, options.prompt));
+}
+
+TEST_CASE("the rules the agent enforces are the rules its prompt tells", "[agent]") {
+    PlannerAgentOptions options;
+    options.prompt.topology.nodes = {{"nas01", "a file server"}};
+    options.rules.human_only_node_patterns = {"nas*"};
+    options.rules.notify_only_event_types = {"smart_warning"};
+    AgentFixture f(make_route_result("restart", "samba", "nas01", "stopped", 0.95, false), options);
+    CHECK_THAT(f.agent.system_prompt(), Catch::Contains("'nas*'"));
+    CHECK_THAT(f.agent.system_prompt(), Catch::Contains("smart_warning is always notify"));
+    CHECK_THAT(f.agent.system_prompt(), !Catch::Contains("chelsty"));
+    REQUIRE(f.agent.handle_event(make_health_event("nas01", "samba", "smart_warning")) ==
+            HandleResult::proposed);
+    const auto written = f.actions.written();
+    REQUIRE(written.size() == 1);
+    CHECK(written[0].action == "notify");
+    CHECK(written[0].requires_human);
+    // The default chelsty rule is gone with the replaced list: the agent enforces its own data.
+    REQUIRE(f.agent.handle_event(make_health_event("chelsty-infra", "nginx")) ==
+            HandleResult::proposed);
+    CHECK_FALSE(f.actions.written().at(1).requires_human);
 }
 
 namespace {

@@ -1,0 +1,59 @@
+#pragma once
+
+// The agent's internals shared between its source files; not installed.
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "planner/agent.hpp"
+
+namespace planner::detail {
+
+/// Counters behind one lock, so a snapshot is consistent and intake and workers can share it.
+class CounterBoard {
+  public:
+    void add(std::uint64_t PlannerCounters::*field, std::uint64_t n = 1);
+    /// Channel names come from the bus: past a bound they share one counter.
+    void received(std::string_view channel);
+    void proposal(const std::string& action);
+    PlannerCounters snapshot() const;
+
+  private:
+    mutable std::mutex mutex_;
+    PlannerCounters counters_;
+};
+
+/// The plan step, free of threads and queues: route, apply the house rules, write the action,
+/// emit `remediation_started`, record the cooldown. The event has already been screened
+/// (benign, cooldown) by its one caller. Safe to run for different keys on several threads.
+class PlanStep {
+  public:
+    PlanStep(const PlannerAgentOptions& options, LLMRouter& router, ActionSink& actions,
+             EventSink& events, LogSink& log, CooldownTracker& cooldown, CounterBoard& counters,
+             WallTimeSource wall);
+
+    /// Never throws. `abandoned` is read just before writing: a proposal that outlived stop()'s
+    /// grace period is dropped rather than written after the planner said it was done.
+    HandleResult run(const HealthEvent& event, const std::atomic<bool>& abandoned);
+
+    const std::string& system_prompt() const noexcept { return system_prompt_; }
+
+  private:
+    HandleResult plan(const HealthEvent& event, const std::atomic<bool>& abandoned);
+
+    const PlannerAgentOptions& options_;
+    std::string system_prompt_;
+    LLMRouter& router_;
+    ActionSink& actions_;
+    EventSink& events_;
+    LogSink& log_;
+    CooldownTracker& cooldown_;
+    CounterBoard& counters_;
+    WallTimeSource wall_;
+    std::atomic<std::uint64_t> sequence_{0};
+};
+
+}  // namespace planner::detail

@@ -1,0 +1,121 @@
+#pragma once
+
+// The DOM-free first look at a bus message; internal to the agent, not installed.
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "planner/health_event.hpp"
+
+namespace planner::detail {
+
+/// A first pass over a message that builds no DOM (nlohmann's SAX interface): the top-level
+/// names intake decides on, and whether try_parse_event would accept the message. Intake skips
+/// a message on this pass's word only when it is valid here and benign or in cooldown; all
+/// else takes the full parse, which stays the one place that rejects and explains.
+/// When unsure (a repeated field, say) it answers "not valid", which costs only speed.
+class EventPeek {
+  public:
+    using json = nlohmann::json;
+
+    bool null() { return scalar(Kind::null); }
+    bool boolean(bool) { return scalar(Kind::other); }
+    bool number_integer(json::number_integer_t) { return scalar(Kind::number); }
+    bool number_unsigned(json::number_unsigned_t) { return scalar(Kind::number); }
+    bool number_float(json::number_float_t, const json::string_t&) { return scalar(Kind::number); }
+    bool string(json::string_t& s) {
+        if (depth_ == 1 && current_ != kNone) fields_[current_].text = s;
+        return scalar(Kind::string);
+    }
+    bool binary(json::binary_t&) { return scalar(Kind::other); }
+    bool start_object(std::size_t) { return open(Kind::object); }
+    bool end_object() { return close(); }
+    bool start_array(std::size_t) { return open(Kind::other); }
+    bool end_array() { return close(); }
+    bool key(json::string_t& k) {
+        if (depth_ != 1) return true;
+        current_ = kNone;
+        for (std::size_t i = 0; i < kNames.size(); ++i) {
+            if (k == kNames[i]) current_ = i;
+        }
+        if (current_ != kNone && fields_[current_].kind != Kind::absent) repeated_ = true;
+        return true;
+    }
+    bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+        return false;
+    }
+
+    /// The same checks, in effect, as try_parse_event.
+    bool valid(const EventLimits& limits) const {
+        if (!top_is_object_ || repeated_) return false;
+        const auto name_ok = [&](std::size_t f) {
+            const Field& x = fields_[f];
+            if (x.kind == Kind::absent || x.kind == Kind::null) return true;
+            return x.kind == Kind::string && x.text.size() <= limits.max_name_bytes;
+        };
+        if (!name_ok(kNode) || !name_ok(kType) || !name_ok(kService) || !name_ok(kSeverity)) {
+            return false;
+        }
+        if (fields_[kType].text.empty() && !name_ok(kEventType)) return false;
+        if (node().empty() || event_type().empty()) return false;
+        const Kind payload = fields_[kPayload].kind;
+        if (payload != Kind::absent && payload != Kind::null &&
+            (payload != Kind::object || payload_depth_ > limits.max_payload_depth)) {
+            return false;
+        }
+        const Kind ts = fields_[kTimestamp].kind;
+        return ts == Kind::absent || ts == Kind::null || ts == Kind::number || ts == Kind::string;
+    }
+
+    std::string_view node() const { return fields_[kNode].text; }
+    std::string_view event_type() const {
+        return fields_[kType].text.empty() ? fields_[kEventType].text : fields_[kType].text;
+    }
+    std::string_view service() const {
+        return fields_[kService].text.empty() ? node() : fields_[kService].text;
+    }
+
+  private:
+    enum class Kind { absent, null, string, number, object, other };
+    struct Field {
+        Kind kind = Kind::absent;
+        std::string text;  ///< set only for a string
+    };
+    static constexpr std::size_t kNode = 0, kType = 1, kEventType = 2, kService = 3, kSeverity = 4,
+                                 kPayload = 5, kTimestamp = 6, kNone = 7;
+    static constexpr std::array<std::string_view, 7> kNames{
+        "node", "type", "event_type", "service", "severity", "payload", "timestamp"};
+
+    bool scalar(Kind kind) {
+        if (depth_ == 0) top_is_object_ = false;
+        if (depth_ == 1 && current_ != kNone) fields_[current_].kind = kind;
+        return true;
+    }
+    bool open(Kind kind) {
+        if (depth_ == 0) top_is_object_ = kind == Kind::object;
+        if (depth_ == 1 && current_ != kNone) fields_[current_].kind = kind;
+        ++depth_;
+        if (depth_ >= 2 && current_ == kPayload) {
+            payload_depth_ = std::max(payload_depth_, depth_ - 1);
+        }
+        return true;
+    }
+    bool close() {
+        --depth_;
+        return true;
+    }
+
+    std::array<Field, 7> fields_{};
+    std::size_t current_ = kNone;
+    std::size_t depth_ = 0;
+    std::size_t payload_depth_ = 0;
+    bool top_is_object_ = false;
+    bool repeated_ = false;
+};
+
+}  // namespace planner::detail

@@ -1,0 +1,124 @@
+#include <exception>
+
+#include "agent_detail.hpp"
+#include "planner/plan.hpp"
+#include "planner/schema.hpp"
+
+namespace planner::detail {
+
+PlanStep::PlanStep(const PlannerAgentOptions& options, LLMRouter& router, ActionSink& actions,
+                   EventSink& events, LogSink& log, CooldownTracker& cooldown,
+                   CounterBoard& counters, WallTimeSource wall)
+    : options_(options),
+      system_prompt_(build_system_prompt(options.rules, options.prompt)),
+      router_(router),
+      actions_(actions),
+      events_(events),
+      log_(log),
+      cooldown_(cooldown),
+      counters_(counters),
+      wall_(std::move(wall)) {}
+
+HandleResult PlanStep::run(const HealthEvent& event, const std::atomic<bool>& abandoned) {
+    try {
+        return plan(event, abandoned);
+    } catch (const std::exception& e) {
+        // Only a bug gets here (the sinks' and router's failures are handled in plan).
+        counters_.add(&PlannerCounters::chain_failures);
+        log_.log(LogLevel::error, "plan_failed", {{"key", event.svc_key()}, {"error", e.what()}});
+        return HandleResult::chain_failed;
+    } catch (...) {
+        counters_.add(&PlannerCounters::chain_failures);
+        log_.log(LogLevel::error, "plan_failed",
+                 {{"key", event.svc_key()}, {"error", "unknown exception"}});
+        return HandleResult::chain_failed;
+    }
+}
+
+HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& abandoned) {
+    const std::string key = event.svc_key();
+    counters_.add(&PlannerCounters::routed);
+    RouteResult result;
+    try {
+        result = router_.route(RouteRequest{build_messages(event, options_.prompt, system_prompt_),
+                                            proposal_schema(), &event});
+    } catch (const RouteError& e) {
+        counters_.add(&PlannerCounters::chain_failures);
+        log_.log(LogLevel::warn, "chain_failed",
+                 {{"key", key}, {"error", e.what()}, {"attempts", e.attempts()}});
+        return HandleResult::chain_failed;
+    } catch (const std::exception& e) {
+        counters_.add(&PlannerCounters::chain_failures);
+        log_.log(LogLevel::warn, "chain_failed", {{"key", key}, {"error", e.what()}});
+        return HandleResult::chain_failed;
+    } catch (...) {
+        counters_.add(&PlannerCounters::chain_failures);
+        log_.log(LogLevel::warn, "chain_failed", {{"key", key}, {"error", "unknown exception"}});
+        return HandleResult::chain_failed;
+    }
+
+    ActionProposal p = make_proposal(event, result, options_.rules);
+    p.created_at = wall_();
+    p.action_id = make_action_id(event, p.created_at, sequence_.fetch_add(1) + 1);
+    counters_.proposal(p.action);
+    nlohmann::json summary = {
+        {"action_id", p.action_id},   {"key", key},
+        {"action", p.action},         {"type", p.type},
+        {"risk_level", p.risk_level}, {"requires_human", p.requires_human},
+        {"confidence", p.confidence}, {"model", p.llm_model},
+        {"attempts", p.llm_attempts}, {"policy_corrections", p.policy_corrections}};
+    // A fallback must say why: without the failed attempts, "model": "rules" after a dead GPU
+    // box or a revoked key looks the same as a chain configured with rules alone.
+    for (const auto& a : result.attempts) {
+        if (a.status != AttemptStatus::success) summary["failed_attempts"].push_back(a);
+    }
+    if (p.action == "ignore") {
+        cooldown_.record(key);
+        log_.log(LogLevel::info, "proposal_ignored", summary);
+        return HandleResult::ignored;
+    }
+    if (abandoned.load()) {
+        counters_.add(&PlannerCounters::abandoned);
+        log_.log(LogLevel::warn, "proposal_abandoned", summary);
+        return HandleResult::abandoned;
+    }
+
+    std::string where;
+    try {
+        where = actions_.write(p);
+    } catch (const std::exception& e) {
+        counters_.add(&PlannerCounters::write_failures);
+        auto fields = summary;
+        fields["error"] = e.what();
+        log_.log(LogLevel::error, "write_failed", fields);
+        return HandleResult::write_failed;
+    }
+    auto written = summary;
+    written["path"] = where;
+    log_.log(LogLevel::info, "proposal_written", written);
+
+    PlannerEvent started;
+    started.type = "remediation_started";
+    started.severity = "info";
+    started.service = event.service;
+    started.correlation_id = p.action_id;
+    // docs/formats.md: the action, where it runs, and the file the executor will pick up.
+    started.payload = {{"action", p.action},
+                       {"target_node", p.node},
+                       {"action_file", p.action_id + ".json"},
+                       {"action_id", p.action_id},
+                       {"risk_level", p.risk_level},
+                       {"requires_human", p.requires_human}};
+    try {
+        events_.emit(started);
+    } catch (const std::exception& e) {
+        // The action exists, so the cooldown still applies: a retry would duplicate it.
+        counters_.add(&PlannerCounters::emit_failures);
+        log_.log(LogLevel::error, "emit_failed",
+                 {{"action_id", p.action_id}, {"key", key}, {"error", e.what()}});
+    }
+    cooldown_.record(key);
+    return HandleResult::proposed;
+}
+
+}  // namespace planner::detail
