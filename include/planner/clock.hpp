@@ -6,6 +6,9 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <string>
+
+#include "planner/detail/time.hpp"
 
 namespace planner {
 
@@ -13,6 +16,11 @@ namespace planner {
 using SteadyTimeSource = std::function<std::chrono::steady_clock::time_point()>;
 /// Wall-clock time for what people read (file names, timestamps).
 using WallTimeSource = std::function<std::chrono::system_clock::time_point()>;
+
+/// `2026-11-29T07:40:00.123Z`: how every file the planner writes spells a time.
+inline std::string format_utc_timestamp(std::chrono::system_clock::time_point t) {
+    return detail::format_iso8601_utc(t);
+}
 
 /// A clock that moves only when told to; thread-safe, so concurrent tests can share it.
 class ManualClock {

@@ -25,21 +25,12 @@ struct FileSinkOptions {
     bool fsync = true;
 };
 
-namespace detail {
-
-/// True when `name` is one path component that stays inside its directory: non-empty, at most
-/// 255 bytes, not `.` or `..`, no `/` and no NUL.
-bool is_contained_component(std::string_view name) noexcept;
-
-/// Writes `content` as `name` inside the directory `dir_fd`, so that a reader sees either
-/// nothing or the whole file and a crash never leaves a partial file under `name`: a fresh
-/// temporary (O_CREAT|O_EXCL|O_NOFOLLOW) in the same directory, written, fsynced, renamed over
-/// `name`, then the directory fsynced. Throws std::system_error, naming the file `shown_as`
-/// (default: `name`), or std::invalid_argument.
-void write_file_atomically(int dir_fd, std::string_view name, std::string_view content,
-                           bool fsync = true, const std::filesystem::path& shown_as = {});
-
-}  // namespace detail
+/// Writes `content` to `file` so that a reader sees either the old file or the whole new one,
+/// never a partial file: a temporary in the same directory, fsynced (unless `fsync` is false),
+/// renamed over `file`, the directory fsynced. `file`'s name must be one plain component.
+/// Throws std::system_error naming `file`, or std::invalid_argument for an unsafe name.
+void write_file_atomically(const std::filesystem::path& file, std::string_view content,
+                           bool fsync = true);
 
 /// Removes the writer's temporaries (`.tmp-*` regular files) that a crash left in `dir` and in
 /// its subdirectories up to `max_depth` levels down; symlinks are never followed. Returns the

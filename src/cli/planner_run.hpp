@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "heartbeat.hpp"
 #include "run_options.hpp"
 
 namespace planner::cli {
@@ -15,10 +16,6 @@ namespace planner::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitUnhealthy = 1;
 inline constexpr int kExitUsage = 2;
-
-/// `--healthcheck`: 0 when `heartbeat` was modified less than `max_age` before `now`, else 1.
-int check_heartbeat(const std::filesystem::path& heartbeat, std::chrono::milliseconds max_age,
-                    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
 /// Runs the planner until SIGINT/SIGTERM (or the end of --replay). Expects SIGINT and SIGTERM to
 /// be blocked in every thread (main does that first), so a dedicated thread takes them with

@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "atomic_file.hpp"
 #include "planner/detail/json_limits.hpp"
 #include "planner/detail/safe_name.hpp"
 #include "planner/detail/time.hpp"
@@ -140,6 +141,13 @@ void write_file_atomically(int dir_fd, std::string_view name, std::string_view c
 }
 
 }  // namespace detail
+
+void write_file_atomically(const fs::path& file, std::string_view content, bool fsync) {
+    const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
+    UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir_fd.get() < 0) throw_errno("cannot open the directory of " + file.string());
+    detail::write_file_atomically(dir_fd.get(), file.filename().string(), content, fsync, file);
+}
 
 std::size_t remove_stale_temporaries(const fs::path& dir, int max_depth) {
     std::size_t removed = 0;

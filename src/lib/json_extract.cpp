@@ -1,4 +1,4 @@
-#include "planner/detail/json_extract.hpp"
+#include "json_extract.hpp"
 
 #include <algorithm>
 #include <cctype>

@@ -1,5 +1,7 @@
 #pragma once
 
+// Finding the JSON object in a model's answer; compiled, internal, not installed.
+
 #include <optional>
 #include <string>
 #include <string_view>

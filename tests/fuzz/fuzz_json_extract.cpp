@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include <planner/detail/json_extract.hpp>
+#include "json_extract.hpp"
 
 #include "fuzz_check.hpp"
 

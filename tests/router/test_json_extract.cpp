@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <planner/detail/json_extract.hpp>
+#include "json_extract.hpp"
 
 using planner::detail::extract_json_object;
 

@@ -10,6 +10,8 @@
 
 #include <planner/file_sinks.hpp>
 
+#include "atomic_file.hpp"
+
 #include "agent_fixture.hpp"
 #include "support/temp_dir.hpp"
 
@@ -137,6 +139,21 @@ TEST_CASE("atomic write leaves no temporary and replaces whole files", "[file_si
     ::close(dir);
     CHECK(list_tree(tmp.path()) == std::vector<std::string>{"a.json"});
     CHECK(read_text(tmp / "a.json") == "second");
+}
+
+TEST_CASE("public atomic write by path replaces whole files and names the file on error",
+          "[file_sinks]") {
+    TempDir tmp;
+    planner::write_file_atomically(tmp / "beat", "one\n");
+    planner::write_file_atomically(tmp / "beat", "two\n", /*fsync=*/false);
+    CHECK(list_tree(tmp.path()) == std::vector<std::string>{"beat"});
+    CHECK(read_text(tmp / "beat") == "two\n");
+    try {
+        planner::write_file_atomically(tmp / "missing" / "beat", "x");
+        FAIL("wrote into a directory that does not exist");
+    } catch (const std::system_error& e) {
+        CHECK_THAT(e.what(), Catch::Contains((tmp / "missing" / "beat").string()));
+    }
 }
 
 TEST_CASE("the atomic writer refuses names that leave the directory", "[file_sinks]") {

@@ -1,0 +1,27 @@
+#pragma once
+
+/// \file
+/// The wedge detector: a file touched while the planner is healthy, and the check that reads it.
+
+#include <chrono>
+#include <filesystem>
+
+#include <planner/agent.hpp>
+#include <planner/log.hpp>
+
+#include "run_options.hpp"
+#include "signals.hpp"
+
+namespace planner::cli {
+
+/// Touches the heartbeat file every interval while the planner is healthy. Healthy means no
+/// router call has been running longer than the whole chain could take: a wedged worker stops
+/// the heartbeat, and the healthcheck restarts the process. Redis being away does not: the
+/// subscriber reconnects by itself and a restart would not bring Redis back.
+void heartbeat_loop(const RunOptions& o, const PlannerAgent& agent, StopSignal& stop, LogSink& log);
+
+/// `--healthcheck`: 0 when `heartbeat` was modified less than `max_age` before `now`, else 1.
+int check_heartbeat(const std::filesystem::path& heartbeat, std::chrono::milliseconds max_age,
+                    std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
+
+}  // namespace planner::cli

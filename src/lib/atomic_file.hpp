@@ -1,0 +1,22 @@
+#pragma once
+
+// The descriptor-based atomic writer behind the file sinks; compiled, internal, not installed.
+
+#include <filesystem>
+#include <string_view>
+
+namespace planner::detail {
+
+/// True when `name` is one path component that stays inside its directory: non-empty, at most
+/// 255 bytes, not `.` or `..`, no `/` and no NUL.
+bool is_contained_component(std::string_view name) noexcept;
+
+/// Writes `content` as `name` inside the directory `dir_fd`, so that a reader sees either
+/// nothing or the whole file and a crash never leaves a partial file under `name`: a fresh
+/// temporary (O_CREAT|O_EXCL|O_NOFOLLOW) in the same directory, written, fsynced, renamed over
+/// `name`, then the directory fsynced. Throws std::system_error, naming the file `shown_as`
+/// (default: `name`), or std::invalid_argument.
+void write_file_atomically(int dir_fd, std::string_view name, std::string_view content,
+                           bool fsync = true, const std::filesystem::path& shown_as = {});
+
+}  // namespace planner::detail
