@@ -13,7 +13,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "support/subprocess.hpp"
+#include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace planner::testing {
@@ -60,8 +60,9 @@ class RedisServer {
                                       "--dir",
                                       dir_.path().string()};
         argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
-        process_ = std::make_unique<Process>(
-            ProcessOptions{std::move(argv), {}, {}, {}, dir_ / "redis.log", dir_ / "redis.err"});
+        process_ = std::make_unique<Process>(ProcessOptions{.argv = std::move(argv),
+                                                            .stdout_stream = dir_ / "redis.log",
+                                                            .stderr_stream = dir_ / "redis.err"});
         if (!eventually([this] { return ping(); })) {
             throw std::runtime_error("redis-server did not answer PING on port " +
                                      std::to_string(port_));
