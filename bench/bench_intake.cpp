@@ -56,7 +56,7 @@ int main(int argc, char** argv) try {
     const auto helpers = bench::self_dir();
     const long total = count + 1;  // the sentinel
 
-    bench::RedisServer redis(redis_binary);
+    bench::Redis redis(redis_binary);
     const std::string port = std::to_string(redis.port());
 
     bench::Child baseline({(helpers / "bench_count_sub").string(), "--port", port, "--expect",
@@ -76,21 +76,21 @@ int main(int argc, char** argv) try {
                             std::to_string(count), "--mode", mode, "--sentinel", "bench/sentinel"},
                            (dir / "publish.out").string());
     if (publisher.wait(std::chrono::minutes{5}) != 0) throw std::runtime_error("publisher failed");
-    const auto published = bench::last_json_line(bench::read_file(dir / "publish.out"));
+    const auto published = bench::last_json_line(bench::read_text(dir / "publish.out"));
     const std::int64_t start_ns = published.at("start_ns");
 
     const auto planner_end_ns =
         wait_for_file(dir / "actions", "plan-bench-sentinel-", std::chrono::minutes{5}, planner);
     if (baseline.wait(std::chrono::minutes{2}) != 0) throw std::runtime_error("baseline failed");
-    const auto base = bench::last_json_line(bench::read_file(dir / "baseline.out"));
+    const auto base = bench::last_json_line(bench::read_text(dir / "baseline.out"));
     const std::int64_t base_end_ns = base.at("last_ns");
     const long base_count = base.at("count");
 
     const double rss_peak_kib = bench::proc_status_kib(planner.pid(), "VmHWM").value_or(0);
-    if (planner.terminate(std::chrono::seconds{30}) != 0) {
+    if (planner.stop(std::chrono::seconds{30}) != 0) {
         throw std::runtime_error("planner-run did not stop cleanly");
     }
-    const auto summary = bench::last_json_line(bench::read_file(dir / "planner.err"));
+    const auto summary = bench::last_json_line(bench::read_text(dir / "planner.err"));
     if (summary.value("event", "") != "planner_stopped") {
         throw std::runtime_error("planner-run printed no exit summary");
     }

@@ -125,7 +125,7 @@ int main(int argc, char** argv) try {
     const auto helpers = bench::self_dir();
     bench::Report report("storm");
 
-    bench::RedisServer redis(redis_binary);
+    bench::Redis redis(redis_binary);
     FakeOllama ollama{std::chrono::milliseconds{router_ms}};
     const std::string model = "ollama/bench@http://127.0.0.1:" + std::to_string(ollama.port());
 
@@ -139,7 +139,7 @@ int main(int argc, char** argv) try {
         const auto subscribed = bench::wait_for_subscribers(redis.control(), "health_events", 1,
                                                             std::chrono::seconds{10});
         startup_ms.push_back(static_cast<double>(subscribed - p.started_ns()) / 1e6);
-        p.terminate();
+        p.stop();
         while (bench::redis_subscribers(redis.control(), "health_events") != 0) {
             std::this_thread::sleep_for(std::chrono::milliseconds{1});
         }
@@ -198,7 +198,7 @@ int main(int argc, char** argv) try {
         if (publisher.wait(std::chrono::minutes{2}) != 0) {
             throw std::runtime_error("publisher failed");
         }
-        const auto published = bench::last_json_line(bench::read_file(dir / "publish.out"));
+        const auto published = bench::last_json_line(bench::read_text(dir / "publish.out"));
         const std::int64_t start_ns = published.at("start_ns");
         const std::int64_t end_ns = published.at("end_ns");
 
@@ -239,10 +239,10 @@ int main(int argc, char** argv) try {
     }
     report.figure("max concurrent model calls", ollama.max_concurrent(), "calls");
 
-    if (planner.terminate(std::chrono::seconds{30}) != 0) {
+    if (planner.stop(std::chrono::seconds{30}) != 0) {
         throw std::runtime_error("planner-run did not stop cleanly");
     }
-    const auto summary = bench::last_json_line(bench::read_file(dir / "planner.err"));
+    const auto summary = bench::last_json_line(bench::read_text(dir / "planner.err"));
     if (summary.value("event", "") != "planner_stopped") {
         throw std::runtime_error("planner-run printed no exit summary");
     }

@@ -16,10 +16,10 @@
 #include <nlohmann/json.hpp>
 
 #include "support/planner_run_process.hpp"
+#include "support/process.hpp"
 #include "support/provider_server.hpp"
 #include "support/redis_server.hpp"
 #include "support/small_tmpfs.hpp"
-#include "support/subprocess.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wire_formats.hpp"
 
@@ -62,27 +62,6 @@ std::size_t actions_for(const fs::path& dir, const std::string& service) {
         if (!j.is_discarded() && j.value("service", "") == service) ++n;
     }
     return n;
-}
-
-/// redis-server's pid from INFO, to freeze it with SIGSTOP.
-pid_t redis_pid(int port) {
-    const timeval timeout{2, 0};
-    redisContext* c = redisConnectWithTimeout("127.0.0.1", port, timeout);
-    if (c == nullptr || c->err) {
-        if (c) redisFree(c);
-        return -1;
-    }
-    pid_t pid = -1;
-    if (auto* reply = static_cast<redisReply*>(redisCommand(c, "INFO server"))) {
-        if (reply->type == REDIS_REPLY_STRING) {
-            const std::string info(reply->str, reply->len);
-            const auto at = info.find("process_id:");
-            if (at != std::string::npos) pid = std::stoi(info.substr(at + 11));
-        }
-        freeReplyObject(reply);
-    }
-    redisFree(c);
-    return pid;
 }
 
 /// Every file under `dir` with a final name holds complete JSON; returns how many temporaries
@@ -175,7 +154,7 @@ TEST_CASE("faults: redis frozen with SIGSTOP longer than the poll interval, then
     TempDir tmp;
     RedisServer redis;
     auto run = start_on_redis(tmp, redis);
-    const pid_t pid = redis_pid(redis.port());
+    const pid_t pid = redis.pid();
     REQUIRE(pid > 0);
     REQUIRE(::kill(pid, SIGSTOP) == 0);
     // A publisher during the freeze blocks in the kernel's socket buffer; its message is

@@ -21,8 +21,8 @@
 #include <nlohmann/json.hpp>
 
 #include "support/planner_run_process.hpp"
+#include "support/process.hpp"
 #include "support/provider_server.hpp"
-#include "support/subprocess.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wire_formats.hpp"
 

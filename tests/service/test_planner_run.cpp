@@ -11,9 +11,9 @@
 #include <nlohmann/json.hpp>
 
 #include "support/planner_run_process.hpp"
+#include "support/process.hpp"
 #include "support/provider_server.hpp"
 #include "support/redis_server.hpp"
-#include "support/subprocess.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wire_formats.hpp"
 
@@ -42,8 +42,12 @@ struct Run {
         std::vector<std::pair<std::string, std::string>> env = {})
         : out(tmp / "stdout"), err(tmp / "stderr") {
         args.insert(args.begin(), kPlannerRun);
-        process = std::make_unique<Process>(ProcessOptions{std::move(args), std::move(env),
-                                                           kPlannerRunUnset, stdin_file, out, err});
+        process = std::make_unique<Process>(ProcessOptions{.argv = std::move(args),
+                                                           .env = std::move(env),
+                                                           .unset_env = kPlannerRunUnset,
+                                                           .stdin_stream = stdin_file,
+                                                           .stdout_stream = out,
+                                                           .stderr_stream = err});
     }
     std::optional<int> wait(std::chrono::milliseconds t = 60s) { return process->wait(t); }
     std::string stdout_text() const { return read_text(out); }

@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "support/subprocess.hpp"
+#include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace planner::testing {
@@ -73,8 +73,12 @@ class PlannerRunProcess {
                       const std::string& tag = "run", std::filesystem::path stdin_file = {})
         : out_(tmp / (tag + ".stdout")), err_(tmp / (tag + ".stderr")) {
         args.insert(args.begin(), binary);
-        process_ = std::make_unique<Process>(ProcessOptions{
-            std::move(args), std::move(env), kPlannerRunUnset, std::move(stdin_file), out_, err_});
+        process_ = std::make_unique<Process>(ProcessOptions{.argv = std::move(args),
+                                                            .env = std::move(env),
+                                                            .unset_env = kPlannerRunUnset,
+                                                            .stdin_stream = std::move(stdin_file),
+                                                            .stdout_stream = out_,
+                                                            .stderr_stream = err_});
     }
 
     Process& process() { return *process_; }

@@ -1,42 +1,72 @@
 #pragma once
 
-/// A real redis-server on a free loopback port, in its own temp dir, with persistence off.
-/// Restartable on the same port, to test reconnecting; killed by the destructor.
+/// A real redis-server on a free loopback port, in its own temp dir, with persistence off, for
+/// the tests and the benchmarks alike. Restartable on the same port, to test reconnecting;
+/// killed by the destructor.
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <hiredis/hiredis.h>
 
-#include "support/subprocess.hpp"
+#include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
 namespace planner::testing {
 
 /// A loopback port that was free a moment ago: bound to port 0, read back, released.
 inline int free_loopback_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) throw std::runtime_error("socket failed");
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     socklen_t len = sizeof addr;
-    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+        ::close(fd);
+        throw std::runtime_error("could not find a free loopback port");
+    }
     ::close(fd);
     return ntohs(addr.sin_port);
 }
 
+/// Subscribers of `channel` as Redis sees them (PUBSUB NUMSUB), -1 on error: the honest "is it
+/// subscribed yet" signal, whatever a program says in its logs.
+inline long long redis_subscribers(redisContext* c, const std::string& channel) {
+    auto* reply = static_cast<redisReply*>(
+        redisCommand(c, "PUBSUB NUMSUB %b", channel.data(), channel.size()));
+    if (reply == nullptr) return -1;
+    long long n = -1;
+    if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
+        reply->element[1]->type == REDIS_REPLY_INTEGER) {
+        n = reply->element[1]->integer;
+    }
+    freeReplyObject(reply);
+    return n;
+}
+
+struct RedisServerOptions {
+    /// Appended to redis-server's command line, e.g. a lower client-output-buffer-limit.
+    std::vector<std::string> extra_args{};
+    std::string binary = "redis-server";
+    /// See ProcessOptions::die_with_parent: the benchmarks' servers die with them.
+    bool die_with_parent = false;
+};
+
 class RedisServer {
   public:
-    /// `extra_args` are appended to redis-server's command line, e.g. a lower
-    /// client-output-buffer-limit.
     explicit RedisServer(std::vector<std::string> extra_args = {})
-        : port_(free_loopback_port()), extra_args_(std::move(extra_args)) {
+        : RedisServer(RedisServerOptions{std::move(extra_args)}) {}
+    explicit RedisServer(RedisServerOptions options)
+        : port_(free_loopback_port()), options_(std::move(options)) {
         start();
     }
     ~RedisServer() { stop(); }
@@ -45,10 +75,12 @@ class RedisServer {
 
     int port() const noexcept { return port_; }
     std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
+    /// The server's pid while it runs, -1 after stop(): to freeze it with SIGSTOP.
+    pid_t pid() const noexcept { return process_ ? process_->pid() : -1; }
 
     /// Starts on the same port as before and waits until PING answers.
     void start() {
-        std::vector<std::string> argv{"redis-server",
+        std::vector<std::string> argv{options_.binary,
                                       "--port",
                                       std::to_string(port_),
                                       "--bind",
@@ -59,12 +91,17 @@ class RedisServer {
                                       "no",
                                       "--dir",
                                       dir_.path().string()};
-        argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
-        process_ = std::make_unique<Process>(
-            ProcessOptions{std::move(argv), {}, {}, {}, dir_ / "redis.log", dir_ / "redis.err"});
-        if (!eventually([this] { return ping(); })) {
+        argv.insert(argv.end(), options_.extra_args.begin(), options_.extra_args.end());
+        process_ = std::make_unique<Process>(ProcessOptions{
+            .argv = std::move(argv),
+            .stdout_stream = dir_ / "redis.log",
+            .stderr_stream = dir_ / "redis.err",
+            .die_with_parent = options_.die_with_parent,
+        });
+        // A server that exited (port taken, bad argument) fails at once, not after a timeout.
+        if (!eventually([this] { return ping() || !process_->running(); }) || !ping()) {
             throw std::runtime_error("redis-server did not answer PING on port " +
-                                     std::to_string(port_));
+                                     std::to_string(port_) + ": " + read_text(dir_ / "redis.log"));
         }
     }
 
@@ -111,20 +148,10 @@ class RedisServer {
         return ok;
     }
 
-    /// Subscribers of `channel` right now (PUBSUB NUMSUB): to wait until the planner listens.
+    /// Subscribers of `channel` right now: to wait until the planner listens. -1 on error.
     long long subscribers(const std::string& channel) const {
         auto c = connect();
-        if (!c) return -1;
-        auto* reply = static_cast<redisReply*>(
-            redisCommand(c.get(), "PUBSUB NUMSUB %b", channel.data(), channel.size()));
-        if (reply == nullptr) return -1;
-        long long n = -1;
-        if (reply->type == REDIS_REPLY_ARRAY && reply->elements == 2 &&
-            reply->element[1]->type == REDIS_REPLY_INTEGER) {
-            n = reply->element[1]->integer;
-        }
-        freeReplyObject(reply);
-        return n;
+        return c ? redis_subscribers(c.get(), channel) : -1;
     }
 
     struct ContextFree {
@@ -152,7 +179,7 @@ class RedisServer {
 
     TempDir dir_;
     int port_;
-    std::vector<std::string> extra_args_;
+    RedisServerOptions options_;
     std::unique_ptr<Process> process_;
 };
 
