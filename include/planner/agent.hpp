@@ -155,12 +155,14 @@ class PlannerAgent {
     };
 
     IntakeResult intake_text(std::string_view channel, std::string_view data);
-    /// Coalescing and the queue, for an event that passed screen().
+    /// The queue, for an event whose key screen() reserved; gives the key back if refused.
     IntakeResult enqueue(HealthEvent event);
-    /// The one benign/cooldown decision: counts and logs a skipped event; nullopt for one that
-    /// must be planned.
+    /// The one benign/cooldown/coalescing decision: counts and logs a skipped event; nullopt
+    /// for one that must be planned, whose key is then reserved (pending) when `reserve`.
     std::optional<IntakeResult> screen(std::string_view event_type, std::string_view node,
-                                       std::string_view service);
+                                       std::string_view service, bool reserve = true);
+    /// Gives back a key screen() reserved for an event that will not be queued after all.
+    void release(const std::string& key);
     IntakeResult reject(std::string_view channel, std::string reason, std::size_t bytes);
     void worker_loop();
     void count(std::uint64_t PlannerCounters::*field);

@@ -102,22 +102,29 @@ IntakeResult PlannerAgent::intake_text(std::string_view channel, std::string_vie
         return reject(channel, "JSON nests deeper than " + std::to_string(max_depth) + " levels",
                       data.size());
     }
-    // Most of the bus is heartbeats and repeats in cooldown: decide those without a DOM.
-    // The peek, when it can read the message, is the one benign/cooldown decision; otherwise
-    // the full parse below feeds the same decision.
+    // Most of the bus is heartbeats and repeats in cooldown: decide those without a DOM. When
+    // the peek can read the message it feeds the one decision; otherwise the full parse does.
     detail::EventPeek peek;
-    const bool screened = nlohmann::json::sax_parse(data, &peek) && peek.valid(options_.limits);
-    if (screened) {
+    std::string reserved;
+    if (nlohmann::json::sax_parse(data, &peek) && peek.valid(options_.limits)) {
         if (const auto skipped = screen(peek.event_type(), peek.node(), peek.service())) {
             return *skipped;
         }
+        reserved = make_svc_key(peek.node(), peek.service());
     }
     auto raw = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
-    if (raw.is_discarded()) return reject(channel, "not valid JSON", data.size());
-    auto parsed = try_parse_event(std::move(raw), channel, detail::to_epoch_seconds(wall_()),
-                                  options_.limits);
+    auto parsed = raw.is_discarded()
+                      ? EventParseResult{std::nullopt, "not valid JSON"}
+                      : try_parse_event(std::move(raw), channel, detail::to_epoch_seconds(wall_()),
+                                        options_.limits);
+    // The peek and the parser agree by design; should they ever not, the parser's word holds
+    // and the peek's reservation is given back rather than left to block its key for good.
+    if (!reserved.empty() && (!parsed || parsed.event->svc_key() != reserved)) {
+        release(reserved);
+        reserved.clear();
+    }
     if (!parsed) return reject(channel, std::move(parsed.error), data.size());
-    if (!screened) {
+    if (reserved.empty()) {
         const auto& e = *parsed.event;
         if (const auto skipped = screen(e.event_type, e.node, e.service)) return *skipped;
     }
@@ -133,7 +140,7 @@ IntakeResult PlannerAgent::submit(HealthEvent event) {
 }
 
 std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, std::string_view node,
-                                                 std::string_view service) {
+                                                 std::string_view service, bool reserve) {
     // The hot path of a busy bus: build no log fields that the sink would drop.
     if (is_benign_event_type(event_type)) {
         count(&PlannerCounters::benign);
@@ -143,49 +150,79 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
         }
         return IntakeResult::benign;
     }
-    const std::string key = make_svc_key(node, service);
-    if (!cooldown_.is_ready(key)) {
-        count(&PlannerCounters::cooldown);
-        if (log_.enabled(LogLevel::debug)) {
-            log_.log(LogLevel::debug, "skip_cooldown",
-                     {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+    std::string key = make_svc_key(node, service);
+    IntakeResult verdict{};
+    {
+        // Cooldown and coalescing are read, and the key reserved, under the lock the workers
+        // take to release a key after recording its cooldown: a message that passes here can
+        // never slip in between a plan's cooldown record and its key's release.
+        std::lock_guard lock(mutex_);
+        if (!cooldown_.is_ready(key)) {
+            verdict = IntakeResult::cooldown;
+        } else if (!reserve) {
+            return std::nullopt;
+        } else if (!accepting_) {
+            verdict = IntakeResult::stopped;
+        } else if (pending_keys_.contains(key)) {
+            verdict = IntakeResult::coalesced;
+        } else {
+            pending_keys_.insert(std::move(key));
+            return std::nullopt;
         }
-        return IntakeResult::cooldown;
     }
-    return std::nullopt;
-}
-
-IntakeResult PlannerAgent::enqueue(HealthEvent event) {
-    std::string key = event.svc_key();
-    std::unique_lock lock(mutex_);
-    for (;;) {
-        if (!accepting_) {
-            lock.unlock();
+    switch (verdict) {
+        case IntakeResult::cooldown:
+            count(&PlannerCounters::cooldown);
+            if (log_.enabled(LogLevel::debug)) {
+                log_.log(LogLevel::debug, "skip_cooldown",
+                         {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+            }
+            break;
+        case IntakeResult::stopped:
             count(&PlannerCounters::stopping);
             if (log_.enabled(LogLevel::debug)) {
                 log_.log(LogLevel::debug, "skip_stopping", {{"key", key}});
             }
-            return IntakeResult::stopped;
-        }
-        if (pending_keys_.contains(key)) {
-            lock.unlock();
+            break;
+        default:
             count(&PlannerCounters::coalesced);
             if (log_.enabled(LogLevel::debug)) {
                 log_.log(LogLevel::debug, "skip_coalesced", {{"key", key}});
             }
-            return IntakeResult::coalesced;
+            break;
+    }
+    return verdict;
+}
+
+void PlannerAgent::release(const std::string& key) {
+    std::lock_guard lock(mutex_);
+    pending_keys_.erase(key);
+    if (queue_.empty() && in_flight_.empty()) idle_.notify_all();
+}
+
+IntakeResult PlannerAgent::enqueue(HealthEvent event) {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+        if (!accepting_) {
+            pending_keys_.erase(event.svc_key());
+            lock.unlock();
+            count(&PlannerCounters::stopping);
+            if (log_.enabled(LogLevel::debug)) {
+                log_.log(LogLevel::debug, "skip_stopping", {{"key", event.svc_key()}});
+            }
+            return IntakeResult::stopped;
         }
         if (queue_.size() < options_.queue_capacity) break;
         if (!options_.wait_when_full) {
+            pending_keys_.erase(event.svc_key());
             lock.unlock();
             count(&PlannerCounters::queue_full);
             log_.log(LogLevel::warn, "skip_queue_full",
-                     {{"key", key}, {"capacity", options_.queue_capacity}});
+                     {{"key", event.svc_key()}, {"capacity", options_.queue_capacity}});
             return IntakeResult::queue_full;
         }
         space_ready_.wait(lock);
     }
-    pending_keys_.insert(key);
     queue_.push_back(std::move(event));
     lock.unlock();
     work_ready_.notify_one();
@@ -214,7 +251,7 @@ void PlannerAgent::worker_loop() {
 }
 
 HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
-    if (const auto skipped = screen(event.event_type, event.node, event.service)) {
+    if (const auto skipped = screen(event.event_type, event.node, event.service, false)) {
         return *skipped == IntakeResult::benign ? HandleResult::benign : HandleResult::cooldown;
     }
     return plan_->run(event, abandoned_);
