@@ -1,4 +1,3 @@
-#include <cctype>
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
@@ -6,6 +5,7 @@
 
 #include "chain_detail.hpp"
 #include "planner/chain_router.hpp"
+#include "text.hpp"
 
 namespace planner {
 
@@ -18,12 +18,6 @@ constexpr std::string_view kProviders[] = {"ollama", "openai", "anthropic"};
 bool is_unsafe_char(char c) noexcept {
     const auto u = static_cast<unsigned char>(c);
     return u <= 0x20 || u == 0x7F;
-}
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
 }
 
 }  // namespace
