@@ -6,6 +6,7 @@
 #include "chain_detail.hpp"
 #include "planner/chain_router.hpp"
 #include "text.hpp"
+#include "url_parts.hpp"
 
 namespace planner {
 
@@ -56,25 +57,17 @@ std::string normalize_base_url(std::string_view url, std::string_view owner) {
     const auto fail = [&](const std::string& why) {
         throw std::invalid_argument("base URL of " + printable(owner) + " " + why);
     };
-    if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    const auto parts = split_url(url);
+    if (!parts || (parts->scheme != "http" && parts->scheme != "https")) {
         fail("must start with http:// or https://");
     }
     for (const char c : url) {
         if (is_unsafe_char(c)) fail("contains whitespace or control characters");
     }
-    const auto authority_start = url.find("://") + 3;
-    const auto authority_end = url.find_first_of("/?#", authority_start);
-    const auto authority = url.substr(authority_start, authority_end == std::string_view::npos
-                                                           ? std::string_view::npos
-                                                           : authority_end - authority_start);
     // Credentials in a URL would end up in every attempt record that names the model.
-    if (authority.find('@') != std::string_view::npos) {
-        fail("must not contain credentials; use the API key settings");
-    }
-    if (authority.empty()) fail("names no host");
-    if (url.find_first_of("?#") != std::string_view::npos) {
-        fail("must not have a query or fragment");
-    }
+    if (parts->userinfo) fail("must not contain credentials; use the API key settings");
+    if (parts->host_port.empty()) fail("names no host");
+    if (parts->query || parts->fragment) fail("must not have a query or fragment");
     while (url.ends_with('/')) url.remove_suffix(1);
     return std::string(url);
 }
