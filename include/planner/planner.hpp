@@ -20,4 +20,5 @@
 #include "planner/router.hpp"
 #include "planner/schema.hpp"
 #include "planner/sinks.hpp"
+#include "planner/url.hpp"
 #include "planner/version.hpp"

@@ -23,6 +23,7 @@
 #include <planner/detail/json_limits.hpp>
 #include <planner/detail/time.hpp>
 #include <planner/file_sinks.hpp>
+#include <planner/url.hpp>
 #include <planner/version.hpp>
 
 namespace planner::cli {
@@ -124,18 +125,6 @@ class SignalThread {
     std::atomic<bool> done_{false};
     std::thread thread_;
 };
-
-/// `ollama/m@http://user:pw@host` → `ollama/m@http://***@host`: base URLs may carry credentials.
-std::string redact_userinfo(std::string text) {
-    std::size_t pos = 0;
-    while ((pos = text.find("://", pos)) != std::string::npos) {
-        pos += 3;
-        const auto slash = text.find('/', pos);
-        const auto at = text.rfind('@', slash == std::string::npos ? text.size() : slash);
-        if (at != std::string::npos && at >= pos) text.replace(pos, at - pos, "***");
-    }
-    return text;
-}
 
 /// Touches the heartbeat file every interval while the planner is healthy. Healthy means no
 /// router call has been running longer than the whole chain could take: a wedged worker stops
@@ -318,7 +307,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
     PlannerAgent agent(ao, *router, *actions, *events, log);
 
     std::vector<std::string> models;
-    for (const auto& m : o.models) models.push_back(redact_userinfo(m));
+    for (const auto& m : o.models) models.push_back(redact_url(m));
     log.log(LogLevel::info, "planner_started",
             {{"version", PLANNER_VERSION_STRING},
              {"node", o.node},

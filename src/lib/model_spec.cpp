@@ -5,6 +5,7 @@
 
 #include "chain_detail.hpp"
 #include "planner/chain_router.hpp"
+#include "planner/url.hpp"
 #include "text.hpp"
 #include "url_parts.hpp"
 
@@ -24,25 +25,7 @@ bool is_unsafe_char(char c) noexcept {
 }  // namespace
 
 std::string printable(std::string_view text, std::size_t max_bytes) {
-    std::string out;
-    // Mask "user:password@" in the authority of a URL, wherever it appears.
-    std::size_t from = 0;
-    while (true) {
-        const auto scheme_end = text.find("://", from);
-        if (scheme_end == std::string_view::npos) break;
-        const auto authority = scheme_end + 3;
-        const auto authority_end = text.find_first_of("/?# ", authority);
-        const auto at = text.substr(0, authority_end).rfind('@');
-        if (at != std::string_view::npos && at >= authority) {
-            out.append(text.substr(from, authority - from));
-            out.append("***");
-            from = at;
-        } else {
-            out.append(text.substr(from, authority - from));
-            from = authority;
-        }
-    }
-    out.append(text.substr(from));
+    std::string out = redact_url(text);
     for (auto& c : out) {
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
     }

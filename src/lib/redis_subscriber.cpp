@@ -12,6 +12,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "planner/url.hpp"
 #include "url_parts.hpp"
 
 namespace planner {
@@ -253,16 +254,21 @@ RedisUrl parse_redis_url(std::string_view url) {
 }
 
 std::string RedisUrl::redacted() const {
-    std::string userinfo;
+    // Composed with the credentials escaped, so that redact_url finds where they end and the
+    // result reads back as the same user name; redact_url then masks the password.
+    std::string url = unix_socket.empty() ? "redis://" : "unix://";
     if (!username.empty() || !password.empty()) {
-        userinfo = username + (password.empty() ? "" : ":***") + "@";
+        url += detail::percent_encode(username) + ":" + detail::percent_encode(password) + "@";
     }
     if (!unix_socket.empty()) {
-        return "unix://" + userinfo + unix_socket + (db != 0 ? "?db=" + std::to_string(db) : "");
+        url += unix_socket;
+        if (db != 0) url += "?db=" + std::to_string(db);
+    } else {
+        const bool ipv6 = host.find(':') != std::string::npos;
+        url += (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" +
+               std::to_string(db);
     }
-    const bool ipv6 = host.find(':') != std::string::npos;
-    return "redis://" + userinfo + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) +
-           "/" + std::to_string(db);
+    return redact_url(url);
 }
 
 std::string_view to_string(RedisState state) noexcept {

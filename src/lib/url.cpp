@@ -1,3 +1,5 @@
+#include "planner/url.hpp"
+
 #include "url_parts.hpp"
 
 namespace planner {
@@ -11,6 +13,21 @@ int hex_value(char c) noexcept {
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     return -1;
+}
+
+bool is_unreserved(char c) noexcept {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~';
+}
+
+/// `userinfo` with its password masked: "user:***", or ":***" when there is no ':' to tell a
+/// user name from a secret. An empty password stays empty: there is nothing to hide.
+std::string masked_userinfo(std::string_view userinfo) {
+    const auto colon = userinfo.find(':');
+    if (colon == std::string_view::npos) return ":***";
+    std::string out(userinfo.substr(0, colon + 1));
+    if (colon + 1 < userinfo.size()) out.append("***");
+    return out;
 }
 
 }  // namespace
@@ -111,6 +128,46 @@ std::optional<std::string> percent_decode(std::string_view text) {
     return out;
 }
 
+std::string percent_encode(std::string_view text) {
+    constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        if (is_unreserved(c)) {
+            out += c;
+            continue;
+        }
+        const auto u = static_cast<unsigned char>(c);
+        out += '%';
+        out += kHex[u >> 4];
+        out += kHex[u & 0xF];
+    }
+    return out;
+}
+
 }  // namespace detail
+
+std::string redact_url(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    std::size_t from = 0;
+    for (auto scheme_end = text.find("://"); scheme_end != std::string_view::npos;
+         scheme_end = text.find("://", from)) {
+        // In free text a URL ends at a space; split_url reads "://..." as a URL without scheme.
+        const auto space = text.find(' ', scheme_end + 3);
+        const auto url =
+            text.substr(scheme_end, space == std::string_view::npos ? space : space - scheme_end);
+        const auto userinfo = detail::split_url(url)->userinfo;
+        const auto authority = scheme_end + 3;
+        out.append(text.substr(from, authority - from));
+        from = authority;
+        if (userinfo) {
+            out.append(detail::masked_userinfo(*userinfo));
+            from += userinfo->size();  // the '@' is copied with the rest
+        }
+    }
+    out.append(text.substr(from));
+    return out;
+}
 
 }  // namespace planner

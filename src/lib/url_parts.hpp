@@ -49,4 +49,7 @@ HostPort split_host_port(std::string_view host_port);
 /// %XX sequences decoded; nullopt when a '%' is not followed by two hex digits.
 std::optional<std::string> percent_decode(std::string_view text);
 
+/// Every byte but RFC 3986's unreserved ones as %XX, so the text is one URL component.
+std::string percent_encode(std::string_view text);
+
 }  // namespace planner::detail
