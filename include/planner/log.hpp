@@ -37,6 +37,10 @@ class LogSink {
     /// on hot paths. Advisory: log() must still accept and filter any level. The default says
     /// true, so a sink that filters nothing (or a test recorder) need not override it.
     virtual bool enabled(LogLevel /*level*/) const noexcept { return true; }
+    /// Pushes out whatever the sink still holds (buffered bytes, pending summaries), e.g.
+    /// before the process exits. Thread-safe like log(). The default does nothing, for sinks
+    /// that hold nothing back.
+    virtual void flush() {}
 };
 
 /// Drops everything.
@@ -53,6 +57,8 @@ namespace detail {
 class StreamLogSinkBase : public LogSink {
   public:
     bool enabled(LogLevel level) const noexcept override { return level >= min_level_; }
+    /// Flushes the stream (each line is already flushed as it is written).
+    void flush() override;
 
   protected:
     StreamLogSinkBase(std::FILE* out, LogLevel min_level, WallTimeSource now);
@@ -105,8 +111,9 @@ class RateLimitedLogSink final : public LogSink {
     void log(LogLevel level, std::string_view event, const nlohmann::json& fields) override;
     bool enabled(LogLevel level) const noexcept override { return inner_.enabled(level); }
 
-    /// Reports every pending suppressed count now, e.g. before the exit summary.
-    void flush();
+    /// Reports every pending suppressed count now, e.g. before the exit summary, then flushes
+    /// the inner sink.
+    void flush() override;
     /// Lines dropped since construction.
     std::uint64_t suppressed_total() const;
 

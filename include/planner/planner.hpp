@@ -15,3 +15,4 @@
 #include "planner/replay.hpp"
 #include "planner/schema_validator.hpp"
 #include "planner/stream_sinks.hpp"
+#include "planner/url.hpp"

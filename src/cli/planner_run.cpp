@@ -17,6 +17,7 @@
 #include <planner/file_sinks.hpp>
 #include <planner/replay.hpp>
 #include <planner/stream_sinks.hpp>
+#include <planner/url.hpp>
 #include <planner/version.hpp>
 
 #include "heartbeat.hpp"
@@ -29,18 +30,6 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// `ollama/m@http://user:pw@host` → `ollama/m@http://***@host`: base URLs may carry credentials.
-std::string redact_userinfo(std::string text) {
-    std::size_t pos = 0;
-    while ((pos = text.find("://", pos)) != std::string::npos) {
-        pos += 3;
-        const auto slash = text.find('/', pos);
-        const auto at = text.rfind('@', slash == std::string::npos ? text.size() : slash);
-        if (at != std::string::npos && at >= pos) text.replace(pos, at - pos, "***");
-    }
-    return text;
-}
 
 int usage_error(std::FILE* err, const std::string& message) {
     fmt::print(err, "planner-run: {}\n", message);
@@ -112,7 +101,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
     PlannerAgent agent(ao, *router, *actions, *events, log);
 
     std::vector<std::string> models;
-    for (const auto& m : o.models) models.push_back(redact_userinfo(m));
+    for (const auto& m : o.models) models.push_back(redact_url(m));
     log.log(LogLevel::info, "planner_started",
             {{"version", PLANNER_VERSION_STRING},
              {"node", o.node},

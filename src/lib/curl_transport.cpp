@@ -9,6 +9,7 @@
 #include <curl/curl.h>
 
 #include "planner/http_transport.hpp"
+#include "text.hpp"
 
 namespace planner {
 
@@ -19,12 +20,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
         return std::tolower(static_cast<unsigned char>(x)) ==
                std::tolower(static_cast<unsigned char>(y));
     });
-}
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
 }
 
 /// curl_global_init is not thread-safe and must run before any handle exists.
@@ -64,10 +59,11 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
     }
     const auto colon = line.find(':');
     if (colon == std::string_view::npos) return n;
-    std::string name(trim(line.substr(0, colon)));
+    std::string name(detail::trim(line.substr(0, colon)));
     std::transform(name.begin(), name.end(), name.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    ex.response.headers.emplace_back(std::move(name), std::string(trim(line.substr(colon + 1))));
+    ex.response.headers.emplace_back(std::move(name),
+                                     std::string(detail::trim(line.substr(colon + 1))));
     return n;
 }
 

@@ -1,11 +1,11 @@
 #include "json_extract.hpp"
 
 #include <algorithm>
-#include <cctype>
 #include <utility>
 #include <vector>
 
 #include "planner/detail/json_limits.hpp"
+#include "text.hpp"
 
 namespace planner::detail {
 
@@ -13,12 +13,6 @@ namespace {
 
 /// Deeper answers are refused before parsing: nlohmann's parser recurses once per level.
 constexpr std::size_t kMaxAnswerDepth = 64;
-
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
 
 /// Parses `text` as one JSON value; the error names what went wrong.
 ExtractedJson parse_object(std::string_view text) {

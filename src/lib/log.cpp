@@ -68,6 +68,11 @@ void StreamLogSinkBase::write_line(const std::string& line) {
     std::fflush(out_);
 }
 
+void StreamLogSinkBase::flush() {
+    std::lock_guard lock(mutex_);
+    std::fflush(out_);
+}
+
 }  // namespace detail
 
 JsonLinesLogSink::JsonLinesLogSink(std::FILE* out, LogLevel min_level, WallTimeSource now)
@@ -188,6 +193,7 @@ void RateLimitedLogSink::flush() {
         }
     }
     for (const auto& [event, w] : pending) report(inner_, event, w);
+    inner_.flush();
 }
 
 std::uint64_t RateLimitedLogSink::suppressed_total() const {

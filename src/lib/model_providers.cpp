@@ -10,12 +10,24 @@
 #include <curl/curl.h>
 
 #include "chain_detail.hpp"
+#include "planner/detail/json_limits.hpp"
 
 namespace planner::detail {
 
 namespace {
 
 using nlohmann::json;
+
+/// A model server's body nesting deeper is refused before it is parsed: dump() and redact()
+/// recurse once per level, so a hostile body could overflow the stack. The answer inside may
+/// nest 64 levels (extract_json_object's limit) under a little envelope.
+constexpr std::size_t kMaxBodyDepth = 128;
+
+/// Why a body is not read, or nothing when it may be parsed.
+std::optional<std::string> too_deep(std::string_view body) {
+    if (!json_text_exceeds_depth(body, kMaxBodyDepth)) return std::nullopt;
+    return "body nested deeper than " + std::to_string(kMaxBodyDepth) + " levels, not read";
+}
 
 /// The name given to the schema (OpenAI's json_schema.name) and to Anthropic's forced tool;
 /// both accept [A-Za-z0-9_-]{1,64}.
@@ -67,6 +79,7 @@ json redact(const json& value, const std::string& secret) {
 /// The error message in any of the shapes servers use: Ollama's {"error": "..."}, OpenAI's
 /// and Anthropic's {"error": {"message": ..., "type": ...}}, vLLM's flat {"message": ...}.
 std::string error_text(std::string_view body) {
+    if (auto why = too_deep(body)) return std::move(*why);
     const auto parsed = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (parsed.is_object()) {
         if (const auto* e = find_path(parsed, "/error"); e && e->is_string()) {
@@ -197,6 +210,10 @@ class HttpProvider : public ModelProvider {
             if (answer.retryable)
                 answer.retry_after = parse_retry_after(response.header("retry-after"));
             return answer;
+        }
+        if (const auto why = too_deep(response.body)) {
+            return failed(AttemptStatus::error,
+                          "HTTP " + std::to_string(response.status) + " with a " + *why);
         }
         const auto body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
         if (!body.is_object()) {

@@ -1,4 +1,3 @@
-#include <cctype>
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
@@ -6,6 +5,9 @@
 
 #include "chain_detail.hpp"
 #include "planner/chain_router.hpp"
+#include "planner/url.hpp"
+#include "text.hpp"
+#include "url_parts.hpp"
 
 namespace planner {
 
@@ -20,34 +22,10 @@ bool is_unsafe_char(char c) noexcept {
     return u <= 0x20 || u == 0x7F;
 }
 
-std::string_view trim(std::string_view s) noexcept {
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-    while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-    return s;
-}
-
 }  // namespace
 
 std::string printable(std::string_view text, std::size_t max_bytes) {
-    std::string out;
-    // Mask "user:password@" in the authority of a URL, wherever it appears.
-    std::size_t from = 0;
-    while (true) {
-        const auto scheme_end = text.find("://", from);
-        if (scheme_end == std::string_view::npos) break;
-        const auto authority = scheme_end + 3;
-        const auto authority_end = text.find_first_of("/?# ", authority);
-        const auto at = text.substr(0, authority_end).rfind('@');
-        if (at != std::string_view::npos && at >= authority) {
-            out.append(text.substr(from, authority - from));
-            out.append("***");
-            from = at;
-        } else {
-            out.append(text.substr(from, authority - from));
-            from = authority;
-        }
-    }
-    out.append(text.substr(from));
+    std::string out = redact_url(text);
     for (auto& c : out) {
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = '?';
     }
@@ -62,25 +40,17 @@ std::string normalize_base_url(std::string_view url, std::string_view owner) {
     const auto fail = [&](const std::string& why) {
         throw std::invalid_argument("base URL of " + printable(owner) + " " + why);
     };
-    if (!url.starts_with("http://") && !url.starts_with("https://")) {
+    const auto parts = split_url(url);
+    if (!parts || (parts->scheme != "http" && parts->scheme != "https")) {
         fail("must start with http:// or https://");
     }
     for (const char c : url) {
         if (is_unsafe_char(c)) fail("contains whitespace or control characters");
     }
-    const auto authority_start = url.find("://") + 3;
-    const auto authority_end = url.find_first_of("/?#", authority_start);
-    const auto authority = url.substr(authority_start, authority_end == std::string_view::npos
-                                                           ? std::string_view::npos
-                                                           : authority_end - authority_start);
     // Credentials in a URL would end up in every attempt record that names the model.
-    if (authority.find('@') != std::string_view::npos) {
-        fail("must not contain credentials; use the API key settings");
-    }
-    if (authority.empty()) fail("names no host");
-    if (url.find_first_of("?#") != std::string_view::npos) {
-        fail("must not have a query or fragment");
-    }
+    if (parts->userinfo) fail("must not contain credentials; use the API key settings");
+    if (parts->host_port.empty()) fail("names no host");
+    if (parts->query || parts->fragment) fail("must not have a query or fragment");
     while (url.ends_with('/')) url.remove_suffix(1);
     return std::string(url);
 }

@@ -12,36 +12,20 @@
 
 #include <hiredis/hiredis.h>
 
+#include "planner/url.hpp"
+#include "url_parts.hpp"
+
 namespace planner {
 
 namespace {
 
-int hex_value(char c) noexcept {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /// %XX decoding for the user-info part, so a password may contain `@` or `:`.
 std::string percent_decode(std::string_view s, std::string_view what) {
-    std::string out;
-    out.reserve(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] != '%') {
-            out += s[i];
-            continue;
-        }
-        const int hi = i + 1 < s.size() ? hex_value(s[i + 1]) : -1;
-        const int lo = i + 2 < s.size() ? hex_value(s[i + 2]) : -1;
-        if (hi < 0 || lo < 0) {
-            throw std::invalid_argument("malformed %-escape in the Redis URL's " +
-                                        std::string(what));
-        }
-        out += static_cast<char>(hi * 16 + lo);
-        i += 2;
+    auto out = detail::percent_decode(s);
+    if (!out) {
+        throw std::invalid_argument("malformed %-escape in the Redis URL's " + std::string(what));
     }
-    return out;
+    return std::move(*out);
 }
 
 int parse_int(std::string_view s, int lo, int hi, const char* what) {
@@ -204,77 +188,53 @@ void wait_unless_stopped(std::chrono::milliseconds d, std::chrono::milliseconds 
 }  // namespace
 
 RedisUrl parse_redis_url(std::string_view url) {
-    RedisUrl out;
-    std::string_view rest;
-    bool is_unix = false;
-    if (url.starts_with("redis://")) {
-        rest = url.substr(8);
-    } else if (url.starts_with("unix://")) {
-        rest = url.substr(7);
-        is_unix = true;
-    } else if (url.starts_with("rediss://")) {
+    const auto parts = detail::split_url(url, detail::UrlSyntax::redis);
+    const auto scheme = parts ? parts->scheme : std::string_view{};
+    if (scheme == "rediss") {
         throw std::invalid_argument("rediss:// (TLS) is not supported; use redis:// or unix://");
-    } else {
+    }
+    if (scheme != "redis" && scheme != "unix") {
         throw std::invalid_argument(
             "Redis URL must start with redis:// or unix:// (redis://[[user]:password@]host"
             "[:port][/db] or unix:///path/to/redis.sock)");
     }
 
     // unix:///path?db=N&password=P ; redis://[[user]:password@]host[:port][/db]
-    std::string_view query;
-    if (const auto q = rest.find('?'); q != std::string_view::npos) {
-        query = rest.substr(q + 1);
-        rest = rest.substr(0, q);
-    }
-    if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
-        const std::string_view userinfo = rest.substr(0, at);
-        rest = rest.substr(at + 1);
-        if (const auto colon = userinfo.find(':'); colon != std::string_view::npos) {
-            out.username = percent_decode(userinfo.substr(0, colon), "user name");
-            out.password = percent_decode(userinfo.substr(colon + 1), "password");
+    RedisUrl out;
+    if (const auto& userinfo = parts->userinfo) {
+        if (const auto colon = userinfo->find(':'); colon != std::string_view::npos) {
+            out.username = percent_decode(userinfo->substr(0, colon), "user name");
+            out.password = percent_decode(userinfo->substr(colon + 1), "password");
         } else {
             // redis://secret@host is the common password-only form.
-            out.password = percent_decode(userinfo, "password");
+            out.password = percent_decode(*userinfo, "password");
         }
     }
-    if (is_unix) {
-        if (!rest.starts_with('/') || rest.size() < 2) {
+    if (scheme == "unix") {
+        if (!parts->host_port.empty() || parts->path.size() < 2) {
             throw std::invalid_argument("unix:// Redis URL needs an absolute socket path");
         }
-        out.unix_socket = std::string(rest);
+        out.unix_socket = std::string(parts->path);
     } else {
-        std::string_view hostport = rest;
-        if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
-            hostport = rest.substr(0, slash);
-            const auto db = rest.substr(slash + 1);
-            if (!db.empty()) out.db = parse_int(db, 0, 1'000'000, "database number");
+        if (parts->path.size() > 1) {
+            out.db = parse_int(parts->path.substr(1), 0, 1'000'000, "database number");
         }
-        std::string_view port;
-        if (hostport.starts_with('[')) {
-            const auto close = hostport.find(']');
-            if (close == std::string_view::npos) {
-                throw std::invalid_argument("unterminated [ in the Redis URL's host");
-            }
-            out.host = std::string(hostport.substr(1, close - 1));
-            const auto after = hostport.substr(close + 1);
-            if (!after.empty()) {
-                if (after.front() != ':') {
-                    throw std::invalid_argument("unexpected text after ] in the Redis URL");
-                }
-                port = after.substr(1);
-                if (port.empty()) throw std::invalid_argument("empty port in the Redis URL");
-            }
-        } else if (const auto colon = hostport.find(':'); colon != std::string_view::npos) {
-            out.host = std::string(hostport.substr(0, colon));
-            port = hostport.substr(colon + 1);
-            if (port.empty()) throw std::invalid_argument("empty port in the Redis URL");
-        } else {
-            out.host = std::string(hostport);
+        const auto hp = detail::split_host_port(parts->host_port);
+        if (hp.error == detail::HostPortError::unterminated_bracket) {
+            throw std::invalid_argument("unterminated [ in the Redis URL's host");
         }
+        if (hp.error == detail::HostPortError::text_after_bracket) {
+            throw std::invalid_argument("unexpected text after ] in the Redis URL");
+        }
+        if (hp.error == detail::HostPortError::empty_port) {
+            throw std::invalid_argument("empty port in the Redis URL");
+        }
+        out.host = std::string(hp.host);
         if (out.host.empty()) throw std::invalid_argument("the Redis URL names no host");
-        if (!port.empty()) out.port = parse_int(port, 1, 65535, "port");
+        if (hp.port) out.port = parse_int(*hp.port, 1, 65535, "port");
     }
     // Query parameters, as redis-py accepts them: db and password.
+    std::string_view query = parts->query.value_or(std::string_view{});
     while (!query.empty()) {
         const auto amp = query.find('&');
         const auto param = query.substr(0, amp);
@@ -294,16 +254,21 @@ RedisUrl parse_redis_url(std::string_view url) {
 }
 
 std::string RedisUrl::redacted() const {
-    std::string userinfo;
+    // Composed with the credentials escaped, so that redact_url finds where they end and the
+    // result reads back as the same user name; redact_url then masks the password.
+    std::string url = unix_socket.empty() ? "redis://" : "unix://";
     if (!username.empty() || !password.empty()) {
-        userinfo = username + (password.empty() ? "" : ":***") + "@";
+        url += detail::percent_encode(username) + ":" + detail::percent_encode(password) + "@";
     }
     if (!unix_socket.empty()) {
-        return "unix://" + userinfo + unix_socket + (db != 0 ? "?db=" + std::to_string(db) : "");
+        url += unix_socket;
+        if (db != 0) url += "?db=" + std::to_string(db);
+    } else {
+        const bool ipv6 = host.find(':') != std::string::npos;
+        url += (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) + "/" +
+               std::to_string(db);
     }
-    const bool ipv6 = host.find(':') != std::string::npos;
-    return "redis://" + userinfo + (ipv6 ? "[" + host + "]" : host) + ":" + std::to_string(port) +
-           "/" + std::to_string(db);
+    return redact_url(url);
 }
 
 std::string_view to_string(RedisState state) noexcept {

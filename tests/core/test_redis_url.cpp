@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <planner/redis_subscriber.hpp>
+#include <planner/url.hpp>
 
 using planner::parse_redis_url;
 
@@ -95,4 +96,43 @@ TEST_CASE("errors never contain the password", "[redis_url]") {
 TEST_CASE("redis state names", "[redis_url]") {
     CHECK(planner::to_string(planner::RedisState::subscribed) == "subscribed");
     CHECK(planner::to_string(planner::RedisState::disconnected) == "disconnected");
+}
+
+TEST_CASE("redact_url masks the password of every URL in a text", "[redis_url][redact]") {
+    using planner::redact_url;
+    CHECK(redact_url("redis://app:s3cret@h/0") == "redis://app:***@h/0");
+    // Without a ':' the user info may itself be the secret (Redis's password-only form).
+    CHECK(redact_url("redis://s3cret@h:6379") == "redis://:***@h:6379");
+    CHECK(redact_url("ollama/m@http://u:pw@gpu:11434/api") ==
+          "ollama/m@http://u:***@gpu:11434/api");
+    CHECK(redact_url("GET http://a:b@h1/x failed, then https://tok@h2?q=1#f") ==
+          "GET http://a:***@h1/x failed, then https://:***@h2?q=1#f");
+    // A password holding '@' is masked whole: the user info ends at the authority's last '@'.
+    CHECK(redact_url("http://u:p@ss@h/") == "http://u:***@h/");
+    CHECK(redact_url("redis://u:@h") == "redis://u:@h");  // no password, nothing to hide
+    // What is not user info stays as it was.
+    for (const auto* same :
+         {"", "no url here", "ollama/qwen2.5:7b", "http://h/a@b", "http://h?x=a@b",
+          "see http://h and mail me@x", "unix:///run/redis.sock", "a://"}) {
+        CHECK(redact_url(same) == same);
+    }
+}
+
+TEST_CASE("the redacted form of a Redis URL reads back as the same URL", "[redis_url][redact]") {
+    for (auto text :
+         {"redis://planner:p%40ss%3Aw0rd@h/2", "redis://a%3Ab%40c:pw@h:7000/1",
+          "redis://%2Fu:x@[::1]:7000/3", "redis://u:@h", "unix://:pw@/tmp/r.sock?db=4"}) {
+        INFO(text);
+        const auto url = parse_redis_url(text);
+        const auto shown = url.redacted();
+        const auto back = parse_redis_url(shown);
+        CHECK(back.username == url.username);
+        CHECK(back.host == url.host);
+        CHECK(back.port == url.port);
+        CHECK(back.db == url.db);
+        CHECK(back.unix_socket == url.unix_socket);
+        if (!url.password.empty()) CHECK(back.password == "***");
+    }
+    // A user name is escaped in the redacted form, so a ':' in it cannot pass for the password.
+    CHECK(parse_redis_url("redis://a%3Ab:pw@h").redacted() == "redis://a%3Ab:***@h:6379/0");
 }

@@ -204,3 +204,27 @@ TEMPLATE_TEST_CASE("a redirect is not followed and the attempt says where it poi
     CHECK(elsewhere.requests().empty());
     CHECK(chain.sleeps.pauses().empty());
 }
+
+TEMPLATE_TEST_CASE("a body nested 100 000 levels deep is refused before it is parsed",
+                   "[http][limits]", OllamaWire, OpenAIWire, AnthropicWire) {
+    // Deep where each wire format would copy, dump or redact it recursively: an error object
+    // (Ollama, OpenAI) and Anthropic's tool input.
+    const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+    const std::string body =
+        R"({"error":)" + deep + R"(,"content":[{"type":"tool_use","input":)" + deep + "}]}";
+
+    Chain<TestType> chain;
+    chain.server.script({{200, body, {}, false}});
+    const auto r = chain.route();
+    CHECK(r.model_used == "rules");
+    CHECK(attempt_list(r.attempts) == chain.model_then({"error"}, true));
+    CHECK(r.attempts[0].error == "HTTP 200 with a body nested deeper than 128 levels, not read");
+    CHECK(chain.sleeps.pauses().empty());
+
+    // An error status keeps its meaning (a 500 is retried); only its body goes unread.
+    Chain<TestType> failing;
+    failing.server.script({{500, body, {}, false}, {500, body, {}, false}});
+    const auto f = failing.route();
+    CHECK(attempt_list(f.attempts) == failing.model_then({"error", "error"}, true));
+    CHECK(f.attempts[0].error == "HTTP 500: body nested deeper than 128 levels, not read");
+}

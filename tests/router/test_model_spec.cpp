@@ -78,5 +78,7 @@ TEST_CASE("credentials in a base URL are refused without being repeated", "[mode
         const std::string what = e.what();
         CHECK_THAT(what, Catch::Contains("credentials"));
         CHECK(what.find("hunter2") == std::string::npos);
+        // The spec is quoted through redact_url: the user name stays, the password is masked.
+        CHECK_THAT(what, Catch::Contains("https://user:***@llm.lan/v1"));
     }
 }

@@ -1,7 +1,9 @@
 // The log sinks: one line per call, levels, and the rate limiter that keeps floods off the disk.
 
 #include <cstdio>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -36,6 +38,27 @@ class CapturedFile {
 };
 
 const ManualClock kClock;
+
+/// Records, in order, the events it is given and each flush() as "<flush>".
+class FlushRecordingSink final : public LogSink {
+  public:
+    void log(LogLevel, std::string_view event, const nlohmann::json&) override {
+        std::lock_guard lock(mutex_);
+        seen_.emplace_back(event);
+    }
+    void flush() override {
+        std::lock_guard lock(mutex_);
+        seen_.emplace_back("<flush>");
+    }
+    std::vector<std::string> seen() const {
+        std::lock_guard lock(mutex_);
+        return seen_;
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::vector<std::string> seen_;
+};
 
 }  // namespace
 
@@ -141,4 +164,30 @@ TEST_CASE("enabled tells callers which levels a sink keeps", "[log]") {
     // A sink that does not override enabled() is asked for every line, as before.
     RecordingLogSink recorder;
     CHECK(recorder.enabled(LogLevel::debug));
+}
+
+TEST_CASE("flush through the LogSink interface reaches the sink underneath", "[log]") {
+    FlushRecordingSink inner;
+    RateLimitedLogSink limited(inner, {.lines_per_window = 0}, kClock.steady_source());
+    limited.log(LogLevel::warn, "skip_malformed", {});  // suppressed at once
+    LogSink& sink = limited;
+    sink.flush();
+    // The pending count goes out first, then the sink it was written to is flushed.
+    CHECK(inner.seen() == std::vector<std::string>{"log_suppressed", "<flush>"});
+
+    // Every library sink takes a flush through the interface; the stream sinks keep their lines.
+    CapturedFile out;
+    JsonLinesLogSink json_sink(out.get(), LogLevel::info, kClock.wall_source());
+    TextLogSink text_sink(out.get(), LogLevel::info, kClock.wall_source());
+    NullLogSink null_sink;
+    RecordingLogSink recorder;  // a sink without an override gets the no-op default
+    json_sink.log(LogLevel::info, "a", {});
+    text_sink.log(LogLevel::info, "b", {});
+    recorder.log(LogLevel::info, "c", {});
+    for (LogSink* each : std::vector<LogSink*>{&json_sink, &text_sink, &null_sink, &recorder}) {
+        each->flush();
+    }
+    const auto text = out.text();
+    CHECK(std::count(text.begin(), text.end(), '\n') == 2);
+    CHECK(recorder.lines().size() == 1);
 }
