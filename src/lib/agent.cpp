@@ -104,8 +104,8 @@ IntakeResult PlannerAgent::intake_text(std::string_view channel, std::string_vie
     }
     // Most of the bus is heartbeats and repeats in cooldown: decide those without a DOM. When
     // the peek can read the message it feeds the one decision; otherwise the full parse does.
-    detail::EventPeek peek;
     std::string reserved;
+    detail::EventPeek peek;
     if (nlohmann::json::sax_parse(data, &peek) && peek.valid(options_.limits)) {
         if (const auto skipped = screen(peek.event_type(), peek.node(), peek.service())) {
             return *skipped;
