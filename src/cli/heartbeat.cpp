@@ -2,6 +2,10 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <string>
+
 #include <planner/clock.hpp>
 #include <planner/file_sinks.hpp>
 
@@ -12,9 +16,25 @@ namespace planner::cli {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-void heartbeat_loop(const RunOptions& o, const PlannerAgent& agent, StopSignal& stop,
-                    LogSink& log) {
+namespace {
+
+std::string status_line(const PlannerAgent& agent) {
+    const auto c = agent.counters();
+    std::uint64_t proposals = 0;
+    for (const auto& [action, n] : c.proposals) proposals += n;
+    return "planning: " + std::to_string(c.received_total()) + " messages, " +
+           std::to_string(proposals) + " proposals, " + std::to_string(c.chain_failures) +
+           " chain failures, " + std::to_string(c.write_failures) + " write failures";
+}
+
+}  // namespace
+
+void heartbeat_loop(const RunOptions& o, const PlannerAgent& agent, StopSignal& stop, LogSink& log,
+                    SystemdNotifier& systemd) {
     const auto stuck_after = o.llm_timeout * static_cast<long>(o.models.size()) * 3 + 60s;
+    const bool write_file = !o.heartbeat.empty() && !o.dry_run;
+    auto interval = o.heartbeat_interval;
+    if (const auto w = systemd.watchdog_interval()) interval = std::min(interval, *w);
     bool paused = false;
     bool write_failed = false;
     do {
@@ -26,6 +46,9 @@ void heartbeat_loop(const RunOptions& o, const PlannerAgent& agent, StopSignal& 
                     {{"stuck_after_s", std::chrono::duration<double>(stuck_after).count()}});
         }
         if (!healthy) continue;
+        systemd.watchdog();
+        systemd.status(status_line(agent));
+        if (!write_file) continue;
         try {
             write_file_atomically(o.heartbeat,
                                   format_utc_timestamp(std::chrono::system_clock::now()) + "\n",
@@ -38,7 +61,7 @@ void heartbeat_loop(const RunOptions& o, const PlannerAgent& agent, StopSignal& 
             }
             write_failed = true;
         }
-    } while (!stop.wait_for(o.heartbeat_interval));
+    } while (!stop.wait_for(interval));
 }
 
 int check_heartbeat(const fs::path& heartbeat, std::chrono::milliseconds max_age,

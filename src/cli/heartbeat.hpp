@@ -11,6 +11,7 @@
 
 #include "run_options.hpp"
 #include "signals.hpp"
+#include "systemd_notify.hpp"
 
 namespace planner::cli {
 
@@ -18,7 +19,12 @@ namespace planner::cli {
 /// router call has been running longer than the whole chain could take: a wedged worker stops
 /// the heartbeat, and the healthcheck restarts the process. Redis being away does not: the
 /// subscriber reconnects by itself and a restart would not bring Redis back.
-void heartbeat_loop(const RunOptions& o, const PlannerAgent& agent, StopSignal& stop, LogSink& log);
+/// The same health condition feeds systemd: WATCHDOG=1 only while healthy (so WatchdogSec=
+/// restarts a wedged planner) and a STATUS= line with the counters, every heartbeat interval
+/// or half the watchdog period, whichever is shorter. The file is written only when
+/// `--heartbeat` names one (and not in a dry run).
+void heartbeat_loop(const RunOptions& o, const PlannerAgent& agent, StopSignal& stop, LogSink& log,
+                    SystemdNotifier& systemd);
 
 /// `--healthcheck`: 0 when `heartbeat` was modified less than `max_age` before `now`, else 1.
 int check_heartbeat(const std::filesystem::path& heartbeat, std::chrono::milliseconds max_age,

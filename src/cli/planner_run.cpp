@@ -23,6 +23,7 @@
 #include "heartbeat.hpp"
 #include "line_reader.hpp"
 #include "signals.hpp"
+#include "systemd_notify.hpp"
 
 namespace planner::cli {
 
@@ -117,12 +118,14 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
     StopSignal stop;
     SignalThread signals(stop, log);
     agent.start();
+    SystemdNotifier systemd;
     std::thread heartbeat;
-    if (!o.heartbeat.empty() && !o.dry_run) {
-        heartbeat = std::thread([&] { heartbeat_loop(o, agent, stop, log); });
+    if ((!o.heartbeat.empty() && !o.dry_run) || systemd.active()) {
+        heartbeat = std::thread([&] { heartbeat_loop(o, agent, stop, log, systemd); });
     }
 
     if (o.replay) {
+        systemd.ready("replaying " + *o.replay);
         for_each_line(replay_fd, stop, agent.options().max_message_bytes,
                       [&](std::string_view line) { replay_line(agent, line); });
         if (replay_fd != STDIN_FILENO) ::close(replay_fd);
@@ -139,6 +142,11 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
                 agent.dispatch_text(channel, data);
             },
             [&](RedisState state, std::string_view detail) {
+                if (state == RedisState::subscribed) {
+                    // Ready means subscribed: before it, published events would be lost.
+                    systemd.ready("subscribed to " + std::to_string(o.channels.size()) +
+                                  " channels on " + o.redis.redacted());
+                }
                 log.log(state == RedisState::disconnected ? LogLevel::warn : LogLevel::info,
                         "redis_state", {{"state", to_string(state)}, {"detail", detail}});
             });
@@ -146,6 +154,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
     }
 
     stop.request();
+    systemd.stopping();
     if (heartbeat.joinable()) heartbeat.join();
     const StopReport report = agent.stop();
     log.flush();
