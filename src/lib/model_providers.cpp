@@ -323,7 +323,8 @@ class OllamaProvider final : public HttpProvider {
         } else {
             return failed(AttemptStatus::error, "response without message.content");
         }
-        // Absent from Ollama before 0.2 when the prompt was cached; the full count since.
+        // Absent from Ollama releases before mid-2024 when the prompt was cached (nothing is
+        // checked then); the full count, cached tokens included, since.
         answer.prompt_tokens_read = count_at(body, "/prompt_eval_count");
         return answer;
     }

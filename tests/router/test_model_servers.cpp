@@ -98,7 +98,7 @@ TEMPLATE_TEST_CASE("an answer cut at its cap is `truncated`, not retried, and ru
     CHECK(planner::to_string(planner::AttemptStatus::truncated) == "truncated");
 }
 
-TEST_CASE("a server that drops the nested schema rambles to the cap; json_object fixes it",
+TEST_CASE("a server that drops the nested schema rambles to the cap, json_object fixes it",
           "[servers]") {
     ModelServerTraits llama_2025;
     llama_2025.honours_nested_schema = false;
@@ -235,7 +235,7 @@ TEST_CASE("two OpenAI-compatible servers each get their own key, and only theirs
     }
 }
 
-TEMPLATE_TEST_CASE("a base-URL entry without its key gets 401; with it, an answer",
+TEMPLATE_TEST_CASE("a base-URL entry without its key gets 401, with it an answer",
                    "[servers][keys]", OllamaWire, OpenAIWire, AnthropicWire) {
     ModelServerTraits traits;
     traits.api_key = "key-of-the-lan-box-42";
