@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,9 +45,53 @@ struct ModelSpec {
 /// Throws std::invalid_argument with a one-line reason for a malformed spec.
 ModelSpec parse_model_spec(std::string_view spec);
 
+/// One entry of the chain and the settings that make a real server behave: a spec plus what
+/// the configuration file says about it (YAML keys `spec, timeout, key_file, max_tokens,
+/// schema_mode, num_ctx, keep_alive`). Converts implicitly from a spec, so
+/// `options.models = {"ollama/qwen2.5:7b", "rules"}` keeps working. See docs/model-servers.md.
+struct ModelEntry {
+    /// Which request field carries the answer's cap on an OpenAI-compatible server.
+    enum class TokenLimitField {
+        automatic,             ///< max_completion_tokens on api.openai.com, max_tokens elsewhere
+        max_tokens,            ///< what llama.cpp, vLLM and LM Studio read
+        max_completion_tokens  ///< what OpenAI's reasoning models demand
+    };
+    /// How an OpenAI-compatible request asks for the schema.
+    enum class SchemaMode {
+        json_schema,  ///< `{type: json_schema, json_schema: {name, schema, strict}}`
+        json_object   ///< `{type: json_object, schema}`: llama.cpp builds that drop the nested form
+    };
+
+    /// `provider/model[@base-url]` or `rules`; names the entry in attempts.
+    std::string spec;
+    /// The whole request's limit for this entry; unset: ChainRouterOptions::attempt_timeout.
+    std::optional<std::chrono::milliseconds> timeout;
+    /// Sent only to this entry's own base URL (the `@base-url` one, or the provider's default
+    /// endpoint); wins over the provider's key there. Never logged, never in an attempt record.
+    std::string api_key;
+    /// The cap on the answer's length: `max_tokens`/`max_completion_tokens`, Ollama's
+    /// `options.num_predict`, Anthropic's `max_tokens`. A proposal is about 100 tokens; a
+    /// rambling model stops here instead of at the timeout.
+    int max_tokens = 512;
+    TokenLimitField token_limit_field = TokenLimitField::automatic;
+    SchemaMode schema_mode = SchemaMode::json_schema;
+    /// Ollama's context window (`options.num_ctx`); unset: one that fits the prompt and the
+    /// answer, rounded up so it rarely changes (a change makes Ollama reload the model).
+    std::optional<int> num_ctx;
+    /// How long Ollama keeps the model loaded after a call (`keep_alive`).
+    std::chrono::seconds keep_alive{1800};
+    /// A timed-out attempt costs a whole timeout; by default the chain moves on instead of
+    /// retrying it on the same model.
+    bool retry_timeouts = false;
+
+    ModelEntry() = default;
+    ModelEntry(std::string spec_text) : spec(std::move(spec_text)) {}  // NOLINT: implicit
+    ModelEntry(const char* spec_text) : spec(spec_text) {}             // NOLINT: implicit
+};
+
 /// How the chain behaves; plain data with working defaults.
 struct ChainRouterOptions {
-    std::vector<std::string> models{"ollama/qwen2.5:7b", "rules"};
+    std::vector<ModelEntry> models{"ollama/qwen2.5:7b", "rules"};
     ProviderEndpoints endpoints{};
     std::chrono::milliseconds attempt_timeout{60'000};  ///< whole request, connect included
     int max_retries = 1;                                ///< per model, for retryable failures
@@ -55,8 +100,9 @@ struct ChainRouterOptions {
     std::chrono::milliseconds retry_after_cap{30'000};
     int failures_before_cooldown = 3;
     std::chrono::milliseconds provider_cooldown{60'000};
-    /// Anthropic requires a cap on the answer's length; a proposal needs a few hundred tokens.
-    int max_output_tokens = 1024;
+    /// When set, replaces every entry's `max_tokens` (the chain-wide setting of earlier
+    /// versions, once Anthropic-only); prefer ModelEntry::max_tokens.
+    std::optional<int> max_output_tokens;
 
     // Seams for embedders and tests; left empty, the real thing is used.
     std::shared_ptr<HttpTransport> transport;              ///< null: make_curl_transport()
@@ -66,8 +112,9 @@ struct ChainRouterOptions {
 
 /// Builds the chain. Throws std::invalid_argument for a malformed spec or option. The router's
 /// route() is safe to call from several threads at once and throws std::invalid_argument for a
-/// schema that is not a usable JSON schema. API keys go only to their provider's configured
-/// base URL, never to an entry with its own `@base-url`. See docs/routing.md.
+/// schema that is not a usable JSON schema. The provider's API keys go only to its configured
+/// base URL, never to an entry with its own `@base-url`; an entry's own `api_key` goes only to
+/// that entry's base URL. See docs/routing.md and docs/model-servers.md.
 std::unique_ptr<LLMRouter> make_chain_router(const ChainRouterOptions& options);
 
 }  // namespace planner

@@ -42,11 +42,13 @@ struct RouteRequest {
 
 /// How one attempt at one model ended.
 enum class AttemptStatus {
-    success,  ///< answered with a schema-valid object
-    error,    ///< transport failure or HTTP error status
-    timeout,  ///< no complete answer within the attempt's time limit
-    invalid,  ///< answered, but not JSON or not valid against the schema
-    skipped,  ///< not asked: the provider is cooling down after repeated failures
+    success,           ///< answered with a schema-valid object
+    error,             ///< transport failure or HTTP error status
+    timeout,           ///< no complete answer within the attempt's time limit
+    invalid,           ///< answered, but not JSON or not valid against the schema
+    skipped,           ///< not asked: the provider is cooling down after repeated failures
+    truncated,         ///< the answer hit its token cap (finish_reason/done_reason `length`)
+    prompt_truncated,  ///< the server read less of the prompt than was sent: rules may be lost
 };
 
 constexpr std::string_view to_string(AttemptStatus s) noexcept {
@@ -61,6 +63,10 @@ constexpr std::string_view to_string(AttemptStatus s) noexcept {
             return "invalid";
         case AttemptStatus::skipped:
             return "skipped";
+        case AttemptStatus::truncated:
+            return "truncated";
+        case AttemptStatus::prompt_truncated:
+            return "prompt_truncated";
     }
     return "error";
 }

@@ -51,7 +51,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
     std::unique_ptr<LLMRouter> router;
     try {
         ChainRouterOptions ro;
-        ro.models = o.models;
+        ro.models.assign(o.models.begin(), o.models.end());
         ro.endpoints = ProviderEndpoints::from_environment();
         if (!o.openai_key_file.empty())
             ro.endpoints.openai_api_key = read_key_file(o.openai_key_file);

@@ -31,6 +31,9 @@ struct ProviderAnswer {
     std::string error;                            ///< one line, free of API keys
     bool retryable = false;
     std::optional<std::chrono::milliseconds> retry_after;  ///< from the Retry-After header
+    /// Prompt tokens the server says it read (usage.prompt_tokens, prompt_eval_count).
+    std::optional<long> prompt_tokens_read;
+    bool server_truncated_prompt = false;  ///< the server said so (llama.cpp's `truncated`)
 };
 
 /// One entry of the chain. ask() never throws for a failure of the model or the network.
@@ -40,11 +43,35 @@ class ModelProvider {
     virtual ProviderAnswer ask(const RouteRequest& request) = 0;
 };
 
-/// The provider for `spec`, configured from `options`; throws std::invalid_argument when the
-/// options cannot work for it (a bad base URL, a missing Anthropic key).
-std::unique_ptr<ModelProvider> make_provider(const ModelSpec& spec,
+/// The provider for `spec`, configured from its chain entry and `options`; throws
+/// std::invalid_argument when they cannot work for it (a bad base URL, a missing Anthropic key).
+std::unique_ptr<ModelProvider> make_provider(const ModelSpec& spec, const ModelEntry& entry,
                                              const ChainRouterOptions& options,
                                              std::shared_ptr<HttpTransport> transport);
+
+/// Tokens the planner's prompt of `bytes` bytes holds at least: the tokenizers of local models
+/// (Llama 3, Qwen 2.5, Gemma, Mistral) average 3 to 4.5 bytes a token on its mix of prose and
+/// JSON, and the chat template adds more, so a server reporting fewer than bytes / 5 has
+/// dropped part of it. Loose on purpose: a whole prompt must never be refused.
+constexpr long min_prompt_tokens(std::size_t bytes) noexcept {
+    return static_cast<long>(bytes / 5);
+}
+
+/// Tokens a prompt of `bytes` bytes holds at most in practice (2 bytes a token), plus room for
+/// the chat template; sizes Ollama's default num_ctx.
+constexpr long max_prompt_tokens(std::size_t bytes) noexcept {
+    return static_cast<long>(bytes / 2) + 256;
+}
+
+/// Ollama's num_ctx when the entry sets none: the prompt's upper estimate plus the answer,
+/// rounded up to a power of two of at least 4096 so that it rarely changes between events
+/// (Ollama reloads the model when it does).
+constexpr int default_num_ctx(std::size_t prompt_bytes, int max_tokens) noexcept {
+    const long need = max_prompt_tokens(prompt_bytes) + max_tokens;
+    long ctx = 4096;
+    while (ctx < need && ctx < (1L << 20)) ctx *= 2;
+    return static_cast<int>(ctx);
+}
 
 /// The deterministic, offline provider behind the `rules` spec.
 std::unique_ptr<ModelProvider> make_rules_provider();

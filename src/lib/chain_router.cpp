@@ -34,7 +34,17 @@ void check_options(const ChainRouterOptions& o) {
     if (o.retry_after_cap < milliseconds::zero()) fail("retry_after_cap must not be negative");
     if (o.failures_before_cooldown < 1) fail("failures_before_cooldown must be at least 1");
     if (o.provider_cooldown < milliseconds::zero()) fail("provider_cooldown must not be negative");
-    if (o.max_output_tokens < 1) fail("max_output_tokens must be at least 1");
+    if (o.max_output_tokens && *o.max_output_tokens < 1) {
+        fail("max_output_tokens must be at least 1");
+    }
+    for (const auto& e : o.models) {
+        const auto entry_fail = [&](const char* why) {
+            throw std::invalid_argument("model '" + detail::printable(e.spec) + "': " + why);
+        };
+        if (e.timeout && *e.timeout <= milliseconds::zero()) entry_fail("timeout must be positive");
+        if (e.max_tokens < 1) entry_fail("max_tokens must be at least 1");
+        if (e.num_ctx && *e.num_ctx < 1) entry_fail("num_ctx must be at least 1");
+    }
 }
 
 /// Compiled schemas by their text, so a schema is parsed once, not once per call. The proposal
@@ -99,8 +109,8 @@ class ChainRouter final : public LLMRouter {
           sleep_(options.sleep ? options.sleep
                                : [](milliseconds d) { std::this_thread::sleep_for(d); }) {
         std::shared_ptr<HttpTransport> transport = options.transport;
-        for (const auto& text : options.models) {
-            const auto spec = parse_model_spec(text);
+        for (const auto& model : options.models) {
+            const auto spec = parse_model_spec(model.spec);
             auto name = spec.text();
             for (const auto& existing : entries_) {
                 if (existing.name == name) {
@@ -109,8 +119,9 @@ class ChainRouter final : public LLMRouter {
                 }
             }
             if (!transport && spec.provider != "rules") transport = make_curl_transport();
-            entries_.push_back(
-                Entry{std::move(name), detail::make_provider(spec, options, transport)});
+            entries_.push_back(Entry{std::move(name),
+                                     detail::make_provider(spec, model, options, transport),
+                                     model.retry_timeouts});
         }
     }
 
@@ -144,6 +155,8 @@ class ChainRouter final : public LLMRouter {
                     return result;
                 }
                 if (!answer.retryable || retry >= options_.max_retries) break;
+                // A timeout already cost the whole limit; the next model is the better bet.
+                if (answer.status == AttemptStatus::timeout && !entry.retry_timeouts) break;
                 // This failure may have started a cooldown: the retry would be refused, so
                 // move on now instead of pausing for it (a Retry-After can be 30 s).
                 if (cooling_down(entry)) break;
@@ -163,6 +176,7 @@ class ChainRouter final : public LLMRouter {
     struct Entry {
         std::string name;  ///< the spec's text: names attempts and model_used
         std::unique_ptr<detail::ModelProvider> provider;
+        bool retry_timeouts = false;
         int consecutive_failures = 0;  ///< guarded by health_mutex_
         TimePoint cooling_until{};     ///< guarded by health_mutex_
     };

@@ -11,6 +11,7 @@
 
 #include "chain_detail.hpp"
 #include "planner/detail/json_limits.hpp"
+#include "url_parts.hpp"
 
 namespace planner::detail {
 
@@ -148,8 +149,63 @@ struct HttpConfig {
     std::string base_url;
     std::string api_key;  ///< empty: no authentication header
     std::chrono::milliseconds timeout;
-    int max_output_tokens;
+    int max_tokens;
+    ModelEntry::TokenLimitField token_limit_field;
+    ModelEntry::SchemaMode schema_mode;
+    std::optional<int> num_ctx;
+    std::chrono::seconds keep_alive;
+    /// false for hosted APIs, which refuse a prompt too long instead of cutting it, and whose
+    /// tokenizers are not the local ones min_prompt_tokens was sized for.
+    bool may_cut_prompt = true;
 };
+
+bool is_openai_api(std::string_view base_url) {
+    const auto parts = split_url(base_url);
+    return parts && parts->host_port == "api.openai.com";
+}
+
+std::size_t prompt_bytes(const std::vector<ChatMessage>& messages) {
+    std::size_t n = 0;
+    for (const auto& m : messages) n += m.content.size();
+    return n;
+}
+
+/// A JSON number that is a whole count, or nullopt.
+std::optional<long> count_at(const json& body, const char* pointer) {
+    const auto* v = find_path(body, pointer);
+    if (!v || !v->is_number_integer()) return std::nullopt;
+    return v->get<long>();
+}
+
+/// The answer that stopped at its cap: asking again would stop there again.
+ProviderAnswer cut_off(std::string_view field, const std::string& why, int max_tokens) {
+    return failed(AttemptStatus::truncated,
+                  std::string(field) + " is " + why + ": the answer hit its cap of " +
+                      std::to_string(max_tokens) +
+                      " tokens before it ended (raise max_tokens for this model)");
+}
+
+/// Refuses an answer to a prompt the server did not read whole: the house rules are at its
+/// start and may be what was cut. The rule: the server said so, or it read fewer tokens than
+/// the prompt's bytes / 5 (see min_prompt_tokens).
+void check_prompt_read(ProviderAnswer& answer, std::size_t bytes) {
+    const long floor = min_prompt_tokens(bytes);
+    const bool too_few = answer.prompt_tokens_read && *answer.prompt_tokens_read < floor;
+    if (!too_few && !answer.server_truncated_prompt) return;
+    std::string error = answer.server_truncated_prompt ? "the server truncated the prompt"
+                                                       : "the server read only part of the prompt";
+    error += ": it read ";
+    error += answer.prompt_tokens_read ? std::to_string(*answer.prompt_tokens_read) : "?";
+    error += " tokens of a " + std::to_string(bytes) + "-byte prompt (at least " +
+             std::to_string(floor) +
+             " tokens); the answer is refused (give the model a larger context: num_ctx, "
+             "llama-server -c)";
+    answer.status = AttemptStatus::prompt_truncated;
+    answer.error = std::move(error);
+    answer.text.clear();
+    answer.object.reset();
+    answer.retryable = false;
+}
 
 /// The shared part of every HTTP provider: send, classify failures, read error bodies, keep
 /// the key out of every message. Subclasses only build the request and read a 2xx body.
@@ -165,6 +221,7 @@ class HttpProvider : public ModelProvider {
         request.headers.emplace_back("Accept", "application/json");
         build(request, route.messages, route.schema);
         ProviderAnswer answer = interpret(transport_->post(request));
+        if (config_.may_cut_prompt) check_prompt_read(answer, prompt_bytes(route.messages));
         answer.error = printable(redact(std::move(answer.error), config_.api_key), 500);
         answer.text = redact(std::move(answer.text), config_.api_key);
         if (answer.object) answer.object = redact(*answer.object, config_.api_key);
@@ -236,21 +293,40 @@ class OllamaProvider final : public HttpProvider {
     void build(HttpRequest& request, const std::vector<ChatMessage>& messages,
                const json& schema) const override {
         request.url = config_.base_url + "/api/chat";
-        request.body = json{{"model", config_.model},
-                            {"messages", messages_json(messages)},
-                            {"stream", false},
-                            {"format", schema},
-                            {"options", {{"temperature", 0}}}}
-                           .dump();
+        if (!config_.api_key.empty()) {
+            request.headers.emplace_back("Authorization", "Bearer " + config_.api_key);
+        }
+        const int num_ctx =
+            config_.num_ctx.value_or(default_num_ctx(prompt_bytes(messages), config_.max_tokens));
+        request.body =
+            json{{"model", config_.model},
+                 {"messages", messages_json(messages)},
+                 {"stream", false},
+                 {"format", schema},
+                 {"keep_alive", std::to_string(config_.keep_alive.count()) + "s"},
+                 {"options",
+                  {{"temperature", 0}, {"num_predict", config_.max_tokens}, {"num_ctx", num_ctx}}}}
+                .dump();
     }
 
     ProviderAnswer read(const json& body) const override {
+        ProviderAnswer answer;
         if (const auto* content = find_path(body, "/message/content");
             content && content->is_string()) {
-            return answered(content->get<std::string>());
+            answer = answered(content->get<std::string>());
+            if (const auto* reason = find_path(body, "/done_reason");
+                reason && *reason == "length") {
+                answer = cut_off("done_reason", "length", config_.max_tokens);
+            }
+        } else if (body.contains("error")) {
+            return failed(AttemptStatus::error, error_text(body.dump()));
+        } else {
+            return failed(AttemptStatus::error, "response without message.content");
         }
-        if (body.contains("error")) return failed(AttemptStatus::error, error_text(body.dump()));
-        return failed(AttemptStatus::error, "response without message.content");
+        // Absent from Ollama releases before mid-2024 when the prompt was cached (nothing is
+        // checked then); the full count, cached tokens included, since.
+        answer.prompt_tokens_read = count_at(body, "/prompt_eval_count");
+        return answer;
     }
 };
 
@@ -266,22 +342,35 @@ class OpenAIProvider final : public HttpProvider {
         if (!config_.api_key.empty()) {
             request.headers.emplace_back("Authorization", "Bearer " + config_.api_key);
         }
-        // The nested json_schema form: llama.cpp ignores a flat one.
-        request.body =
-            json{{"model", config_.model},
-                 {"messages", messages_json(messages)},
-                 {"temperature", 0},
-                 {"response_format",
-                  {{"type", "json_schema"},
-                   {"json_schema",
-                    {{"name", schema_name(schema)}, {"schema", schema}, {"strict", true}}}}}}
-                .dump();
+        json body = {
+            {"model", config_.model}, {"messages", messages_json(messages)}, {"temperature", 0}};
+        if (config_.schema_mode == ModelEntry::SchemaMode::json_object) {
+            // llama.cpp's other form, honoured by the builds that drop the nested one.
+            body["response_format"] = {{"type", "json_object"}, {"schema", schema}};
+        } else {
+            // The nested json_schema form: llama.cpp ignores a flat one.
+            body["response_format"] = {
+                {"type", "json_schema"},
+                {"json_schema",
+                 {{"name", schema_name(schema)}, {"schema", schema}, {"strict", true}}}};
+        }
+        body[token_limit_field()] = config_.max_tokens;
+        request.body = body.dump();
     }
 
     ProviderAnswer read(const json& body) const override {
         if (const auto* content = find_path(body, "/choices/0/message/content");
             content && content->is_string()) {
-            return answered(content->get<std::string>());
+            auto answer = answered(content->get<std::string>());
+            if (const auto* reason = find_path(body, "/choices/0/finish_reason");
+                reason && *reason == "length") {
+                answer = cut_off("finish_reason", "length", config_.max_tokens);
+            }
+            answer.prompt_tokens_read = count_at(body, "/usage/prompt_tokens");
+            if (const auto* cut = find_path(body, "/truncated"); cut && *cut == true) {
+                answer.server_truncated_prompt = true;
+            }
+            return answer;
         }
         if (const auto* refusal = find_path(body, "/choices/0/message/refusal");
             refusal && refusal->is_string()) {
@@ -290,6 +379,21 @@ class OpenAIProvider final : public HttpProvider {
         }
         if (body.contains("error")) return failed(AttemptStatus::error, error_text(body.dump()));
         return failed(AttemptStatus::error, "response without choices[0].message.content");
+    }
+
+  private:
+    /// OpenAI's own API refuses max_tokens for its reasoning models; servers before 2026
+    /// (llama.cpp among them) read only max_tokens.
+    const char* token_limit_field() const {
+        switch (config_.token_limit_field) {
+            case ModelEntry::TokenLimitField::max_tokens:
+                return "max_tokens";
+            case ModelEntry::TokenLimitField::max_completion_tokens:
+                return "max_completion_tokens";
+            case ModelEntry::TokenLimitField::automatic:
+                break;
+        }
+        return is_openai_api(config_.base_url) ? "max_completion_tokens" : "max_tokens";
     }
 };
 
@@ -318,7 +422,7 @@ class AnthropicProvider final : public HttpProvider {
         const auto tool = schema_name(schema);
         json body = {
             {"model", config_.model},
-            {"max_tokens", config_.max_output_tokens},
+            {"max_tokens", config_.max_tokens},
             {"messages", std::move(turns)},
             {"temperature", 0},
             {"tools", json::array({{{"name", tool},
@@ -346,17 +450,21 @@ class AnthropicProvider final : public HttpProvider {
                 text += block["text"].get<std::string>();
             }
         }
+        if (const auto* reason = find_path(body, "/stop_reason");
+            reason && *reason == "max_tokens") {
+            return cut_off("stop_reason", "max_tokens", config_.max_tokens);
+        }
         // The tool was forced; a proxy or an older model may still answer in text.
         if (!text.empty()) return answered(std::move(text));
         return failed(AttemptStatus::invalid, "response without a tool_use block");
     }
 };
 
-std::string checked_key(const std::string& key, std::string_view variable) {
+std::string checked_key(const std::string& key, const std::string& variable) {
     for (const char c : key) {
         const auto u = static_cast<unsigned char>(c);
         if (u < 0x20 || u == 0x7F) {
-            throw std::invalid_argument(std::string(variable) + " contains control characters");
+            throw std::invalid_argument(variable + " contains control characters");
         }
     }
     return key;
@@ -364,25 +472,33 @@ std::string checked_key(const std::string& key, std::string_view variable) {
 
 }  // namespace
 
-std::unique_ptr<ModelProvider> make_provider(const ModelSpec& spec,
+std::unique_ptr<ModelProvider> make_provider(const ModelSpec& spec, const ModelEntry& entry,
                                              const ChainRouterOptions& options,
                                              std::shared_ptr<HttpTransport> transport) {
     if (spec.provider == "rules") return make_rules_provider();
     const auto& ep = options.endpoints;
-    HttpConfig config{spec.model, spec.base_url, "", options.attempt_timeout,
-                      options.max_output_tokens};
-    // A key goes only to the provider's configured server: an entry with its own @base-url
-    // (a LAN box, often plain http) never receives the hosted key.
+    HttpConfig config{spec.model,
+                      spec.base_url,
+                      "",
+                      entry.timeout.value_or(options.attempt_timeout),
+                      options.max_output_tokens.value_or(entry.max_tokens),
+                      entry.token_limit_field,
+                      entry.schema_mode,
+                      entry.num_ctx,
+                      entry.keep_alive};
+    // The provider's key goes only to the provider's configured server: an entry with its own
+    // @base-url (a LAN box, often plain http) never receives the hosted key. The entry's own
+    // key goes to the entry's base URL, whichever that is, and nowhere else.
     const auto configure = [&](const std::string& endpoint, std::string_view url_variable,
-                               const std::string& key, std::string_view key_variable) {
+                               const std::string& key, const std::string& key_variable) {
         std::string_view home = endpoint;
         while (home.ends_with('/')) home.remove_suffix(1);
-        if (config.base_url.empty()) {
-            config.base_url = normalize_base_url(endpoint, url_variable);
-        } else if (config.base_url != home) {
-            return;
+        if (config.base_url.empty()) config.base_url = normalize_base_url(endpoint, url_variable);
+        if (!entry.api_key.empty()) {
+            config.api_key = checked_key(entry.api_key, "the API key of " + spec.text());
+        } else if (config.base_url == home) {
+            config.api_key = checked_key(key, key_variable);
         }
-        config.api_key = checked_key(key, key_variable);
     };
     if (spec.provider == "ollama") {
         configure(ep.ollama_base_url, "OLLAMA_HOST", "", "");
@@ -390,6 +506,7 @@ std::unique_ptr<ModelProvider> make_provider(const ModelSpec& spec,
     }
     if (spec.provider == "openai") {
         configure(ep.openai_base_url, "OPENAI_BASE_URL", ep.openai_api_key, "OPENAI_API_KEY");
+        config.may_cut_prompt = !is_openai_api(config.base_url);
         return std::make_unique<OpenAIProvider>(std::move(config), std::move(transport));
     }
     if (spec.provider == "anthropic") {

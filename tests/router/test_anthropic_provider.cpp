@@ -19,7 +19,8 @@ using planner::testing::valid_proposal;
 
 namespace {
 
-planner::ChainRouterOptions options_for(std::vector<std::string> models, const std::string& url,
+planner::ChainRouterOptions options_for(std::vector<planner::ModelEntry> models,
+                                        const std::string& url,
                                         std::string key = AnthropicWire::kKey) {
     planner::ChainRouterOptions options;
     options.models = std::move(models);

@@ -19,8 +19,8 @@ using planner::testing::valid_proposal;
 
 namespace {
 
-planner::ChainRouterOptions options_for(std::vector<std::string> models, const std::string& url,
-                                        std::string key) {
+planner::ChainRouterOptions options_for(std::vector<planner::ModelEntry> models,
+                                        const std::string& url, std::string key) {
     planner::ChainRouterOptions options;
     options.models = std::move(models);
     options.endpoints.openai_base_url = url + "/v1";

@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -43,6 +44,10 @@ struct RecordedRequest {
     }
 };
 
+/// Answers every call past the script, like a model server would (see simulated_model in
+/// wire_formats.hpp).
+using Responder = std::function<ScriptedReply(const RecordedRequest&)>;
+
 class ProviderServer {
   public:
     ProviderServer() {
@@ -70,6 +75,12 @@ class ProviderServer {
         replies_.assign(replies.begin(), replies.end());
     }
 
+    /// Every call past the script is answered by `responder` instead of a 500.
+    void respond_with(Responder responder) {
+        std::lock_guard lock(mutex_);
+        responder_ = std::move(responder);
+    }
+
     std::vector<RecordedRequest> requests() const {
         std::lock_guard lock(mutex_);
         return requests_;
@@ -90,14 +101,19 @@ class ProviderServer {
   private:
     void handle(const httplib::Request& req, httplib::Response& res) {
         ScriptedReply reply{500, R"({"error":"unscripted call"})", {}, false};
+        Responder responder;
+        const RecordedRequest recorded{req.path, req.body, req.headers};
         {
             std::lock_guard lock(mutex_);
-            requests_.push_back({req.path, req.body, req.headers});
+            requests_.push_back(recorded);
             if (!replies_.empty()) {
                 reply = std::move(replies_.front());
                 replies_.pop_front();
+            } else {
+                responder = responder_;
             }
         }
+        if (responder) reply = responder(recorded);
         if (reply.hang) {
             std::unique_lock lock(mutex_);
             released_cv_.wait(lock, [this] { return released_; });
@@ -116,6 +132,7 @@ class ProviderServer {
     std::condition_variable released_cv_;
     bool released_ = false;
     std::deque<ScriptedReply> replies_;
+    Responder responder_;
     std::vector<RecordedRequest> requests_;
 };
 

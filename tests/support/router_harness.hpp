@@ -64,7 +64,7 @@ class ScriptedTransport final : public HttpTransport {
 };
 
 /// A chain that fails fast for tests: no retries, no real pauses, a short timeout.
-inline ChainRouterOptions fast_chain_options(std::vector<std::string> models) {
+inline ChainRouterOptions fast_chain_options(std::vector<ModelEntry> models) {
     ChainRouterOptions options;
     options.models = std::move(models);
     options.attempt_timeout = std::chrono::seconds{2};
