@@ -3,8 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <planner/planner.hpp>
-
-#include "support/fake_router.hpp"
+#include <planner/testing.hpp>
 
 using planner::testing::FakeRouter;
 using planner::testing::make_health_event;
