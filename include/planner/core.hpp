@@ -2,13 +2,15 @@
 
 /// \file
 /// The header-only decision logic (`planner::core`): events, cooldown, prompt, house rules,
-/// proposals and the router seam. Needs nlohmann/json and nothing else; no I/O.
-/// `#include <planner/planner.hpp>` for the compiled parts as well.
+/// proposals, the router seam and the sink interfaces. Needs nlohmann/json and nothing else; no
+/// I/O. `#include <planner/planner.hpp>` for the compiled parts as well, and
+/// `<planner/testing.hpp>` (also core, opt-in) for the test doubles.
 
 #include "planner/clock.hpp"
 #include "planner/cooldown.hpp"
 #include "planner/executor_mapping.hpp"
 #include "planner/health_event.hpp"
+#include "planner/log_sink.hpp"
 #include "planner/messages.hpp"
 #include "planner/plan.hpp"
 #include "planner/policy.hpp"

@@ -1,14 +1,13 @@
 #pragma once
 
 /// \file
-/// Structured logging through a small sink interface (the shape of spdlog's `sink.h`), so
-/// embedders route planner logs into their own system and tests record them.
+/// The compiled log sinks: JSON lines or text on a stream, and a rate limiter. The LogSink
+/// interface itself is header-only, in log_sink.hpp (part of `planner::core`).
 
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -16,39 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "planner/clock.hpp"
+#include "planner/log_sink.hpp"
 
 namespace planner {
-
-enum class LogLevel { debug, info, warn, error };
-
-std::string_view to_string(LogLevel level) noexcept;
-
-/// "debug" | "info" | "warn" (or "warning") | "error"; nullopt for anything else.
-std::optional<LogLevel> parse_log_level(std::string_view text) noexcept;
-
-/// Receives one structured line: a short snake_case event name plus fields. Implementations must
-/// be thread-safe, since planner workers log concurrently. Fields never carry secrets: callers
-/// log redacted URLs and never API keys.
-class LogSink {
-  public:
-    virtual ~LogSink() = default;
-    virtual void log(LogLevel level, std::string_view event, const nlohmann::json& fields) = 0;
-    /// False when a line at `level` would be dropped, so callers can skip building its fields
-    /// on hot paths. Advisory: log() must still accept and filter any level. The default says
-    /// true, so a sink that filters nothing (or a test recorder) need not override it.
-    virtual bool enabled(LogLevel /*level*/) const noexcept { return true; }
-    /// Pushes out whatever the sink still holds (buffered bytes, pending summaries), e.g.
-    /// before the process exits. Thread-safe like log(). The default does nothing, for sinks
-    /// that hold nothing back.
-    virtual void flush() {}
-};
-
-/// Drops everything.
-class NullLogSink final : public LogSink {
-  public:
-    void log(LogLevel, std::string_view, const nlohmann::json&) override {}
-    bool enabled(LogLevel) const noexcept override { return false; }
-};
 
 namespace detail {
 

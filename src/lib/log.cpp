@@ -8,28 +8,6 @@
 
 namespace planner {
 
-std::string_view to_string(LogLevel level) noexcept {
-    switch (level) {
-        case LogLevel::debug:
-            return "debug";
-        case LogLevel::info:
-            return "info";
-        case LogLevel::warn:
-            return "warn";
-        case LogLevel::error:
-            return "error";
-    }
-    return "error";
-}
-
-std::optional<LogLevel> parse_log_level(std::string_view text) noexcept {
-    if (text == "debug") return LogLevel::debug;
-    if (text == "info") return LogLevel::info;
-    if (text == "warn" || text == "warning") return LogLevel::warn;
-    if (text == "error") return LogLevel::error;
-    return std::nullopt;
-}
-
 namespace {
 
 constexpr std::array<std::string_view, 3> kReservedKeys{"ts", "level", "event"};

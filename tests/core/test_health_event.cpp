@@ -3,8 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <planner/health_event.hpp>
-
-#include "support/fake_router.hpp"
+#include <planner/testing.hpp>
 
 using planner::testing::make_health_event;
 

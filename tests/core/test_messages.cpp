@@ -1,8 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <planner/messages.hpp>
-
-#include "support/fake_router.hpp"
+#include <planner/testing.hpp>
 
 using nlohmann::json;
 using planner::build_messages;

@@ -1,8 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <planner/plan.hpp>
-
-#include "support/fake_router.hpp"
+#include <planner/testing.hpp>
 
 using planner::make_proposal;
 using planner::testing::make_health_event;

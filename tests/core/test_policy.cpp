@@ -1,8 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <planner/policy.hpp>
-
-#include "support/fake_router.hpp"
+#include <planner/testing.hpp>
 
 using planner::ActionProposal;
 using planner::apply_policy;

@@ -4,8 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <planner/planner.hpp>
-
-#include "support/fake_router.hpp"
+#include <planner/testing.hpp>
 
 using nlohmann::json;
 using planner::testing::FakeRouter;

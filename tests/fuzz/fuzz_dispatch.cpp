@@ -23,11 +23,10 @@
 #include <planner/detail/json_limits.hpp>
 #include <planner/plan.hpp>
 #include <planner/schema_validator.hpp>
+#include <planner/testing.hpp>
 #include "json_extract.hpp"
 
 #include "fuzz_check.hpp"
-#include "support/fake_router.hpp"
-#include "support/recording_sinks.hpp"
 
 namespace {
 

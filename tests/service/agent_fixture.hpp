@@ -3,9 +3,9 @@
 /// A PlannerAgent wired to fakes: the seed suite's `_agent(result)`, without patching globals.
 
 #include <planner/agent.hpp>
+#include <planner/testing.hpp>
 
-#include "support/fake_router.hpp"
-#include "support/recording_sinks.hpp"
+#include "support/gate.hpp"
 
 namespace planner::testing {
 

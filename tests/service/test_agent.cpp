@@ -136,7 +136,7 @@ TEST_CASE("llm model recorded in proposal", "[agent]") {
 
 TEST_CASE("write failure is logged with no cooldown and no event", "[agent]") {
     AgentFixture f(make_route_result("restart"));
-    f.actions.fail(true);
+    f.actions.fail_next(1);
     const auto ev = make_health_event();
     CHECK(f.agent.handle_event(ev) == HandleResult::write_failed);
     CHECK(f.events.emitted().empty());
@@ -144,14 +144,14 @@ TEST_CASE("write failure is logged with no cooldown and no event", "[agent]") {
     CHECK(f.agent.counters().write_failures == 1);
     CHECK(f.log.count("write_failed") == 1);
 
-    f.actions.fail(false);  // the next event retries and succeeds
+    // fail_next(1) failed one write: the next event retries and succeeds
     CHECK(f.agent.handle_event(ev) == HandleResult::proposed);
     CHECK(f.actions.written().size() == 1);
 }
 
 TEST_CASE("emit failure keeps the action and records the cooldown", "[agent]") {
     AgentFixture f(make_route_result("restart"));
-    f.events.fail(true);
+    f.events.fail_next(1);
     const auto ev = make_health_event();
     CHECK(f.agent.handle_event(ev) == HandleResult::proposed);
     CHECK(f.actions.written().size() == 1);

@@ -8,8 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <planner/log.hpp>
-
-#include "support/recording_sinks.hpp"
+#include <planner/testing.hpp>
 
 using namespace planner;
 using namespace planner::testing;

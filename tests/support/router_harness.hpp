@@ -9,8 +9,7 @@
 #include <vector>
 
 #include <planner/planner.hpp>
-
-#include "support/fake_router.hpp"
+#include <planner/testing.hpp>
 
 namespace planner::testing {
 
