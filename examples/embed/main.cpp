@@ -10,6 +10,7 @@ namespace {
 /// A router that always proposes a restart: stands in for a real model chain.
 class AlwaysRestart final : public planner::LLMRouter {
   public:
+    using LLMRouter::route;  // keep route(messages, schema) visible beside the override
     planner::RouteResult route(const planner::RouteRequest& /*request*/) override {
         planner::RouteResult r;
         r.content = {{"action", "restart"}, {"service", "mosquitto"}, {"node", "chelsty-infra"},
