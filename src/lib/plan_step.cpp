@@ -40,8 +40,9 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     counters_.add(&PlannerCounters::routed);
     RouteResult result;
     try {
-        result = router_.route(RouteRequest{build_messages(event, options_.prompt, system_prompt_),
-                                            proposal_schema(), &event});
+        result = router_.route(
+            RouteRequest{build_messages(event, options_.rules, options_.prompt, system_prompt_),
+                         proposal_schema(), &event});
     } catch (const RouteError& e) {
         counters_.add(&PlannerCounters::chain_failures);
         log_.log(LogLevel::warn, "chain_failed",
