@@ -20,6 +20,7 @@
 #include <planner/url.hpp>
 #include <planner/version.hpp>
 
+#include "config_options.hpp"
 #include "heartbeat.hpp"
 #include "line_reader.hpp"
 #include "signals.hpp"
@@ -38,7 +39,7 @@ int usage_error(std::FILE* err, const std::string& message) {
 
 }  // namespace
 
-int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
+int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloader& reload) {
     std::unique_ptr<LogSink> base;
     if (o.log_format == LogFormat::json) {
         base = std::make_unique<JsonLinesLogSink>(err, o.log_level);
@@ -98,24 +99,69 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
     ao.queue_capacity = o.queue_size;
     ao.stop_grace = o.stop_grace;
     ao.wait_when_full = o.replay.has_value();  // a file can wait; Redis cannot
+    ao.rules = o.rules;
+    ao.prompt.topology = o.topology;
     PlannerAgent agent(ao, *router, *actions, *events, log);
 
     std::vector<std::string> models;
     for (const auto& m : o.models) models.push_back(redact_url(m));
-    log.log(LogLevel::info, "planner_started",
-            {{"version", PLANNER_VERSION_STRING},
-             {"node", o.node},
-             {"source", o.replay ? "replay:" + *o.replay : o.redis.redacted()},
-             {"channels", o.channels},
-             {"models", models},
-             {"actions_dir", o.dry_run ? "" : o.actions_dir.string()},
-             {"events_dir", o.dry_run ? "" : o.events_dir.string()},
-             {"cooldown_s", std::chrono::duration<double>(o.cooldown).count()},
-             {"workers", o.workers},
-             {"dry_run", o.dry_run}});
+    nlohmann::json started = {{"version", PLANNER_VERSION_STRING},
+                              {"node", o.node},
+                              {"source", o.replay ? "replay:" + *o.replay : o.redis.redacted()},
+                              {"channels", o.channels},
+                              {"models", models},
+                              {"actions_dir", o.dry_run ? "" : o.actions_dir.string()},
+                              {"events_dir", o.dry_run ? "" : o.events_dir.string()},
+                              {"cooldown_s", std::chrono::duration<double>(o.cooldown).count()},
+                              {"workers", o.workers},
+                              {"dry_run", o.dry_run},
+                              {"config", o.config ? o.config->string() : "built-in"}};
+    if (!o.config) {
+        // One line, so the operator of a homelab that is not piha/solaria/vps learns how to
+        // describe theirs.
+        started["warning"] =
+            "no --config: using the built-in example homelab (examples/planner.yaml: piha, "
+            "solaria, vps, chelsty-infra); describe yours in a YAML file and pass --config FILE "
+            "or PLANNER_CONFIG, see docs/configuration.md";
+    }
+    log.log(o.config ? LogLevel::info : LogLevel::warn, "planner_started", started);
+
+    // SIGHUP: a valid file swaps the rules and topology between events; an invalid one leaves
+    // everything as it is. Settings bound at start are reported, not applied.
+    std::atomic<std::uint64_t> reloads{0}, reload_failures{0};
+    RunOptions current = o;
+    const auto on_hangup = [&] {
+        if (!reload) return;
+        RunOptions next;
+        const auto errors = reload(next);
+        if (!errors.empty()) {
+            const auto failures = reload_failures.fetch_add(1) + 1;
+            for (const auto& e : errors) {
+                log.log(LogLevel::error, "config_reload_failed",
+                        {{"error", e}, {"reload_failures", failures}});
+            }
+            return;
+        }
+        for (const auto& change : needs_restart(current, next)) {
+            log.log(LogLevel::warn, "config_needs_restart",
+                    {{"setting", change.setting},
+                     {"running", change.running},
+                     {"wanted", change.wanted}});
+        }
+        agent.reconfigure(next.rules, PromptOptions{next.topology, ao.prompt.max_payload_bytes});
+        current.rules = next.rules;
+        current.topology = next.topology;
+        std::size_t services = 0;
+        for (const auto& n : next.topology.nodes) services += n.services.size();
+        log.log(LogLevel::info, "config_reloaded",
+                {{"config", next.config ? next.config->string() : "built-in"},
+                 {"nodes", next.topology.nodes.size()},
+                 {"services", services},
+                 {"reloads", reloads.fetch_add(1) + 1}});
+    };
 
     StopSignal stop;
-    SignalThread signals(stop, log);
+    SignalThread signals(stop, log, on_hangup);
     agent.start();
     std::thread heartbeat;
     if (!o.heartbeat.empty() && !o.dry_run) {
@@ -153,6 +199,8 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
     auto summary = counters.to_json();
     summary["drained"] = report.drained;
     summary["log_lines_suppressed"] = log.suppressed_total();
+    summary["config_reloads"] = reloads.load();
+    summary["config_reload_failures"] = reload_failures.load();
     log.log(LogLevel::info, "planner_stopped", summary);
     if (report.still_in_flight > 0) {
         // A model call outlived the grace period; its answer would be dropped anyway, and

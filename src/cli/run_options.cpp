@@ -70,6 +70,13 @@ constexpr FlagSpec kFlags[] = {
     {"--log-level", "PLANNER_LOG_LEVEL", true, "LEVEL", "debug|info|warn|error (default info)"},
     {"--log-format", "PLANNER_LOG_FORMAT", true, "FORMAT",
      "json (one object per line) or text (default json)"},
+    {"--config", "PLANNER_CONFIG", true, "FILE",
+     "configuration file: topology, house rules, models, settings (docs/configuration.md);\n"
+     "flags and variables win over it (default: the built-in examples/planner.yaml)"},
+    {"--check-config", "", false, "",
+     "validate the configuration; exit 0 with a summary, or 2 with every error"},
+    {"--print-config", "", false, "",
+     "print the effective configuration as YAML, each value with its source, and exit"},
     {"--version", "", false, "", "print the version and exit"},
     {"--help", "", false, "", "print this help and exit"},
 };
@@ -130,7 +137,11 @@ std::string host_name() {
 /// Applies one setting, from a flag or its variable.
 void apply(RunOptions& o, std::string_view flag, const std::string& value, bool from_env,
            bool& channels_from_flag, bool& models_from_flag) {
-    if (flag == "--redis") {
+    o.sources[std::string(flag.substr(2))] = from_env ? "variable" : "flag";
+    if (flag == "--config") {
+        if (value.empty()) throw std::invalid_argument("--config needs a file");
+        o.config = value;
+    } else if (flag == "--redis") {
         o.redis = parse_redis_url(value);
     } else if (flag == "--channel") {
         auto names = from_env ? split_commas(value) : std::vector<std::string>{value};
@@ -244,6 +255,12 @@ ParsedCommand parse_command_line(const std::vector<std::string>& args, const Env
                     parsed.command = Command::healthcheck;
                 }
                 if (arg == "--dry-run") o.dry_run = true;
+                if (arg == "--check-config" && parsed.command == Command::run) {
+                    parsed.command = Command::check_config;
+                }
+                if (arg == "--print-config" && parsed.command == Command::run) {
+                    parsed.command = Command::print_config;
+                }
                 continue;
             }
             std::string value;
@@ -335,8 +352,10 @@ std::string usage() {
         "ANTHROPIC_API_KEY (a --*-key-file wins over its variable). Model specs: ollama/<model>, "
         "openai/<model>, anthropic/<model> or\n"
         "rules, each optionally followed by @<base-url>.\n"
-        "Exit status: 0 after a clean stop (SIGINT/SIGTERM, or the end of --replay), 2 for bad\n"
-        "options or unusable directories, 1 for --healthcheck with a stale heartbeat.\n";
+        "SIGHUP reloads the configuration file (topology and house rules; other changes need a\n"
+        "restart and are reported). Exit status: 0 after a clean stop (SIGINT/SIGTERM, or the\n"
+        "end of --replay), 2 for bad options, an invalid configuration or unusable directories,\n"
+        "1 for --healthcheck with a stale heartbeat.\n";
     return out;
 }
 
