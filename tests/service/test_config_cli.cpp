@@ -151,7 +151,7 @@ TEST_CASE("planner-run refuses hostile configuration files with one line and exi
     write_text(bomb, text);
     const auto bad_utf8 = tmp / "utf8.yaml";
     write_text(bad_utf8, "node: \xff\n");
-    const std::vector<std::pair<fs::path, std::string>> cases = {
+    std::vector<std::pair<fs::path, std::string>> cases = {
         {tmp.path(), "is a directory"},      {fifo, "not a regular file"},
         {big, "a configuration is at most"}, {bomb, "alias bomb"},
         {bad_utf8, ":1:7: not valid UTF-8"}, {tmp / "missing.yaml", "No such file"},
