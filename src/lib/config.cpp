@@ -633,17 +633,19 @@ ConfigResult parse_config(std::string_view yaml, std::string_view file_name,
     // ("failed to validate against ...") sit above a more precise error and are dropped.
     static const SchemaValidator validator(config_schema());
     std::vector<std::pair<std::string, std::string>> late;
+    std::set<std::string> late_pointers;
     for (const auto& e : validator.validate(doc.root)) {
         if (checker.covered(e.pointer) || checker.has_descendant(e.pointer)) continue;
         late.emplace_back(e.pointer, e.description);
+        late_pointers.insert(e.pointer);
     }
     std::set<std::string> seen;
     for (const auto& [pointer, description] : late) {
-        bool deeper = false;
-        for (const auto& [other, _] : late) {
-            deeper = deeper || (other.size() > pointer.size() &&
-                                other.compare(0, pointer.size() + 1, pointer + "/") == 0);
-        }
+        // Drop an error that has a more precise one below it (a set: a hostile file can have
+        // a hundred thousand of them).
+        const auto below = late_pointers.lower_bound(pointer + "/");
+        const bool deeper = below != late_pointers.end() &&
+                            below->compare(0, pointer.size() + 1, pointer + "/") == 0;
         if (deeper || !seen.insert(pointer).second) continue;
         checker.at_value(pointer, readable(description, doc.root, pointer));
     }
@@ -651,6 +653,13 @@ ConfigResult parse_config(std::string_view yaml, std::string_view file_name,
         std::stable_sort(errors.begin(), errors.end(), [](const auto& a, const auto& b) {
             return std::pair{a.line, a.column} < std::pair{b.line, b.column};
         });
+        // Every error of a file a person wrote; a generated or hostile one is cut short.
+        constexpr std::size_t kMaxErrors = 1000;
+        if (errors.size() > kMaxErrors) {
+            const std::size_t more = errors.size() - kMaxErrors;
+            errors.resize(kMaxErrors);
+            errors.push_back({file, 0, 0, "", std::to_string(more) + " more errors not shown"});
+        }
         return failure(std::move(errors));
     }
     PlannerConfig config = build(doc.root, file_name);

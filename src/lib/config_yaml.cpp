@@ -134,7 +134,7 @@ class Builder final : public YAML::EventHandler {
         if (values_ > limits_.max_values) {
             fail(mark, "",
                  "more than " + std::to_string(limits_.max_values) +
-                     " values once aliases are expanded; refused (an alias bomb?)");
+                     " values, aliases counted as expanded; refused (an alias bomb?)");
         }
     }
 

@@ -309,6 +309,15 @@ TEST_CASE("hostile texts are refused quickly with one error", "[config]") {
         CHECK(one_error("node: a\ntopology: \xff\n") == "p.yaml:2:11: not valid UTF-8");
         CHECK_THAT(one_error("node: \xc0\xaf\n"), Catch::Contains("not valid UTF-8"));
     }
+    SECTION("a hundred thousand errors: bounded time and output") {
+        std::string many = "rules:\n  human_only_nodes: [";
+        for (int i = 0; i < 50'000; ++i) many += "\"\",";
+        many += "x]\n";
+        const auto errors = errors_of(many);
+        REQUIRE(errors.size() == 1001);
+        CHECK(errors.back().message == "49000 more errors not shown");
+        CHECK(errors.front().path == "rules.human_only_nodes[0]");
+    }
     SECTION("too large") {
         CHECK_THAT(one_error(std::string(2 * 1024 * 1024, '#')),
                    Catch::Contains("a configuration is at most 1048576"));
