@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -28,6 +29,28 @@ namespace {
 
 constexpr std::string_view kNameChars =
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
+
+/// Errors echo what the file says; a file can say anything. One line each, and short: control
+/// characters escaped, at most 300 bytes (never splitting a UTF-8 character).
+std::string one_line(std::string_view text) {
+    constexpr std::size_t kMax = 300;
+    std::string out;
+    for (const char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (u < 0x20 || u == 0x7F) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\x%02x", u);
+            out += u == '\n' ? "\\n" : u == '\t' ? "\\t" : buf;
+        } else {
+            out += c;
+        }
+        if (out.size() > kMax) {
+            out = std::string(detail::utf8_prefix(out, kMax)) + "...";
+            break;
+        }
+    }
+    return out;
+}
 
 /// Levenshtein distance, for "did you mean".
 std::size_t edit_distance(std::string_view a, std::string_view b) {
@@ -133,7 +156,7 @@ class Checker {
         add(doc_.key_mark(pointer), pointer, std::move(message));
     }
     void add(detail::TextMark m, const std::string& pointer, std::string message) {
-        errors_.push_back({file_, m.line, m.column, dotted(pointer), std::move(message)});
+        errors_.push_back({file_, m.line, m.column, one_line(dotted(pointer)), one_line(message)});
         reported_.insert(pointer);
     }
 
@@ -538,7 +561,7 @@ ConfigResult failure(std::vector<ConfigError> errors) {
 }
 
 ConfigResult file_error(const std::filesystem::path& file, std::string message) {
-    return failure({ConfigError{file.string(), 0, 0, "", std::move(message)}});
+    return failure({ConfigError{one_line(file.string()), 0, 0, "", one_line(message)}});
 }
 
 }  // namespace
@@ -612,7 +635,7 @@ ConfigResult parse_config(std::string_view yaml, std::string_view file_name,
     std::vector<ConfigError> errors;
     if (!read.document) {
         for (const auto& p : read.problems) {
-            errors.push_back({file, p.mark.line, p.mark.column, "", p.message});
+            errors.push_back({file, p.mark.line, p.mark.column, "", one_line(p.message)});
         }
         return failure(std::move(errors));
     }

@@ -278,6 +278,14 @@ TEST_CASE("every error is reported, in the file's order", "[config]") {
     CHECK(errors[2].line == 3);
 }
 
+TEST_CASE("an error echoing the file's text stays one short line", "[config]") {
+    CHECK(one_error("workers: \"a\\nb\\u0001\"\n") ==
+          "p.yaml:1:10: workers: expected a whole number, found the text 'a\\nb\\x01'");
+    const auto long_key = one_error(std::string(5000, 'k') + ": 1\n");
+    CHECK(long_key.size() < 700);
+    CHECK(long_key.find('\n') == std::string::npos);
+}
+
 TEST_CASE("not YAML, not a mapping, several documents", "[config]") {
     CHECK_THAT(one_error("node: [a\n"), Catch::Contains("not valid YAML"));
     CHECK_THAT(one_error("- a\n- b\n"), Catch::Contains("must be a mapping"));
