@@ -138,6 +138,58 @@ int main(int argc, char** argv) try {
                       "us");
         std::fclose(devnull);
     }
+    {
+        // A 200-service homelab (20 nodes x 10 services, each depending on the one before it
+        // and a few across nodes): only the event's node and neighbours reach the prompt.
+        planner::PromptOptions big;
+        big.topology.nodes.clear();
+        planner::HouseRules rules;
+        std::size_t whole = 0;  // bytes of every service line, were the whole homelab sent
+        for (int n = 0; n < 20; ++n) {
+            planner::NodeDescription node{"node" + std::to_string(n),
+                                          "a machine of the homelab, number " + std::to_string(n)};
+            for (int i = 0; i < 10; ++i) {
+                planner::ServiceDescription svc{"service-" + std::to_string(i)};
+                if (i > 0) svc.depends_on.push_back("service-" + std::to_string(i - 1));
+                if (i == 0 && n > 0) svc.depends_on.push_back("node0/service-9");
+                // What listing this service would cost: "- node/service (depends on: ...)".
+                whole += 4 + node.name.size() + svc.name.size();
+                for (const auto& d : svc.depends_on) whole += 2 + d.size() + 16;
+                node.services.push_back(std::move(svc));
+            }
+            whole += node.name.size() + node.description.size() + 5;
+            big.topology.nodes.push_back(std::move(node));
+        }
+        rules.allowed_actions["node3/service-4"] = {"notify", "ignore"};
+        planner::HealthEvent busy = event;
+        busy.node = "node0";
+        busy.service = "service-9";
+        planner::HealthEvent quiet = event;
+        quiet.node = "node3";
+        quiet.service = "service-4";
+        const std::string big_system = planner::build_system_prompt(rules, big);
+        report.figure("200 services: system prompt (same for every event)",
+                      static_cast<double>(big_system.size()), "bytes");
+        report.figure("200 services: user prompt, service with 21 neighbours",
+                      static_cast<double>(
+                          planner::build_messages(busy, rules, big, big_system)[1].content.size()),
+                      "bytes");
+        report.figure("200 services: user prompt, service with 2 neighbours",
+                      static_cast<double>(
+                          planner::build_messages(quiet, rules, big, big_system)[1].content.size()),
+                      "bytes");
+        report.figure("200 services: the whole homelab as text, were it all sent",
+                      static_cast<double>(whole), "bytes");
+        report.figure(
+            "200 services: build_messages (system prompt built once)",
+            median_ns_per_call(
+                batches, per_batch,
+                [&] {
+                    sink += planner::build_messages(busy, rules, big, big_system)[1].content.size();
+                }) /
+                1000.0,
+            "us");
+    }
     report.figure("calls per figure", static_cast<double>(batches * per_batch), "calls");
     report.print_table();
     std::fprintf(stderr, "(checksum %zu)\n", sink);

@@ -143,8 +143,13 @@ class PlannerAgent {
     PlannerCounters counters() const;
     CooldownTracker& cooldown() noexcept { return cooldown_; }
     const PlannerAgentOptions& options() const noexcept { return options_; }
-    /// `build_system_prompt(options().rules, options().prompt)`, built once at construction.
-    const std::string& system_prompt() const noexcept;
+    /// `build_system_prompt(rules, prompt)` for the current rules (options() until the first
+    /// reconfigure()), built once per configuration.
+    std::string system_prompt() const;
+    /// Swaps the house rules and the prompt's topology (a configuration reload). Events already
+    /// being planned finish with the old ones; queue, cooldowns and counters are untouched.
+    /// options() keeps the construction-time values.
+    void reconfigure(HouseRules rules, PromptOptions prompt);
     /// Age of the oldest event a worker is planning, zero when idle: a health signal.
     std::chrono::steady_clock::duration oldest_in_flight_age() const;
 

@@ -17,13 +17,25 @@
 
 namespace planner {
 
+/// One service of a node. Its allowed actions are a house rule (HouseRules::allowed_actions),
+/// kept there so the rule told and the rule enforced are one piece of data.
+struct ServiceDescription {
+    std::string name;
+    /// What it needs running: `service` on the same node, or `node/service` elsewhere.
+    std::vector<std::string> depends_on{};
+};
+
 /// One machine of the homelab as the model should picture it.
 struct NodeDescription {
     std::string name;
     std::string description;
+    std::vector<ServiceDescription> services{};
 };
 
-/// The homelab the model is told about. Replace it to describe your own.
+/// The homelab the model is told about. Replace it to describe your own (examples/planner.yaml
+/// holds these defaults as a configuration file). Node names and descriptions go into the
+/// system prompt, identical for every event; services and dependencies only into the user
+/// message of an event that concerns them (build_event_context).
 struct Topology {
     std::vector<NodeDescription> nodes{
         {"piha", "Raspberry Pi home hub: mosquitto (MQTT), home-assistant, zigbee2mqtt"},
@@ -138,20 +150,94 @@ inline std::string build_user_prompt(const HealthEvent& event, const PromptOptio
            std::string(kEventCloseTag) + "\nPropose one action for this node and service as JSON.";
 }
 
+/// `depends_on` entry → `node/service` key: a bare name is a service of the same node.
+inline std::string resolve_dependency(std::string_view node, std::string_view entry) {
+    return entry.find('/') == std::string_view::npos ? service_key(node, entry)
+                                                     : std::string(entry);
+}
+
+/// What the configuration says about `event` and only that: its node's description and
+/// services, what its service depends on and what depends on it, and the per-service house
+/// rules that apply. Empty when the configuration knows nothing about it. Text from the
+/// configuration only: the event's own names stay inside the event block.
+inline std::string build_event_context(const HealthEvent& event, const HouseRules& rules,
+                                       const Topology& topology) {
+    std::string out;
+    const std::string key = service_key(event.node, event.service);
+    for (const auto& node : topology.nodes) {
+        if (node.name != event.node) continue;
+        out += "- This node: " + node.name + ": " + node.description + "\n";
+        if (!node.services.empty()) {
+            out += "- Its services:";
+            for (std::size_t i = 0; i < node.services.size(); ++i) {
+                out += (i ? ", " : " ") + node.services[i].name;
+            }
+            out += "\n";
+        }
+        for (const auto& s : node.services) {
+            if (s.name != event.service || s.depends_on.empty()) continue;
+            out += "- This service depends on:";
+            for (std::size_t i = 0; i < s.depends_on.size(); ++i) {
+                out += (i ? ", " : " ") + resolve_dependency(node.name, s.depends_on[i]);
+            }
+            out += "\n";
+        }
+    }
+    std::string dependents;
+    for (const auto& node : topology.nodes) {
+        for (const auto& s : node.services) {
+            for (const auto& d : s.depends_on) {
+                if (resolve_dependency(node.name, d) != key) continue;
+                dependents += (dependents.empty() ? " " : ", ") + service_key(node.name, s.name);
+                break;
+            }
+        }
+    }
+    if (!dependents.empty()) out += "- Depend on this service:" + dependents + "\n";
+    if (const auto* allowed = allowed_actions_for(rules, event.node, event.service)) {
+        out +=
+            "- Allowed actions for this service (enforced): " + detail::join_words(*allowed) + "\n";
+    }
+    for (const auto& pattern : rules.human_only_service_patterns) {
+        if (!detail::glob_match(pattern, key)) continue;
+        out += "- This service matches '" + pattern +
+               "', which always needs a human: set requires_human to true.\n";
+        break;
+    }
+    return out;
+}
+
+/// The user message with the event's context from the configuration before the event block.
+inline std::string build_user_prompt(const HealthEvent& event, const HouseRules& rules,
+                                     const PromptOptions& options) {
+    const std::string context = build_event_context(event, rules, options.topology);
+    std::string user = build_user_prompt(event, options);
+    if (context.empty()) return user;
+    return "Context from the homelab's configuration:\n" + context + "\n" + user;
+}
+
 /// System and user messages for `event`, ready for any LLMRouter.
 inline std::vector<ChatMessage> build_messages(const HealthEvent& event,
                                                const HouseRules& rules = {},
                                                const PromptOptions& options = {}) {
     return {{"system", build_system_prompt(rules, options)},
-            {"user", build_user_prompt(event, options)}};
+            {"user", build_user_prompt(event, rules, options)}};
 }
 
 /// The same with a system prompt built earlier by `build_system_prompt(rules, options)`: it
 /// depends only on those, so a caller planning many events builds it once.
+inline std::vector<ChatMessage> build_messages(const HealthEvent& event, const HouseRules& rules,
+                                               const PromptOptions& options,
+                                               const std::string& system_prompt) {
+    return {{"system", system_prompt}, {"user", build_user_prompt(event, rules, options)}};
+}
+
+/// Without per-service rules (default HouseRules) in the user message: kept for callers that
+/// predate them.
 inline std::vector<ChatMessage> build_messages(const HealthEvent& event,
                                                const PromptOptions& options,
                                                const std::string& system_prompt) {
-    return {{"system", system_prompt}, {"user", build_user_prompt(event, options)}};
+    return build_messages(event, HouseRules{}, options, system_prompt);
 }
 
 }  // namespace planner

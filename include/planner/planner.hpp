@@ -8,6 +8,7 @@
 
 #include "planner/agent.hpp"
 #include "planner/chain_router.hpp"
+#include "planner/config.hpp"
 #include "planner/file_sinks.hpp"
 #include "planner/http_transport.hpp"
 #include "planner/log.hpp"

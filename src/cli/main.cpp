@@ -10,13 +10,14 @@
 
 #include <planner/version.hpp>
 
+#include "config_options.hpp"
 #include "planner_run.hpp"
 #include "run_options.hpp"
 
 int main(int argc, char** argv) {
     using namespace planner::cli;
     const std::vector<std::string> args(argv + 1, argv + argc);
-    const ParsedCommand parsed = parse_command_line(args, process_env);
+    ParsedCommand parsed = parse_command_line(args, process_env);
     switch (parsed.command) {
         case Command::help:
             fmt::print("{}", usage());
@@ -30,15 +31,37 @@ int main(int argc, char** argv) {
         case Command::healthcheck:
             return check_heartbeat(parsed.options.heartbeat, parsed.options.max_age);
         case Command::run:
+        case Command::check_config:
+        case Command::print_config:
             break;
     }
-    // Block the stop signals before any thread starts, so every thread inherits the mask and
-    // only the signal thread's sigtimedwait receives them.
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    // flag > variable > file > built-in default: the file fills what flags and variables left.
+    if (const auto errors = apply_config(parsed.options); !errors.empty()) {
+        for (const auto& e : errors) fmt::print(stderr, "{}\n", e);
+        return kExitUsage;
+    }
+    if (parsed.command == Command::check_config) {
+        fmt::print("{}\n", config_summary(parsed.options));
+        return kExitOk;
+    }
+    if (parsed.command == Command::print_config) {
+        fmt::print("{}", print_config(parsed.options));
+        return kExitOk;
+    }
+    // Block the stop and reload signals before any thread starts, so every thread inherits the
+    // mask and only the signal thread's sigtimedwait receives them.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
     signal(SIGPIPE, SIG_IGN);  // a closed stdout in --dry-run is an error, not a kill
-    return run_planner(parsed.options, stdout, stderr);
+    const Reloader reload = [&args](RunOptions& next) {
+        ParsedCommand again = parse_command_line(args, process_env);
+        if (again.command == Command::error) return std::vector<std::string>{again.error};
+        next = std::move(again.options);
+        return apply_config(next);
+    };
+    return run_planner(parsed.options, stdout, stderr, reload);
 }

@@ -20,6 +20,7 @@
 #include <planner/url.hpp>
 #include <planner/version.hpp>
 
+#include "config_options.hpp"
 #include "heartbeat.hpp"
 #include "line_reader.hpp"
 #include "signals.hpp"
@@ -32,6 +33,24 @@ using namespace std::chrono_literals;
 
 namespace {
 
+/// The chain as configured: the file's `models:` entries with their own settings and keys, or
+/// the `--model` specs with the defaults. Throws for an unreadable key file or a bad setting.
+std::vector<ModelEntry> chain_entries(const RunOptions& o) {
+    if (o.config_models.empty()) return {o.models.begin(), o.models.end()};
+    std::vector<ModelEntry> entries;
+    for (const auto& m : o.config_models) {
+        ModelEntry e(m.spec);
+        e.timeout = m.timeout;
+        if (!m.key_file.empty()) e.api_key = read_key_file(m.key_file);
+        if (m.max_tokens) e.max_tokens = *m.max_tokens;
+        if (m.schema_mode == "json_object") e.schema_mode = ModelEntry::SchemaMode::json_object;
+        e.num_ctx = m.num_ctx;
+        if (m.keep_alive) e.keep_alive = *m.keep_alive;
+        entries.push_back(std::move(e));
+    }
+    return entries;
+}
+
 int usage_error(std::FILE* err, const std::string& message) {
     fmt::print(err, "planner-run: {}\n", message);
     return kExitUsage;
@@ -39,7 +58,7 @@ int usage_error(std::FILE* err, const std::string& message) {
 
 }  // namespace
 
-int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
+int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloader& reload) {
     std::unique_ptr<LogSink> base;
     if (o.log_format == LogFormat::json) {
         base = std::make_unique<JsonLinesLogSink>(err, o.log_level);
@@ -51,7 +70,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
     std::unique_ptr<LLMRouter> router;
     try {
         ChainRouterOptions ro;
-        ro.models.assign(o.models.begin(), o.models.end());
+        ro.models = chain_entries(o);
         ro.endpoints = ProviderEndpoints::from_environment();
         if (!o.openai_key_file.empty())
             ro.endpoints.openai_api_key = read_key_file(o.openai_key_file);
@@ -99,24 +118,69 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
     ao.queue_capacity = o.queue_size;
     ao.stop_grace = o.stop_grace;
     ao.wait_when_full = o.replay.has_value();  // a file can wait; Redis cannot
+    ao.rules = o.rules;
+    ao.prompt.topology = o.topology;
     PlannerAgent agent(ao, *router, *actions, *events, log);
 
     std::vector<std::string> models;
     for (const auto& m : o.models) models.push_back(redact_url(m));
-    log.log(LogLevel::info, "planner_started",
-            {{"version", PLANNER_VERSION_STRING},
-             {"node", o.node},
-             {"source", o.replay ? "replay:" + *o.replay : o.redis.redacted()},
-             {"channels", o.channels},
-             {"models", models},
-             {"actions_dir", o.dry_run ? "" : o.actions_dir.string()},
-             {"events_dir", o.dry_run ? "" : o.events_dir.string()},
-             {"cooldown_s", std::chrono::duration<double>(o.cooldown).count()},
-             {"workers", o.workers},
-             {"dry_run", o.dry_run}});
+    nlohmann::json started = {{"version", PLANNER_VERSION_STRING},
+                              {"node", o.node},
+                              {"source", o.replay ? "replay:" + *o.replay : o.redis.redacted()},
+                              {"channels", o.channels},
+                              {"models", models},
+                              {"actions_dir", o.dry_run ? "" : o.actions_dir.string()},
+                              {"events_dir", o.dry_run ? "" : o.events_dir.string()},
+                              {"cooldown_s", std::chrono::duration<double>(o.cooldown).count()},
+                              {"workers", o.workers},
+                              {"dry_run", o.dry_run},
+                              {"config", o.config ? o.config->string() : "built-in"}};
+    if (!o.config) {
+        // One line, so the operator of a homelab that is not piha/solaria/vps learns how to
+        // describe theirs.
+        started["warning"] =
+            "no --config: using the built-in example homelab (examples/planner.yaml: piha, "
+            "solaria, vps, chelsty-infra); describe yours in a YAML file and pass --config FILE "
+            "or PLANNER_CONFIG, see docs/configuration.md";
+    }
+    log.log(o.config ? LogLevel::info : LogLevel::warn, "planner_started", started);
+
+    // SIGHUP: a valid file swaps the rules and topology between events; an invalid one leaves
+    // everything as it is. Settings bound at start are reported, not applied.
+    std::atomic<std::uint64_t> reloads{0}, reload_failures{0};
+    RunOptions current = o;
+    const auto on_hangup = [&] {
+        if (!reload) return;
+        RunOptions next;
+        const auto errors = reload(next);
+        if (!errors.empty()) {
+            const auto failures = reload_failures.fetch_add(1) + 1;
+            for (const auto& e : errors) {
+                log.log(LogLevel::error, "config_reload_failed",
+                        {{"error", e}, {"reload_failures", failures}});
+            }
+            return;
+        }
+        for (const auto& change : needs_restart(current, next)) {
+            log.log(LogLevel::warn, "config_needs_restart",
+                    {{"setting", change.setting},
+                     {"running", change.running},
+                     {"wanted", change.wanted}});
+        }
+        agent.reconfigure(next.rules, PromptOptions{next.topology, ao.prompt.max_payload_bytes});
+        current.rules = next.rules;
+        current.topology = next.topology;
+        std::size_t services = 0;
+        for (const auto& n : next.topology.nodes) services += n.services.size();
+        log.log(LogLevel::info, "config_reloaded",
+                {{"config", next.config ? next.config->string() : "built-in"},
+                 {"nodes", next.topology.nodes.size()},
+                 {"services", services},
+                 {"reloads", reloads.fetch_add(1) + 1}});
+    };
 
     StopSignal stop;
-    SignalThread signals(stop, log);
+    SignalThread signals(stop, log, on_hangup);
     agent.start();
     SystemdNotifier systemd;
     std::thread heartbeat;
@@ -162,6 +226,8 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err) {
     auto summary = counters.to_json();
     summary["drained"] = report.drained;
     summary["log_lines_suppressed"] = log.suppressed_total();
+    summary["config_reloads"] = reloads.load();
+    summary["config_reload_failures"] = reload_failures.load();
     log.log(LogLevel::info, "planner_stopped", summary);
     if (report.still_in_flight > 0) {
         // A model call outlived the grace period; its answer would be dropped anyway, and

@@ -26,50 +26,63 @@ struct FlagSpec {
     bool takes_value;
     std::string_view value_name;
     std::string_view help;
+    std::string_view group = "operation";  ///< --help section: intake, outputs, models, operation
 };
 
 constexpr FlagSpec kFlags[] = {
     {"--redis", "REDIS_URL", true, "URL",
      "redis://[[user]:password@]host[:port][/db] or unix:///path/redis.sock\n"
-     "(default redis://127.0.0.1:6379/0)"},
+     "(default redis://127.0.0.1:6379/0)",
+     "intake"},
     {"--channel", "PLANNER_CHANNELS", true, "NAME",
      "channel to subscribe to; repeatable; the variable is a comma list\n"
-     "(default health_events,world_updates)"},
+     "(default health_events,world_updates)",
+     "intake"},
     {"--replay", "", true, "FILE",
      "read events as JSON lines from FILE ('-' for stdin) instead of Redis;\n"
-     "each line an event or {\"channel\": ..., \"data\": \"<event JSON>\"}; exits when done"},
+     "each line an event or {\"channel\": ..., \"data\": \"<event JSON>\"}; exits when done",
+     "intake"},
     {"--actions-dir", "ACTIONS_DIR", true, "DIR",
-     "pending-action files (default /var/lib/homelab-planner/actions)"},
+     "pending-action files (default /var/lib/homelab-planner/actions)", "outputs"},
     {"--events-dir", "EVENTS_DIR", true, "DIR",
-     "remediation event files (default /var/lib/homelab-planner/events)"},
+     "remediation event files (default /var/lib/homelab-planner/events)", "outputs"},
     {"--node", "NODE_NAME", true, "NAME", "this planner's node name (default: the host name)"},
     {"--cooldown", "PLANNER_COOLDOWN_SECONDS", true, "SECONDS",
      "one proposal per node/service per period (default 300)"},
     {"--model", "PLANNER_MODELS", true, "SPEC",
      "model chain entry, tried in order; repeatable; the variable is a comma list\n"
-     "(default ollama/qwen2.5:7b,rules)"},
+     "(default ollama/qwen2.5:7b,rules)",
+     "models"},
     {"--openai-key-file", "OPENAI_API_KEY_FILE", true, "FILE",
-     "file holding the OpenAI API key; wins over OPENAI_API_KEY"},
+     "file holding the OpenAI API key; wins over OPENAI_API_KEY", "models"},
     {"--anthropic-key-file", "ANTHROPIC_API_KEY_FILE", true, "FILE",
-     "file holding the Anthropic API key; wins over ANTHROPIC_API_KEY"},
+     "file holding the Anthropic API key; wins over ANTHROPIC_API_KEY", "models"},
     {"--llm-timeout", "PLANNER_LLM_TIMEOUT", true, "SECONDS",
-     "time limit of one model attempt (default 60)"},
+     "time limit of one model attempt (default 60)", "models"},
     {"--workers", "PLANNER_WORKERS", true, "N", "concurrent model requests (default 1)"},
     {"--queue-size", "PLANNER_QUEUE_SIZE", true, "N",
      "events waiting for a worker; more are dropped (default 1024)"},
     {"--stop-grace", "PLANNER_STOP_GRACE", true, "SECONDS",
      "on SIGTERM, time to finish queued work (default 30)"},
     {"--heartbeat", "HEARTBEAT_FILE", true, "FILE",
-     "file touched every 10 s while healthy (default: none)"},
+     "file touched every 10 s while healthy (default: none)", "outputs"},
     {"--healthcheck", "", false, "",
      "exit 0 when the heartbeat file is fresher than --max-age, else 1"},
     {"--max-age", "PLANNER_HEALTHCHECK_MAX_AGE", true, "SECONDS",
      "heartbeat age limit for --healthcheck (default 300)"},
     {"--dry-run", "", false, "",
-     "plan but write nothing; print each proposal as one JSON line on stdout"},
-    {"--log-level", "PLANNER_LOG_LEVEL", true, "LEVEL", "debug|info|warn|error (default info)"},
+     "plan but write nothing; print each proposal as one JSON line on stdout", "outputs"},
+    {"--log-level", "PLANNER_LOG_LEVEL", true, "LEVEL", "debug|info|warn|error (default info)",
+     "outputs"},
     {"--log-format", "PLANNER_LOG_FORMAT", true, "FORMAT",
-     "json (one object per line) or text (default json)"},
+     "json (one object per line) or text (default json)", "outputs"},
+    {"--config", "PLANNER_CONFIG", true, "FILE",
+     "configuration file: topology, house rules, models, settings (docs/configuration.md);\n"
+     "flags and variables win over it (default: the built-in examples/planner.yaml)"},
+    {"--check-config", "", false, "",
+     "validate the configuration; exit 0 with a summary, or 2 with every error"},
+    {"--print-config", "", false, "",
+     "print the effective configuration as YAML, each value with its source, and exit"},
     {"--version", "", false, "", "print the version and exit"},
     {"--help", "", false, "", "print this help and exit"},
 };
@@ -130,7 +143,11 @@ std::string host_name() {
 /// Applies one setting, from a flag or its variable.
 void apply(RunOptions& o, std::string_view flag, const std::string& value, bool from_env,
            bool& channels_from_flag, bool& models_from_flag) {
-    if (flag == "--redis") {
+    o.sources[std::string(flag.substr(2))] = from_env ? "variable" : "flag";
+    if (flag == "--config") {
+        if (value.empty()) throw std::invalid_argument("--config needs a file");
+        o.config = value;
+    } else if (flag == "--redis") {
         o.redis = parse_redis_url(value);
     } else if (flag == "--channel") {
         auto names = from_env ? split_commas(value) : std::vector<std::string>{value};
@@ -244,6 +261,12 @@ ParsedCommand parse_command_line(const std::vector<std::string>& args, const Env
                     parsed.command = Command::healthcheck;
                 }
                 if (arg == "--dry-run") o.dry_run = true;
+                if (arg == "--check-config" && parsed.command == Command::run) {
+                    parsed.command = Command::check_config;
+                }
+                if (arg == "--print-config" && parsed.command == Command::run) {
+                    parsed.command = Command::print_config;
+                }
                 continue;
             }
             std::string value;
@@ -316,18 +339,23 @@ std::string usage() {
     std::string out =
         "Usage: planner-run [options]\n"
         "Turns homelab health events from Redis into pending-action files a human approves.\n\n"
-        "Options (each variable in brackets is used when the flag is absent):\n";
-    for (const auto& f : kFlags) {
-        std::string head = "  " + std::string(f.name);
-        if (f.takes_value) head += " " + std::string(f.value_name);
-        if (!f.env.empty()) head += "  [" + std::string(f.env) + "]";
-        out += head + "\n";
-        std::string_view help = f.help;
-        while (!help.empty()) {
-            const auto nl = help.find('\n');
-            out += "      " + std::string(help.substr(0, nl)) + "\n";
-            if (nl == std::string_view::npos) break;
-            help.remove_prefix(nl + 1);
+        "Options (each variable in brackets is used when the flag is absent, then the\n"
+        "configuration file, then the built-in default):\n";
+    for (const std::string_view group : {"intake", "outputs", "models", "operation"}) {
+        out += "\n" + std::string(group) + ":\n";
+        for (const auto& f : kFlags) {
+            if (f.group != group) continue;
+            std::string head = "  " + std::string(f.name);
+            if (f.takes_value) head += " " + std::string(f.value_name);
+            if (!f.env.empty()) head += "  [" + std::string(f.env) + "]";
+            out += head + "\n";
+            std::string_view help = f.help;
+            while (!help.empty()) {
+                const auto nl = help.find('\n');
+                out += "      " + std::string(help.substr(0, nl)) + "\n";
+                if (nl == std::string_view::npos) break;
+                help.remove_prefix(nl + 1);
+            }
         }
     }
     out +=
@@ -335,8 +363,10 @@ std::string usage() {
         "ANTHROPIC_API_KEY (a --*-key-file wins over its variable). Model specs: ollama/<model>, "
         "openai/<model>, anthropic/<model> or\n"
         "rules, each optionally followed by @<base-url>.\n"
-        "Exit status: 0 after a clean stop (SIGINT/SIGTERM, or the end of --replay), 2 for bad\n"
-        "options or unusable directories, 1 for --healthcheck with a stale heartbeat.\n";
+        "SIGHUP reloads the configuration file (topology and house rules; other changes need a\n"
+        "restart and are reported). Exit status: 0 after a clean stop (SIGINT/SIGTERM, or the\n"
+        "end of --replay), 2 for bad options, an invalid configuration or unusable directories,\n"
+        "1 for --healthcheck with a stale heartbeat.\n";
     return out;
 }
 

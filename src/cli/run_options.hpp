@@ -8,11 +8,13 @@
 #include <cstddef>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include <planner/config.hpp>
 #include <planner/log.hpp>
 #include <planner/redis_subscriber.hpp>
 
@@ -45,9 +47,20 @@ struct RunOptions {
     bool dry_run = false;
     LogLevel log_level = LogLevel::info;
     LogFormat log_format = LogFormat::json;
+
+    /// --config / PLANNER_CONFIG; empty: the built-in configuration (examples/planner.yaml).
+    std::optional<std::filesystem::path> config;
+    /// From the configuration (apply_config): told to the model and enforced.
+    HouseRules rules{};
+    Topology topology{};
+    /// `models:` entries of the file with their per-model settings (timeout, key_file, ...).
+    std::vector<ConfigModel> config_models;
+    /// Setting (flag name without dashes) → "flag" or "variable"; apply_config adds "file" and
+    /// "default" for the settings a configuration gives.
+    std::map<std::string, std::string> sources;
 };
 
-enum class Command { run, healthcheck, help, version, error };
+enum class Command { run, healthcheck, help, version, check_config, print_config, error };
 
 struct ParsedCommand {
     Command command = Command::run;

@@ -8,20 +8,29 @@
 
 namespace planner::cli {
 
-SignalThread::SignalThread(StopSignal& stop, LogSink& log) {
+SignalThread::SignalThread(StopSignal& stop, LogSink& log, std::function<void()> on_hangup) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGHUP);
     // The thread starts with the signals blocked (main() blocks them for every thread; this
     // covers a caller that did not), so the destructor's wake-up is never a kill.
     sigset_t previous;
     pthread_sigmask(SIG_BLOCK, &set, &previous);
-    thread_ = std::thread([this, set, &stop, &log] {
+    thread_ = std::thread([this, set, &stop, &log, on_hangup = std::move(on_hangup)] {
         const timespec tick{0, 200'000'000};
         while (!done_.load()) {
             const int sig = sigtimedwait(&set, nullptr, &tick);
             if (sig <= 0 || done_.load()) continue;
+            if (sig == SIGHUP) {
+                if (on_hangup) {
+                    on_hangup();
+                } else {
+                    log.log(LogLevel::info, "sighup_ignored", {{"reason", "nothing to reload"}});
+                }
+                continue;
+            }
             const char* name = sig == SIGINT ? "SIGINT" : "SIGTERM";
             if (stop.requested()) {
                 log.log(LogLevel::warn, "forced_exit", {{"signal", name}});

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -37,12 +38,13 @@ class StopSignal {
     std::condition_variable changed_;
 };
 
-/// Takes SIGINT and SIGTERM synchronously with sigtimedwait, so nothing runs in a handler. The
-/// first signal asks for a graceful stop; a second one while stopping exits at once (files are
-/// written atomically, so that leaves nothing half-written under a final name).
+/// Takes SIGINT, SIGTERM and SIGHUP synchronously with sigtimedwait, so nothing runs in a
+/// handler. The first stop signal asks for a graceful stop; a second one while stopping exits at
+/// once (files are written atomically, so that leaves nothing half-written under a final name).
+/// SIGHUP calls `on_hangup` on this thread (a configuration reload); without one it is logged.
 class SignalThread {
   public:
-    SignalThread(StopSignal& stop, LogSink& log);
+    SignalThread(StopSignal& stop, LogSink& log, std::function<void()> on_hangup = {});
     ~SignalThread();
     SignalThread(const SignalThread&) = delete;
     SignalThread& operator=(const SignalThread&) = delete;

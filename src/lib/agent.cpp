@@ -58,8 +58,12 @@ PlannerCounters PlannerAgent::counters() const {
     return counters_->snapshot();
 }
 
-const std::string& PlannerAgent::system_prompt() const noexcept {
-    return plan_->system_prompt();
+std::string PlannerAgent::system_prompt() const {
+    return plan_->guidance()->system_prompt;
+}
+
+void PlannerAgent::reconfigure(HouseRules rules, PromptOptions prompt) {
+    plan_->reconfigure(std::move(rules), std::move(prompt));
 }
 
 IntakeResult PlannerAgent::reject(std::string_view channel, std::string reason, std::size_t bytes) {

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -39,13 +40,22 @@ class PlanStep {
     /// grace period is dropped rather than written after the planner said it was done.
     HandleResult run(const HealthEvent& event, const std::atomic<bool>& abandoned);
 
-    const std::string& system_prompt() const noexcept { return system_prompt_; }
+    /// What the model is told and what is enforced, swapped as one by reconfigure(). An event
+    /// takes a snapshot when its planning starts and keeps it to the end.
+    struct Guidance {
+        HouseRules rules;
+        PromptOptions prompt;
+        std::string system_prompt;  ///< build_system_prompt(rules, prompt), built once
+    };
+    std::shared_ptr<const Guidance> guidance() const;
+    void reconfigure(HouseRules rules, PromptOptions prompt);
 
   private:
     HandleResult plan(const HealthEvent& event, const std::atomic<bool>& abandoned);
 
     const PlannerAgentOptions& options_;
-    std::string system_prompt_;
+    mutable std::mutex guidance_mutex_;
+    std::shared_ptr<const Guidance> guidance_;
     LLMRouter& router_;
     ActionSink& actions_;
     EventSink& events_;

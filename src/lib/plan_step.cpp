@@ -10,7 +10,8 @@ PlanStep::PlanStep(const PlannerAgentOptions& options, LLMRouter& router, Action
                    EventSink& events, LogSink& log, CooldownTracker& cooldown,
                    CounterBoard& counters, WallTimeSource wall)
     : options_(options),
-      system_prompt_(build_system_prompt(options.rules, options.prompt)),
+      guidance_(std::make_shared<const Guidance>(Guidance{
+          options.rules, options.prompt, build_system_prompt(options.rules, options.prompt)})),
       router_(router),
       actions_(actions),
       events_(events),
@@ -18,6 +19,18 @@ PlanStep::PlanStep(const PlannerAgentOptions& options, LLMRouter& router, Action
       cooldown_(cooldown),
       counters_(counters),
       wall_(std::move(wall)) {}
+
+std::shared_ptr<const PlanStep::Guidance> PlanStep::guidance() const {
+    std::lock_guard lock(guidance_mutex_);
+    return guidance_;
+}
+
+void PlanStep::reconfigure(HouseRules rules, PromptOptions prompt) {
+    auto next = std::make_shared<const Guidance>(
+        Guidance{rules, prompt, build_system_prompt(rules, prompt)});
+    std::lock_guard lock(guidance_mutex_);
+    guidance_ = std::move(next);
+}
 
 HandleResult PlanStep::run(const HealthEvent& event, const std::atomic<bool>& abandoned) {
     try {
@@ -37,11 +50,13 @@ HandleResult PlanStep::run(const HealthEvent& event, const std::atomic<bool>& ab
 
 HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& abandoned) {
     const std::string key = event.svc_key();
+    const auto guide = guidance();  // this event's rules, even if a reload swaps them meanwhile
     counters_.add(&PlannerCounters::routed);
     RouteResult result;
     try {
-        result = router_.route(RouteRequest{build_messages(event, options_.prompt, system_prompt_),
-                                            proposal_schema(), &event});
+        result = router_.route(
+            RouteRequest{build_messages(event, guide->rules, guide->prompt, guide->system_prompt),
+                         proposal_schema(), &event});
     } catch (const RouteError& e) {
         counters_.add(&PlannerCounters::chain_failures);
         log_.log(LogLevel::warn, "chain_failed",
@@ -57,7 +72,7 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
         return HandleResult::chain_failed;
     }
 
-    ActionProposal p = make_proposal(event, result, options_.rules);
+    ActionProposal p = make_proposal(event, result, guide->rules);
     p.created_at = wall_();
     p.action_id = make_action_id(event, p.created_at, sequence_.fetch_add(1) + 1);
     counters_.proposal(p.action);

@@ -22,13 +22,6 @@ namespace {
 
 const std::string kPlannerRun = PLANNER_RUN_PATH;
 
-void write_file(const fs::path& path, const std::string& text) {
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    REQUIRE(f != nullptr);
-    REQUIRE(std::fwrite(text.data(), 1, text.size(), f) == text.size());
-    std::fclose(f);
-}
-
 /// Every byte planner-run left behind: its stdout, stderr and each file under `dirs`.
 std::vector<std::pair<std::string, std::string>> everything_written(
     const PlannerRunProcess& run, const std::vector<fs::path>& dirs) {
@@ -81,7 +74,7 @@ TEMPLATE_TEST_CASE("secrets: a key from the environment or a key file is sent an
             leaky["reason"] = "restarting; your key " + key + " works";
             model.script({Wire::error(401, "Incorrect API key provided: " + key),
                           Wire::answer(leaky.dump())});
-            write_file(tmp / "events.jsonl",
+            write_text(tmp / "events.jsonl",
                        R"({"type":"service_unhealthy","node":"vps","service":"observer"})"
                        "\n"
                        R"({"type":"service_unhealthy","node":"piha","service":"mosquitto"})"
@@ -95,7 +88,7 @@ TEMPLATE_TEST_CASE("secrets: a key from the environment or a key file is sent an
                                           "--events-dir",  (tmp / "events").string(),
                                           "--node",        "solaria"};
             // The file ends in a newline, as `echo key > file` writes it.
-            write_file(tmp / "key", key + "\n");
+            write_text(tmp / "key", key + "\n");
             if (source == Source::env) {
                 env.emplace_back(TestType::key_env, key);
             } else if (source == Source::flag_file) {
@@ -132,8 +125,8 @@ TEST_CASE("secrets: an unusable key file exits 2 with one line naming the file, 
           "[secrets][planner-run]") {
     TempDir tmp;
     const std::string secret = "sk-secret-two-lines-1a2b3c";
-    write_file(tmp / "two-lines", secret + "\nsecond-line-" + secret + "\n");
-    write_file(tmp / "empty", "\n");
+    write_text(tmp / "two-lines", secret + "\nsecond-line-" + secret + "\n");
+    write_text(tmp / "empty", "\n");
     fs::create_directory(tmp / "a-directory");
     const std::vector<std::pair<fs::path, std::string>> cases{
         {tmp / "missing", "No such file"},

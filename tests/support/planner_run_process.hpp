@@ -38,7 +38,8 @@ inline const std::vector<std::string> kPlannerRunUnset = {"REDIS_URL",
                                                           "OPENAI_API_KEY_FILE",
                                                           "ANTHROPIC_API_KEY_FILE",
                                                           "PLANNER_COOLDOWN_SECONDS",
-                                                          "PLANNER_LOG_FORMAT"};
+                                                          "PLANNER_LOG_FORMAT",
+                                                          "PLANNER_CONFIG"};
 
 /// Regular files under `root`, sorted; empty when `root` is missing.
 inline std::vector<std::filesystem::path> files_under(const std::filesystem::path& root) {

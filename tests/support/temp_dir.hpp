@@ -46,6 +46,14 @@ inline std::string read_text(const std::filesystem::path& path) {
     return out;
 }
 
+/// Writes `text` to `path` (replacing it); throws when it cannot, so a test fails loudly.
+inline void write_text(const std::filesystem::path& path, const std::string& text) {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (f == nullptr) throw std::runtime_error("cannot write " + path.string());
+    const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
+    if (std::fclose(f) != 0 || !ok) throw std::runtime_error("cannot write " + path.string());
+}
+
 /// Every entry under `root`, relative to it, symlinks not followed: to prove what was written.
 inline std::vector<std::string> list_tree(const std::filesystem::path& root) {
     std::vector<std::string> out;

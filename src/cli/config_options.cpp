@@ -1,0 +1,187 @@
+#include "config_options.hpp"
+
+#include <chrono>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <planner/chain_router.hpp>
+#include <planner/config.hpp>
+#include <planner/url.hpp>
+
+namespace planner::cli {
+
+namespace {
+
+/// Where a setting came from: its flag name is the key of RunOptions::sources.
+std::string source_of(const RunOptions& o, const std::string& flag) {
+    const auto it = o.sources.find(flag);
+    return it == o.sources.end() ? "default" : it->second;
+}
+
+/// JSON strings are YAML strings: quoted and escaped alike.
+std::string quoted(const std::string& text) {
+    return nlohmann::json(text).dump();
+}
+
+std::string quoted_list(const std::vector<std::string>& items) {
+    std::string out = "[";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i) out += ", ";
+        out += quoted(items[i]);
+    }
+    return out + "]";
+}
+
+std::string seconds_text(std::chrono::milliseconds d) {
+    if (d.count() % 1000 != 0) return std::to_string(d.count()) + "ms";
+    return std::to_string(d.count() / 1000) + "s";
+}
+
+std::size_t service_count(const Topology& t) {
+    std::size_t n = 0;
+    for (const auto& node : t.nodes) n += node.services.size();
+    return n;
+}
+
+}  // namespace
+
+std::vector<std::string> apply_config(RunOptions& o) {
+    const bool builtin = !o.config.has_value();
+    const ConfigResult result =
+        builtin ? parse_config(builtin_config_yaml(), "built-in") : load_config(*o.config);
+    std::vector<std::string> errors;
+    if (!result.ok()) {
+        for (const auto& e : result.errors()) errors.push_back(e.to_string());
+        return errors;
+    }
+    const PlannerConfig& c = result.config();
+    const std::string label = builtin ? "default" : "file";
+    // A setting from the file applies only where no flag or variable gave one.
+    const auto take = [&](const std::string& flag, const auto& value, auto&& assign) {
+        if (!value || o.sources.count(flag)) return;
+        assign(*value);
+        o.sources[flag] = label;
+    };
+    take("redis", c.redis, [&](const std::string& url) { o.redis = parse_redis_url(url); });
+    take("channel", c.channels, [&](const auto& v) { o.channels = v; });
+    take("actions-dir", c.actions_dir, [&](const auto& v) { o.actions_dir = v; });
+    take("events-dir", c.events_dir, [&](const auto& v) { o.events_dir = v; });
+    take("node", c.node, [&](const auto& v) { o.node = v; });
+    take("cooldown", c.cooldown, [&](const auto& v) { o.cooldown = v; });
+    take("workers", c.workers, [&](int v) { o.workers = static_cast<std::size_t>(v); });
+    if (!c.models.empty() && !o.sources.count("model")) {
+        o.models.clear();
+        for (const auto& m : c.models) o.models.push_back(m.spec);
+        o.config_models = c.models;
+        o.sources["model"] = label;
+        // A key_file belongs to its entry alone (ModelEntry::api_key): it is sent only to that
+        // entry's base URL, never to the provider's other entries.
+    }
+    o.rules = c.rules.value_or(HouseRules{});
+    o.sources["rules"] = label;
+    // Without topology: the file describes no nodes (not the built-in homelab).
+    o.topology = c.topology.value_or(Topology{{}});
+    o.sources["topology"] = label;
+    return errors;
+}
+
+std::string config_summary(const RunOptions& o) {
+    const auto& r = o.rules;
+    std::string models;
+    for (const auto& m : o.models) models += (models.empty() ? "" : ", ") + redact_url(m);
+    return fmt::format(
+        "{}: valid: {} nodes, {} services, {} models ({}), rules: {} human-only node patterns, "
+        "{} notify-only event types, {} human-only service patterns, {} services with allowed "
+        "actions, human below confidence {:.2f}",
+        o.config ? o.config->string() : "built-in configuration", o.topology.nodes.size(),
+        service_count(o.topology), o.models.size(), models, r.human_only_node_patterns.size(),
+        r.notify_only_event_types.size(), r.human_only_service_patterns.size(),
+        r.allowed_actions.size(), r.min_confidence_without_human);
+}
+
+std::string print_config(const RunOptions& o) {
+    std::string y;
+    const auto line = [&](const std::string& text, const std::string& flag) {
+        y += text + "  # " + source_of(o, flag) + "\n";
+    };
+    y += "# planner-run's effective configuration; after each setting, where it came from\n";
+    y += fmt::format(
+        "# (flag, variable, file: {}, or default: the built-in examples/planner.yaml)\n",
+        o.config ? o.config->string() : "none");
+    line("node: " + quoted(o.node), "node");
+    line("redis: " + quoted(o.redis.redacted()), "redis");
+    line("channels: " + quoted_list(o.channels), "channel");
+    line("actions_dir: " + quoted(o.actions_dir.string()), "actions-dir");
+    line("events_dir: " + quoted(o.events_dir.string()), "events-dir");
+    line("cooldown: " + seconds_text(o.cooldown), "cooldown");
+    line("workers: " + std::to_string(o.workers), "workers");
+    line("models:", "model");
+    for (std::size_t i = 0; i < o.models.size(); ++i) {
+        y += "  - spec: " + quoted(redact_url(o.models[i])) + "\n";
+        const ConfigModel* m = nullptr;
+        for (const auto& cm : o.config_models) {
+            if (cm.spec == o.models[i]) m = &cm;
+        }
+        const auto provider = parse_model_spec(o.models[i]).provider;
+        // The key file's path is shown, never the key.
+        if (m != nullptr && !m->key_file.empty()) {
+            y += "    key_file: " + quoted(m->key_file.string()) + "\n";
+        } else if (provider == "openai" && !o.openai_key_file.empty()) {
+            y += "    key_file: " + quoted(o.openai_key_file.string()) + "\n";
+        } else if (provider == "anthropic" && !o.anthropic_key_file.empty()) {
+            y += "    key_file: " + quoted(o.anthropic_key_file.string()) + "\n";
+        }
+        if (m == nullptr) continue;
+        if (m->timeout) y += "    timeout: " + seconds_text(*m->timeout) + "\n";
+        if (m->max_tokens) y += "    max_tokens: " + std::to_string(*m->max_tokens) + "\n";
+        if (m->schema_mode) y += "    schema_mode: " + quoted(*m->schema_mode) + "\n";
+        if (m->num_ctx) y += "    num_ctx: " + std::to_string(*m->num_ctx) + "\n";
+        if (m->keep_alive) y += "    keep_alive: " + std::to_string(m->keep_alive->count()) + "s\n";
+    }
+    line("topology:", "topology");
+    y += "  nodes:";
+    y += o.topology.nodes.empty() ? " {}\n" : "\n";
+    for (const auto& node : o.topology.nodes) {
+        y += "    " + quoted(node.name) + ":\n";
+        y += "      description: " + quoted(node.description) + "\n";
+        if (node.services.empty()) continue;
+        y += "      services:\n";
+        for (const auto& s : node.services) {
+            std::string body;
+            if (!s.depends_on.empty()) body += "depends_on: " + quoted_list(s.depends_on);
+            if (const auto* allowed = allowed_actions_for(o.rules, node.name, s.name)) {
+                if (!body.empty()) body += ", ";
+                body += "allowed_actions: " + quoted_list(*allowed);
+            }
+            y += "        " + quoted(s.name) + ": {" + body + "}\n";
+        }
+    }
+    line("rules:", "rules");
+    y += "  human_only_nodes: " + quoted_list(o.rules.human_only_node_patterns) + "\n";
+    y += "  notify_only_event_types: " + quoted_list(o.rules.notify_only_event_types) + "\n";
+    y += fmt::format("  min_confidence_without_human: {}\n", o.rules.min_confidence_without_human);
+    y += "  human_only_services: " + quoted_list(o.rules.human_only_service_patterns) + "\n";
+    return y;
+}
+
+std::vector<NeedsRestart> needs_restart(const RunOptions& a, const RunOptions& b) {
+    std::vector<NeedsRestart> out;
+    const auto differ = [&](const char* setting, const std::string& x, const std::string& y) {
+        if (x != y) out.push_back({setting, x, y});
+    };
+    differ("redis", a.redis.redacted(), b.redis.redacted());
+    differ("channels", quoted_list(a.channels), quoted_list(b.channels));
+    differ("actions_dir", a.actions_dir.string(), b.actions_dir.string());
+    differ("events_dir", a.events_dir.string(), b.events_dir.string());
+    differ("node", a.node, b.node);
+    differ("cooldown", seconds_text(a.cooldown), seconds_text(b.cooldown));
+    differ("workers", std::to_string(a.workers), std::to_string(b.workers));
+    std::vector<std::string> ma, mb;
+    for (const auto& m : a.models) ma.push_back(redact_url(m));
+    for (const auto& m : b.models) mb.push_back(redact_url(m));
+    differ("models", quoted_list(ma), quoted_list(mb));
+    return out;
+}
+
+}  // namespace planner::cli

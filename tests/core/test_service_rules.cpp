@@ -1,0 +1,153 @@
+#include <catch2/catch.hpp>
+
+#include <planner/messages.hpp>
+#include <planner/policy.hpp>
+
+#include <planner/testing.hpp>
+
+using planner::ActionProposal;
+using planner::apply_policy;
+using planner::HouseRules;
+using planner::testing::make_health_event;
+
+namespace {
+
+ActionProposal answer(std::string action, bool requires_human = false) {
+    ActionProposal p;
+    p.action = std::move(action);
+    p.node = "k3s-a";
+    p.service = "vaultwarden";
+    p.reason = "the model ignores the rules";
+    p.confidence = 0.95;
+    p.requires_human = requires_human;
+    return p;
+}
+
+HouseRules vault_rules() {
+    HouseRules rules;
+    rules.human_only_node_patterns = {"nas*"};
+    rules.human_only_service_patterns = {"*/vaultwarden"};
+    rules.allowed_actions["k3s-a/vaultwarden"] = {"ignore", "notify"};
+    return rules;
+}
+
+/// A homelab of `nodes` nodes with `per_node` services each; service i depends on i-1.
+planner::Topology big_topology(int nodes, int per_node) {
+    planner::Topology t;
+    t.nodes.clear();
+    for (int n = 0; n < nodes; ++n) {
+        planner::NodeDescription node{"node" + std::to_string(n),
+                                      "machine number " + std::to_string(n)};
+        for (int s = 0; s < per_node; ++s) {
+            planner::ServiceDescription svc{"svc" + std::to_string(s)};
+            if (s > 0) svc.depends_on.push_back("svc" + std::to_string(s - 1));
+            node.services.push_back(std::move(svc));
+        }
+        t.nodes.push_back(std::move(node));
+    }
+    // One dependency across nodes: node1/svc0 needs node0/svc3.
+    t.nodes[1].services[0].depends_on.push_back("node0/svc3");
+    return t;
+}
+
+}  // namespace
+
+TEST_CASE("an action outside allowed_actions becomes the most conservative allowed one",
+          "[policy]") {
+    const auto rules = vault_rules();
+    auto p = answer("restart");
+    apply_policy(p, make_health_event("k3s-a", "vaultwarden"), rules);
+    CHECK(p.action == "notify");
+    CHECK(p.type == "notify");
+    REQUIRE_FALSE(p.policy_corrections.empty());
+    CHECK_THAT(p.policy_corrections[0],
+               Catch::Contains("'restart' replaced by notify") &&
+                   Catch::Contains("k3s-a/vaultwarden' allows only ignore, notify"));
+
+    auto allowed = answer("ignore");
+    apply_policy(allowed, make_health_event("k3s-a", "vaultwarden"), rules);
+    CHECK(allowed.action == "ignore");
+
+    HouseRules restart_only;
+    restart_only.allowed_actions["k3s-a/vaultwarden"] = {"redeploy", "restart"};
+    auto r = answer("ignore");
+    apply_policy(r, make_health_event("k3s-a", "vaultwarden"), restart_only);
+    CHECK(r.action == "restart");  // notify, ignore, restart, redeploy: first one allowed
+}
+
+TEST_CASE("allowed_actions is per service, exact", "[policy]") {
+    const auto rules = vault_rules();
+    auto p = answer("restart");
+    p.node = "k3s-b";
+    apply_policy(p, make_health_event("k3s-b", "vaultwarden"), rules);
+    CHECK(p.action == "restart");
+}
+
+TEST_CASE("notify-only event types win over allowed_actions", "[policy]") {
+    HouseRules rules;
+    rules.allowed_actions["k3s-a/vaultwarden"] = {"restart"};
+    auto p = answer("restart");
+    apply_policy(p, make_health_event("k3s-a", "vaultwarden", "disk_pressure"), rules);
+    CHECK(p.action == "notify");
+}
+
+TEST_CASE("human-only services need a human whatever the model says", "[policy]") {
+    const auto rules = vault_rules();
+    auto p = answer("ignore");
+    apply_policy(p, make_health_event("k3s-a", "vaultwarden"), rules);
+    CHECK(p.requires_human);
+    CHECK_THAT(p.policy_corrections.back(),
+               Catch::Contains("service 'k3s-a/vaultwarden' always needs a human"));
+
+    auto other = answer("restart");
+    other.service = "traefik";
+    apply_policy(other, make_health_event("k3s-a", "traefik"), rules);
+    CHECK_FALSE(other.requires_human);
+}
+
+TEST_CASE("the prompt tells the per-service rules that apply_policy enforces", "[messages]") {
+    const auto rules = vault_rules();
+    planner::PromptOptions options;
+    options.topology.nodes = {{"k3s-a", "k3s server", {{"traefik"}, {"vaultwarden", {"traefik"}}}}};
+    const auto user =
+        planner::build_messages(make_health_event("k3s-a", "vaultwarden"), rules, options)[1]
+            .content;
+    CHECK_THAT(user,
+               Catch::Contains("Allowed actions for this service (enforced): ignore, notify"));
+    CHECK_THAT(user, Catch::Contains("matches '*/vaultwarden', which always needs a human"));
+    CHECK_THAT(user, Catch::Contains("This service depends on: k3s-a/traefik"));
+    const auto traefik =
+        planner::build_messages(make_health_event("k3s-a", "traefik"), rules, options)[1].content;
+    CHECK_THAT(traefik, Catch::Contains("Depend on this service: k3s-a/vaultwarden"));
+    CHECK_THAT(traefik, !Catch::Contains("Allowed actions"));
+    CHECK_THAT(traefik, !Catch::Contains("always needs a human"));
+}
+
+TEST_CASE("the prompt names only the event's node and its neighbours", "[messages]") {
+    const auto topology = big_topology(20, 10);  // 200 services
+    planner::PromptOptions options;
+    options.topology = topology;
+    const HouseRules rules;
+    const auto msgs = planner::build_messages(make_health_event("node0", "svc3"), rules, options);
+    const auto& user = msgs[1].content;
+    CHECK_THAT(user, Catch::Contains("This node: node0: machine number 0"));
+    CHECK_THAT(user, Catch::Contains("This service depends on: node0/svc2"));
+    CHECK_THAT(user, Catch::Contains("Depend on this service: node0/svc4, node1/svc0"));
+    CHECK_THAT(user, !Catch::Contains("node2/"));
+    CHECK_THAT(user, !Catch::Contains("machine number 2"));
+    // The system message is the same for every event: a local server reuses its KV cache.
+    const auto other = planner::build_messages(make_health_event("node7", "svc9"), rules, options);
+    CHECK(other[0].content == msgs[0].content);
+    CHECK(other[1].content != msgs[1].content);
+    // And no service of the homelab is in it.
+    CHECK_THAT(msgs[0].content, !Catch::Contains("svc"));
+}
+
+TEST_CASE("an event the configuration does not know gets no context block", "[messages]") {
+    planner::PromptOptions options;
+    options.topology = big_topology(2, 3);
+    const auto user =
+        planner::build_messages(make_health_event("elsewhere", "x"), HouseRules{}, options)[1]
+            .content;
+    CHECK(user == planner::build_user_prompt(make_health_event("elsewhere", "x"), options));
+}
