@@ -10,6 +10,7 @@
 #include "planner/executor_mapping.hpp"
 #include "planner/health_event.hpp"
 #include "planner/messages.hpp"
+#include "planner/pending_proposals.hpp"
 #include "planner/plan.hpp"
 #include "planner/policy.hpp"
 #include "planner/proposal.hpp"

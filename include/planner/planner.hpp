@@ -6,8 +6,10 @@
 
 #include "planner/core.hpp"
 
+#include "planner/action_store.hpp"
 #include "planner/agent.hpp"
 #include "planner/chain_router.hpp"
+#include "planner/expiry_sweeper.hpp"
 #include "planner/file_sinks.hpp"
 #include "planner/http_transport.hpp"
 #include "planner/log.hpp"
