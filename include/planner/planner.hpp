@@ -10,6 +10,7 @@
 #include "planner/agent.hpp"
 #include "planner/chain_router.hpp"
 #include "planner/expiry_sweeper.hpp"
+#include "planner/notifier.hpp"
 #include "planner/file_sinks.hpp"
 #include "planner/http_transport.hpp"
 #include "planner/log.hpp"
