@@ -24,6 +24,7 @@ ActionProposal proposal(bool requires_human = true) {
     p.confidence = 0.62;
     p.requires_human = requires_human;
     p.llm_model = "rules";
+    p.created_at = std::chrono::system_clock::time_point{std::chrono::seconds{1'780'000'000}};
     return p;
 }
 

@@ -148,7 +148,7 @@ TEST_CASE("planner-ctl approve, start, finish, history", "[ctl]") {
     CHECK(events == 2);
 }
 
-TEST_CASE("planner-ctl reject needs a reason; start needs approval", "[ctl]") {
+TEST_CASE("planner-ctl reject needs a reason, start needs approval", "[ctl]") {
     CtlFixture f;
     f.write("h1");
     f.write("auto1", false);
