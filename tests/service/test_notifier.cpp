@@ -39,6 +39,15 @@ struct Setup {
         o.sleep = [this](std::chrono::milliseconds d) { slept.push_back(d); };
         return o;
     }
+    /// A started notifier that was handed `p` and has finished delivering it.
+    Notifier& deliver(NotifierOptions o, const ActionProposal& p = proposal()) {
+        notifier = std::make_unique<Notifier>(std::move(o), make_curl_transport(), log);
+        notifier->start();
+        notifier->notify(p);
+        REQUIRE(notifier->wait_idle(20s));
+        return *notifier;
+    }
+    std::unique_ptr<Notifier> notifier;
 };
 
 NotifyTarget target(NotifyFormat f, std::string url) {
@@ -103,10 +112,7 @@ TEST_CASE("gotify: POST /message with the app token and a priority", "[notifier]
     auto t = target(NotifyFormat::gotify, server.url() + "/");
     t.token = "AppToken";
     t.priority = 7;
-    Notifier n(s.options({t}), make_curl_transport(), s.log);
-    n.start();
-    n.notify(proposal());
-    REQUIRE(n.wait_idle(10s));
+    s.deliver(s.options({t}));
     const auto reqs = server.requests();
     REQUIRE(reqs.size() == 1);
     CHECK(reqs[0].path == "/message");
@@ -126,10 +132,7 @@ TEST_CASE("webhook: the proposal, its event, a link, extra headers and a signatu
     t.headers = {{"X-Receiver-Key", "abc"}, {"X-Evil", "a\r\nInjected: yes"}};
     auto o = s.options({t});
     o.link_base = "http://planner.lan:8080/actions/";
-    Notifier n(o, make_curl_transport(), s.log);
-    n.start();
-    n.notify(proposal());
-    REQUIRE(n.wait_idle(10s));
+    s.deliver(o);
     const auto reqs = server.requests();
     REQUIRE(reqs.size() == 1);
     const auto body = reqs[0].json();
@@ -146,11 +149,7 @@ TEST_CASE("slack: an incoming-webhook text message", "[notifier]") {
     ProviderServer server;
     server.script({reply(200, "ok")});
     Setup s;
-    Notifier n(s.options({target(NotifyFormat::slack, server.url() + "/services/T/B/X")}),
-               make_curl_transport(), s.log);
-    n.start();
-    n.notify(proposal());
-    REQUIRE(n.wait_idle(10s));
+    s.deliver(s.options({target(NotifyFormat::slack, server.url() + "/services/T/B/X")}));
     const auto reqs = server.requests();
     REQUIRE(reqs.size() == 1);
     const auto body = reqs[0].json();
@@ -178,10 +177,7 @@ TEST_CASE("500s are retried with backoff, then one notify_failed without the URL
     server.script({reply(500, "boom"), reply(502, "boom"), reply(503, "boom")});
     Setup s;
     auto t = target(NotifyFormat::slack, server.url() + "/services/T000/B000/XXXXSECRET");
-    Notifier n(s.options({t}), make_curl_transport(), s.log);
-    n.start();
-    n.notify(proposal());
-    REQUIRE(n.wait_idle(10s));
+    auto& n = s.deliver(s.options({t}));
     CHECK(server.requests().size() == 3);
     CHECK(s.slept == std::vector<std::chrono::milliseconds>{100ms, 200ms});
     CHECK(n.counters().failed == 1);
@@ -200,11 +196,7 @@ TEST_CASE("a 500 then a 200 is delivered once", "[notifier]") {
     ProviderServer server;
     server.script({reply(500, ""), reply(200, "")});
     Setup s;
-    Notifier n(s.options({target(NotifyFormat::webhook, server.url())}), make_curl_transport(),
-               s.log);
-    n.start();
-    n.notify(proposal());
-    REQUIRE(n.wait_idle(10s));
+    auto& n = s.deliver(s.options({target(NotifyFormat::webhook, server.url())}));
     CHECK(n.counters().sent == 1);
     CHECK(n.counters().failed == 0);
     CHECK(s.log.lines().empty());
@@ -233,13 +225,10 @@ TEST_CASE("nothing listening, and a 4xx that is not retried", "[notifier]") {
     ProviderServer server;
     server.script({reply(401, "bad token")});
     Setup s;
-    Notifier n(s.options({target(NotifyFormat::gotify, server.url()),
-                          target(NotifyFormat::webhook,
-                                 "http://127.0.0.1:" + std::to_string(closed_port()) + "/x")}),
-               make_curl_transport(), s.log);
-    n.start();
-    n.notify(proposal());
-    REQUIRE(n.wait_idle(10s));
+    auto& n =
+        s.deliver(s.options({target(NotifyFormat::gotify, server.url()),
+                             target(NotifyFormat::webhook,
+                                    "http://127.0.0.1:" + std::to_string(closed_port()) + "/x")}));
     CHECK(server.requests().size() == 1);  // 401: retrying would not help
     CHECK(n.counters().failed == 2);
     const auto lines = s.log.lines();
