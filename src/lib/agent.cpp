@@ -168,6 +168,9 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
             verdict = IntakeResult::coalesced;
         } else if (pending_ != nullptr &&
                    (pending_id = pending_->find_pending(node, service)).has_value()) {
+            // The skip starts a cooldown too, so a flapping service costs one file read and
+            // one rewrite of the pending proposal per cooldown period, not one per message.
+            cooldown_.record(key);
             verdict = IntakeResult::pending;
         } else {
             if (reserve) pending_keys_.insert(std::move(key));

@@ -67,6 +67,9 @@ TEST_CASE("a pending proposal blocks a second one for the same service", "[agent
 
     clock.advance(61s);  // cooldown over, proposal still pending
     CHECK(p.agent.handle_event(make_health_event()) == HandleResult::pending);
+    // The skip started a cooldown: a flapping service rewrites the file once per period.
+    CHECK(p.agent.dispatch_text("health", event_json()) == IntakeResult::cooldown);
+    clock.advance(61s);
     CHECK(p.agent.dispatch_text("health", event_json()) == IntakeResult::pending);
     CHECK(count_files(tmp / "actions") == 1);
     CHECK(p.router.call_count() == 1);
@@ -81,6 +84,7 @@ TEST_CASE("a pending proposal blocks a second one for the same service", "[agent
 
     // Once decided, the service can be proposed again.
     p.store.reject(list[0]["action_id"].get<std::string>(), "alice", "flapping is expected");
+    clock.advance(61s);
     CHECK(p.agent.handle_event(make_health_event()) == HandleResult::proposed);
     CHECK(count_files(tmp / "actions") == 3);
 }
