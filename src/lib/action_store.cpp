@@ -370,9 +370,10 @@ TransitionResult ActionStore::apply(std::string_view id, const Move& move) {
         }
         return result;
     };
+    // Only called when `due`, so `expiry` is set.
     auto expire_now = [&](const std::string& why) {
         commit(ActionStatus::expired, "planner",
-               "pending past " + string_field(file, "expires_at"));
+               "pending past " + detail::format_iso8601_utc(*expiry));
         throw ActionStoreError(Kind::expired, why);
     };
 

@@ -207,6 +207,7 @@ TEST_CASE("expiry: the sweep expires due proposals and approving one is refused"
                        ActionStoreError::Kind::expired) ==
           "young expired at 2026-05-28T23:26:40.000Z");
     CHECK((*store.read("young"))["status"] == "expired");
+    CHECK((*store.read("young"))["decision_note"] == "pending past 2026-05-28T23:26:40.000Z");
     CHECK(store.history().size() == 2);
     CHECK(f.events.emitted().size() == 2);
     CHECK(f.events.emitted()[0].type == "remediation_expired");
