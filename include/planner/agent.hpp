@@ -26,6 +26,7 @@
 #include "planner/health_event.hpp"
 #include "planner/log.hpp"
 #include "planner/messages.hpp"
+#include "planner/pending_proposals.hpp"
 #include "planner/policy.hpp"
 #include "planner/router.hpp"
 #include "planner/sinks.hpp"
@@ -52,10 +53,23 @@ struct PlannerAgentOptions {
     EventLimits limits{};
     /// Larger messages are rejected before parsing.
     std::size_t max_message_bytes = 1024 * 1024;
+    /// A proposal nobody decided on within this becomes `expired` (written as `expires_at`);
+    /// zero writes no `expires_at`.
+    std::chrono::seconds proposal_ttl{std::chrono::hours{24}};
 };
 
 /// What intake did with one message or event.
-enum class IntakeResult { queued, malformed, benign, cooldown, coalesced, queue_full, stopped };
+/// `pending`: a proposal for the same node/service still waits for a decision.
+enum class IntakeResult {
+    queued,
+    malformed,
+    benign,
+    cooldown,
+    coalesced,
+    queue_full,
+    stopped,
+    pending
+};
 
 /// How handle_event ended.
 enum class HandleResult {
@@ -65,7 +79,8 @@ enum class HandleResult {
     proposed,
     chain_failed,
     write_failed,
-    abandoned
+    abandoned,
+    pending
 };
 
 std::string_view to_string(IntakeResult r) noexcept;
@@ -78,6 +93,7 @@ struct PlannerCounters {
     std::uint64_t benign = 0;
     std::uint64_t cooldown = 0;
     std::uint64_t coalesced = 0;
+    std::uint64_t pending = 0;  ///< a proposal for the key still waits for a decision
     std::uint64_t queue_full = 0;
     std::uint64_t stopping = 0;                      ///< arrived after stop() began
     std::uint64_t routed = 0;                        ///< router calls, failed ones included
@@ -107,10 +123,14 @@ class PlanStep;
 /// Collaborators are injected and must outlive the agent.
 class PlannerAgent {
   public:
+    /// `pending` (optional, e.g. the ActionStore over the actions directory the sink writes):
+    /// while it knows a pending proposal for a node/service, new events for it are skipped as
+    /// `pending` and counted on that proposal instead of proposing again.
     PlannerAgent(PlannerAgentOptions options, LLMRouter& router, ActionSink& actions,
                  EventSink& events, LogSink& log,
                  SteadyTimeSource steady = std::chrono::steady_clock::now,
-                 WallTimeSource wall = std::chrono::system_clock::now);
+                 WallTimeSource wall = std::chrono::system_clock::now,
+                 PendingProposals* pending = nullptr);
     /// Stops (with the grace period) if still running, then joins the workers.
     ~PlannerAgent();
     PlannerAgent(const PlannerAgent&) = delete;
@@ -127,6 +147,7 @@ class PlannerAgent {
     IntakeResult submit(HealthEvent event);
 
     /// The original pipeline, synchronously on this thread: benign → skip; cooldown → skip;
+    /// a pending proposal for the key → skip;
     /// route → house rules → ignore records the cooldown, anything else writes the action,
     /// emits `remediation_started`, then records the cooldown. Never throws. Queued events take
     /// the same path, screened once at intake.
@@ -162,8 +183,8 @@ class PlannerAgent {
     IntakeResult intake_text(std::string_view channel, std::string_view data);
     /// The queue, for an event whose key screen() reserved; gives the key back if refused.
     IntakeResult enqueue(HealthEvent event);
-    /// The one benign/cooldown/coalescing decision: counts and logs a skipped event; nullopt
-    /// for one that must be planned, whose key is then reserved (pending) when `reserve`.
+    /// The one benign/cooldown/coalescing/pending decision: counts and logs a skipped event;
+    /// nullopt for one that must be planned, whose key is then reserved (pending) when `reserve`.
     std::optional<IntakeResult> screen(std::string_view event_type, std::string_view node,
                                        std::string_view service, bool reserve = true);
     /// Gives back a key screen() reserved for an event that will not be queued after all.
@@ -176,6 +197,7 @@ class PlannerAgent {
     LogSink& log_;
     SteadyTimeSource steady_;
     WallTimeSource wall_;
+    PendingProposals* pending_;
     CooldownTracker cooldown_;
     std::unique_ptr<detail::CounterBoard> counters_;
     std::unique_ptr<detail::PlanStep> plan_;

@@ -12,6 +12,7 @@
 #include "planner/health_event.hpp"
 #include "planner/log_sink.hpp"
 #include "planner/messages.hpp"
+#include "planner/pending_proposals.hpp"
 #include "planner/plan.hpp"
 #include "planner/policy.hpp"
 #include "planner/proposal.hpp"

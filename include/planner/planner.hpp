@@ -6,12 +6,15 @@
 
 #include "planner/core.hpp"
 
+#include "planner/action_store.hpp"
 #include "planner/agent.hpp"
 #include "planner/chain_router.hpp"
 #include "planner/config.hpp"
+#include "planner/expiry_sweeper.hpp"
 #include "planner/file_sinks.hpp"
 #include "planner/http_transport.hpp"
 #include "planner/log.hpp"
+#include "planner/notifier.hpp"
 #include "planner/redis_subscriber.hpp"
 #include "planner/replay.hpp"
 #include "planner/schema_validator.hpp"

@@ -4,6 +4,7 @@
 /// A remediation proposal and the pending-action file the executor reads.
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,9 @@ struct ActionProposal {
     std::chrono::system_clock::time_point created_at = std::chrono::system_clock::now();
     /// What the house rules changed and why, in words a human reviewer reads.
     std::vector<std::string> policy_corrections;
+    /// When a still-pending proposal becomes `expired`; written as `expires_at` only when set,
+    /// so a file without it reads exactly as before the approval workflow existed.
+    std::optional<std::chrono::system_clock::time_point> expires_at;
 
     /// The executor's pending-action JSON: exactly the keys documented in docs/formats.md.
     nlohmann::json to_action_file() const {
@@ -43,7 +47,7 @@ struct ActionProposal {
             }
             desc += "]";
         }
-        return {
+        nlohmann::json file = {
             {"action_id", action_id},
             {"type", type},
             {"node", node},
@@ -59,6 +63,8 @@ struct ActionProposal {
             {"payload", {{"action", action}, {"reason", reason}}},
             {"description", std::move(desc)},
         };
+        if (expires_at) file["expires_at"] = detail::format_iso8601_utc(*expires_at);
+        return file;
     }
 };
 

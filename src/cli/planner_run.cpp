@@ -12,8 +12,10 @@
 
 #include <fmt/format.h>
 
+#include <planner/action_store.hpp>
 #include <planner/agent.hpp>
 #include <planner/chain_router.hpp>
+#include <planner/expiry_sweeper.hpp>
 #include <planner/file_sinks.hpp>
 #include <planner/replay.hpp>
 #include <planner/stream_sinks.hpp>
@@ -85,6 +87,11 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
 
     std::unique_ptr<ActionSink> actions;
     std::unique_ptr<EventSink> events;
+    // The approval workflow's view of the same directory: one pending proposal per service
+    // (also across restarts) and the expiry sweep. The state directory holds the audit log;
+    // PLANNER_STATE_DIR until run_options has --state-dir, else the actions directory's parent
+    // (/var/lib/homelab-planner with the defaults).
+    std::unique_ptr<ActionStore> store;
     if (o.dry_run) {
         actions = std::make_unique<StreamActionSink>(out);
         events = std::make_unique<NullEventSink>();
@@ -93,6 +100,13 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
             actions = std::make_unique<FileActionSink>(o.actions_dir);
             events =
                 std::make_unique<FileEventSink>(o.events_dir, [node = o.node] { return node; });
+            ActionStoreOptions so;
+            so.actions_dir = o.actions_dir;
+            so.state_dir = process_env("PLANNER_STATE_DIR")
+                               .value_or(o.actions_dir.parent_path().empty()
+                                             ? std::string(".")
+                                             : o.actions_dir.parent_path().string());
+            store = std::make_unique<ActionStore>(so, events.get());
             if (!o.heartbeat.empty()) {
                 prepare_output_directory(
                     o.heartbeat.parent_path().empty() ? fs::path(".") : o.heartbeat.parent_path());
@@ -120,7 +134,8 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     ao.wait_when_full = o.replay.has_value();  // a file can wait; Redis cannot
     ao.rules = o.rules;
     ao.prompt.topology = o.topology;
-    PlannerAgent agent(ao, *router, *actions, *events, log);
+    PlannerAgent agent(ao, *router, *actions, *events, log, std::chrono::steady_clock::now,
+                       std::chrono::system_clock::now, store.get());
 
     std::vector<std::string> models;
     for (const auto& m : o.models) models.push_back(redact_url(m));
@@ -182,6 +197,11 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     StopSignal stop;
     SignalThread signals(stop, log, on_hangup);
     agent.start();
+    std::unique_ptr<ExpirySweeper> sweeper;
+    if (store) {
+        sweeper = std::make_unique<ExpirySweeper>(*store, log);
+        sweeper->start();
+    }
     SystemdNotifier systemd;
     std::thread heartbeat;
     if ((!o.heartbeat.empty() && !o.dry_run) || systemd.active()) {
@@ -219,6 +239,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
 
     stop.request();
     systemd.stopping();
+    if (sweeper) sweeper->stop();
     if (heartbeat.joinable()) heartbeat.join();
     const StopReport report = agent.stop();
     log.flush();

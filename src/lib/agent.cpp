@@ -22,15 +22,16 @@ std::string make_svc_key(std::string_view node, std::string_view service) {
 
 PlannerAgent::PlannerAgent(PlannerAgentOptions options, LLMRouter& router, ActionSink& actions,
                            EventSink& events, LogSink& log, SteadyTimeSource steady,
-                           WallTimeSource wall)
+                           WallTimeSource wall, PendingProposals* pending)
     : options_(std::move(options)),
       log_(log),
       steady_(std::move(steady)),
       wall_(wall),
+      pending_(pending),
       cooldown_(options_.cooldown, steady_),
       counters_(std::make_unique<detail::CounterBoard>()),
       plan_(std::make_unique<detail::PlanStep>(options_, router, actions, events, log, cooldown_,
-                                               *counters_, std::move(wall))) {
+                                               *counters_, std::move(wall), pending)) {
     options_.workers = std::max<std::size_t>(options_.workers, 1);
     options_.queue_capacity = std::max<std::size_t>(options_.queue_capacity, 1);
 }
@@ -156,21 +157,27 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
     }
     std::string key = make_svc_key(node, service);
     IntakeResult verdict{};
+    std::optional<std::string> pending_id;
     {
-        // Cooldown and coalescing are read, and the key reserved, under the lock the workers
-        // take to release a key after recording its cooldown: a message that passes here can
-        // never slip in between a plan's cooldown record and its key's release.
+        // Cooldown, coalescing and the pending proposal are read, and the key reserved, under
+        // the lock the workers take to release a key after recording its cooldown (and telling
+        // the pending index): a message that passes here can never slip in between a plan's
+        // records and its key's release.
         std::lock_guard lock(mutex_);
         if (!cooldown_.is_ready(key)) {
             verdict = IntakeResult::cooldown;
-        } else if (!reserve) {
-            return std::nullopt;
-        } else if (!accepting_) {
+        } else if (reserve && !accepting_) {
             verdict = IntakeResult::stopped;
-        } else if (pending_keys_.contains(key)) {
+        } else if (reserve && pending_keys_.contains(key)) {
             verdict = IntakeResult::coalesced;
+        } else if (pending_ != nullptr &&
+                   (pending_id = pending_->find_pending(node, service)).has_value()) {
+            // The skip starts a cooldown too, so a flapping service costs one file read and
+            // one rewrite of the pending proposal per cooldown period, not one per message.
+            cooldown_.record(key);
+            verdict = IntakeResult::pending;
         } else {
-            pending_keys_.insert(std::move(key));
+            if (reserve) pending_keys_.insert(std::move(key));
             return std::nullopt;
         }
     }
@@ -180,6 +187,15 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
             if (log_.enabled(LogLevel::debug)) {
                 log_.log(LogLevel::debug, "skip_cooldown",
                          {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+            }
+            break;
+        case IntakeResult::pending:
+            // Counted on the proposal a person is looking at, after the decision was made.
+            count(&PlannerCounters::pending);
+            pending_->note_occurrence(*pending_id, wall_());
+            if (log_.enabled(LogLevel::debug)) {
+                log_.log(LogLevel::debug, "skip_pending",
+                         {{"key", key}, {"action_id", *pending_id}});
             }
             break;
         case IntakeResult::stopped:
@@ -256,7 +272,14 @@ void PlannerAgent::worker_loop() {
 
 HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
     if (const auto skipped = screen(event.event_type, event.node, event.service, false)) {
-        return *skipped == IntakeResult::benign ? HandleResult::benign : HandleResult::cooldown;
+        switch (*skipped) {
+            case IntakeResult::benign:
+                return HandleResult::benign;
+            case IntakeResult::pending:
+                return HandleResult::pending;
+            default:
+                return HandleResult::cooldown;
+        }
     }
     return plan_->run(event, abandoned_);
 }

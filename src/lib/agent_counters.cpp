@@ -26,6 +26,8 @@ std::string_view to_string(IntakeResult r) noexcept {
             return "queue_full";
         case IntakeResult::stopped:
             return "stopped";
+        case IntakeResult::pending:
+            return "pending";
     }
     return "stopped";
 }
@@ -46,6 +48,8 @@ std::string_view to_string(HandleResult r) noexcept {
             return "write_failed";
         case HandleResult::abandoned:
             return "abandoned";
+        case HandleResult::pending:
+            return "pending";
     }
     return "abandoned";
 }
@@ -64,6 +68,7 @@ nlohmann::json PlannerCounters::to_json() const {
               {"benign", benign},
               {"cooldown", cooldown},
               {"coalesced", coalesced},
+              {"pending", pending},
               {"queue_full", queue_full},
               {"stopping", stopping}}},
             {"routed", routed},

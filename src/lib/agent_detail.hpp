@@ -28,13 +28,14 @@ class CounterBoard {
 };
 
 /// The plan step, free of threads and queues: route, apply the house rules, write the action,
-/// emit `remediation_started`, record the cooldown. The event has already been screened
-/// (benign, cooldown) by its one caller. Safe to run for different keys on several threads.
+/// tell the pending index, emit `remediation_started`, record the cooldown. The event has already
+/// been screened (benign, cooldown) by its one caller. Safe to run for different keys on several
+/// threads.
 class PlanStep {
   public:
     PlanStep(const PlannerAgentOptions& options, LLMRouter& router, ActionSink& actions,
              EventSink& events, LogSink& log, CooldownTracker& cooldown, CounterBoard& counters,
-             WallTimeSource wall);
+             WallTimeSource wall, PendingProposals* pending = nullptr);
 
     /// Never throws. `abandoned` is read just before writing: a proposal that outlived stop()'s
     /// grace period is dropped rather than written after the planner said it was done.
@@ -63,6 +64,7 @@ class PlanStep {
     CooldownTracker& cooldown_;
     CounterBoard& counters_;
     WallTimeSource wall_;
+    PendingProposals* pending_;
     std::atomic<std::uint64_t> sequence_{0};
 };
 

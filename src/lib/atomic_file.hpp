@@ -2,10 +2,40 @@
 
 // The descriptor-based atomic writer behind the file sinks; compiled, internal, not installed.
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <string_view>
 
 namespace planner::detail {
+
+/// Owns one file descriptor.
+class UniqueFd {
+  public:
+    explicit UniqueFd(int fd = -1) noexcept : fd_(fd) {}
+    UniqueFd(UniqueFd&& other) noexcept : fd_(other.release()) {}
+    UniqueFd& operator=(UniqueFd&& other) noexcept {
+        if (this != &other) reset(other.release());
+        return *this;
+    }
+    UniqueFd(const UniqueFd&) = delete;
+    UniqueFd& operator=(const UniqueFd&) = delete;
+    ~UniqueFd() { reset(); }
+
+    int get() const noexcept { return fd_; }
+    int release() noexcept {
+        const int fd = fd_;
+        fd_ = -1;
+        return fd;
+    }
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) ::close(fd_);
+        fd_ = fd;
+    }
+
+  private:
+    int fd_;
+};
 
 /// True when `name` is one path component that stays inside its directory: non-empty, at most
 /// 255 bytes, not `.` or `..`, no `/` and no NUL.

@@ -8,7 +8,7 @@ namespace planner::detail {
 
 PlanStep::PlanStep(const PlannerAgentOptions& options, LLMRouter& router, ActionSink& actions,
                    EventSink& events, LogSink& log, CooldownTracker& cooldown,
-                   CounterBoard& counters, WallTimeSource wall)
+                   CounterBoard& counters, WallTimeSource wall, PendingProposals* pending)
     : options_(options),
       guidance_(std::make_shared<const Guidance>(Guidance{
           options.rules, options.prompt, build_system_prompt(options.rules, options.prompt)})),
@@ -18,7 +18,8 @@ PlanStep::PlanStep(const PlannerAgentOptions& options, LLMRouter& router, Action
       log_(log),
       cooldown_(cooldown),
       counters_(counters),
-      wall_(std::move(wall)) {}
+      wall_(std::move(wall)),
+      pending_(pending) {}
 
 std::shared_ptr<const PlanStep::Guidance> PlanStep::guidance() const {
     std::lock_guard lock(guidance_mutex_);
@@ -74,6 +75,7 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
 
     ActionProposal p = make_proposal(event, result, guide->rules);
     p.created_at = wall_();
+    if (options_.proposal_ttl.count() > 0) p.expires_at = p.created_at + options_.proposal_ttl;
     p.action_id = make_action_id(event, p.created_at, sequence_.fetch_add(1) + 1);
     counters_.proposal(p.action);
     nlohmann::json summary = {
@@ -111,6 +113,9 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     auto written = summary;
     written["path"] = where;
     log_.log(LogLevel::info, "proposal_written", written);
+    // Before the key is released (the caller does that after run returns), so the next event for
+    // it finds this proposal pending.
+    if (pending_ != nullptr) pending_->added(p);
 
     PlannerEvent started;
     started.type = "remediation_started";

@@ -266,3 +266,36 @@ TEST_CASE("planner-run end to end over Redis with the rules provider", "[planner
 }
 
 #endif  // PLANNER_RUN_PATH
+
+TEST_CASE("a restarted planner-run does not re-propose what is still pending",
+          "[planner-run][pending]") {
+    TempDir tmp;
+    std::FILE* f = std::fopen((tmp / "events.jsonl").c_str(), "w");
+    std::fputs(
+        R"({"type":"service_unhealthy","node":"piha","service":"mosquitto","severity":"error"})"
+        "\n",
+        f);
+    std::fclose(f);
+    const std::vector<std::string> args = {"--replay",      (tmp / "events.jsonl").string(),
+                                           "--model",       "rules",
+                                           "--actions-dir", (tmp / "actions").string(),
+                                           "--events-dir",  (tmp / "events").string()};
+    const std::vector<std::pair<std::string, std::string>> env = {
+        {"PLANNER_STATE_DIR", (tmp / "state").string()}};
+    {
+        Run first(tmp, args, {}, env);
+        REQUIRE(first.wait() == 0);
+    }
+    REQUIRE(files_under(tmp / "actions").size() == 1);
+    Run second(tmp, args, {}, env);  // cooldown forgotten, the directory remembers
+    REQUIRE(second.wait() == 0);
+    const auto actions = files_under(tmp / "actions");
+    REQUIRE(actions.size() == 1);
+    const auto action = nlohmann::json::parse(read_text(actions[0]));
+    CHECK(action["status"] == "pending");
+    CHECK(action["occurrences"] == 2);
+    CHECK(action.contains("expires_at"));
+    const auto summary = nlohmann::json::parse(second.stderr_lines().back());
+    CHECK(summary["skipped"]["pending"] == 1);
+    CHECK(summary["routed"] == 0);
+}

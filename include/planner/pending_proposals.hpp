@@ -1,0 +1,35 @@
+#pragma once
+
+/// \file
+/// The question the agent asks before planning a key: is a proposal for this service still
+/// waiting for a human? An interface, so the agent stays free of the file layout and embedders
+/// with their own ActionSink can answer it from their own store (or not at all).
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "planner/proposal.hpp"
+
+namespace planner {
+
+/// One pending proposal per node/service. The agent calls `find_pending` inside its one
+/// screening decision (under its queue lock, so it must be quick and must not write),
+/// `note_occurrence` after that decision for an event it skipped, and `added` once a proposal
+/// was written. Thread-safe implementations only.
+class PendingProposals {
+  public:
+    virtual ~PendingProposals() = default;
+    /// The id of the proposal for node/service that is still `pending`, if any.
+    virtual std::optional<std::string> find_pending(std::string_view node,
+                                                    std::string_view service) = 0;
+    /// Another event arrived for that pending proposal: count it (`occurrences`, `last_seen`).
+    /// Never throws; false when the proposal was no longer pending by then.
+    virtual bool note_occurrence(const std::string& action_id,
+                                 std::chrono::system_clock::time_point when) noexcept = 0;
+    /// A proposal was stored by the ActionSink.
+    virtual void added(const ActionProposal& proposal) = 0;
+};
+
+}  // namespace planner

@@ -1,0 +1,350 @@
+#include "ctl.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include <planner/action_store.hpp>
+#include <planner/detail/time.hpp>
+#include <planner/file_sinks.hpp>
+#include <planner/version.hpp>
+
+namespace planner::ctl {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kUsage =
+    R"(usage: planner-ctl [--actions-dir DIR] [--state-dir DIR] [--events-dir DIR] [--node NAME] COMMAND
+
+commands:
+  list [--status S] [--json]        proposals, oldest first (--json: one object per line)
+  show ID                           one proposal in full
+  approve ID --by NAME [--note T]   pending -> approved
+  reject ID --by NAME --reason T    pending -> rejected
+  start ID [--by NAME]              approved (or pending, requires_human false) -> executing
+  finish ID --result succeeded|failed [--detail T] [--by NAME]
+  history [ID] [--json]             the audit log, newest first
+
+options (flag, else variable, else default):
+  --actions-dir DIR   ACTIONS_DIR         /var/lib/homelab-planner/actions
+  --state-dir DIR     PLANNER_STATE_DIR   the parent of the actions directory (audit.jsonl)
+  --events-dir DIR    EVENTS_DIR          /var/lib/homelab-planner/events
+  --node NAME         NODE_NAME           the host name (the events' node folder)
+
+exit status: 0 done, 1 not found / conflict / expired, 2 usage
+)";
+
+/// Action files may hold invalid UTF-8 from an event; print it replaced rather than fail.
+std::string dump(const nlohmann::json& j, int indent = -1) {
+    return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+struct UsageError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+std::string env_or(const char* name, std::string fallback) {
+    const char* v = std::getenv(name);
+    return v != nullptr && *v != '\0' ? std::string(v) : std::move(fallback);
+}
+
+std::string host_name() {
+    char buf[256] = {};
+    if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+    return buf;
+}
+
+/// The command's arguments: positionals, and `--flag VALUE` or bare `--flag` for the known
+/// switches.
+struct Args {
+    std::vector<std::string> positional;
+    std::map<std::string, std::string> flags;
+
+    std::optional<std::string> get(const std::string& flag) const {
+        const auto it = flags.find(flag);
+        if (it == flags.end()) return std::nullopt;
+        return it->second;
+    }
+    std::string required(const std::string& flag) const {
+        auto v = get(flag);
+        if (!v || v->empty()) throw UsageError(flag + " is required");
+        return *v;
+    }
+};
+
+Args parse_args(const std::vector<std::string>& args, std::size_t from,
+                const std::set<std::string>& with_value, const std::set<std::string>& switches,
+                std::size_t max_positional) {
+    Args out;
+    for (std::size_t i = from; i < args.size(); ++i) {
+        const std::string& a = args[i];
+        if (with_value.contains(a)) {
+            if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
+            out.flags[a] = args[++i];
+        } else if (switches.contains(a)) {
+            out.flags[a] = "";
+        } else if (a.starts_with("--") && a.size() > 2) {
+            throw UsageError("unknown option " + a);
+        } else {
+            out.positional.push_back(a);
+        }
+    }
+    if (out.positional.size() > max_positional) {
+        throw UsageError("unexpected argument " + out.positional[max_positional]);
+    }
+    return out;
+}
+
+std::string the_id(const Args& a) {
+    if (a.positional.empty()) throw UsageError("an action ID is required");
+    const std::string& id = a.positional[0];
+    if (!is_valid_action_id(id)) {
+        throw UsageError("invalid action ID (expected [A-Za-z0-9._-], 1..200 bytes)");
+    }
+    return id;
+}
+
+std::string text(const nlohmann::json& file, const char* key) {
+    const auto it = file.find(key);
+    if (it == file.end()) return "";
+    return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+/// "3m", "2h", "1d": how long ago or how long to go, for a table read at a glance.
+std::string short_duration(double seconds) {
+    const bool negative = seconds < 0;
+    double s = negative ? -seconds : seconds;
+    std::string out;
+    if (s < 60) {
+        out = fmt::format("{}s", static_cast<long>(s));
+    } else if (s < 3600) {
+        out = fmt::format("{}m", static_cast<long>(s / 60));
+    } else if (s < 86400) {
+        out = fmt::format("{}h", static_cast<long>(s / 3600));
+    } else {
+        out = fmt::format("{}d", static_cast<long>(s / 86400));
+    }
+    return negative ? "-" + out : out;
+}
+
+double seconds_since(const std::string& iso, double now) {
+    const auto t = detail::parse_iso8601(iso);
+    return t ? now - *t : 0.0;
+}
+
+void print_table(std::FILE* out, const std::vector<nlohmann::json>& rows,
+                 const ActionStore& store) {
+    const double now = detail::to_epoch_seconds(std::chrono::system_clock::now());
+    fmt::print(out, "{:<44} {:>5} {:<28} {:<8} {:<8} {:<5} {:>4} {:<9} {}\n", "ID", "AGE",
+               "NODE/SERVICE", "ACTION", "RISK", "HUMAN", "CONF", "STATUS", "EXPIRES IN");
+    for (const auto& f : rows) {
+        std::string expires = "-";
+        if (text(f, "status") == "pending") {
+            if (const auto at = store.expiry_of(f)) {
+                expires = short_duration(detail::to_epoch_seconds(*at) - now);
+            }
+        }
+        fmt::print(out, "{:<44} {:>5} {:<28} {:<8} {:<8} {:<5} {:>4.2f} {:<9} {}\n",
+                   text(f, "action_id"), short_duration(seconds_since(text(f, "timestamp"), now)),
+                   text(f, "node") + "/" + text(f, "service"),
+                   f.value(nlohmann::json::json_pointer("/payload/action"), std::string("?")),
+                   text(f, "risk_level"), f.value("requires_human", true) ? "yes" : "no",
+                   f.value("confidence", 0.0), text(f, "status"), expires);
+    }
+}
+
+void print_show(std::FILE* out, const nlohmann::json& f) {
+    auto line = [&](const char* label, const std::string& value) {
+        if (!value.empty()) fmt::print(out, "{:<15} {}\n", label, value);
+    };
+    line("id", text(f, "action_id"));
+    line("status", text(f, "status"));
+    line("target", text(f, "node") + "/" + text(f, "service"));
+    line("action", f.value(nlohmann::json::json_pointer("/payload/action"), std::string()) + " (" +
+                       text(f, "type") + ", risk " + text(f, "risk_level") + ")");
+    line("requires human", f.value("requires_human", true) ? "yes" : "no");
+    line("confidence", text(f, "confidence"));
+    line("reason", f.value(nlohmann::json::json_pointer("/payload/reason"), std::string()));
+    line("description", text(f, "description"));  // carries the house-rule corrections
+    line("model", text(f, "llm_model") + " after " + text(f, "llm_attempts") + " attempt(s)");
+    line("source event", text(f, "source_event"));
+    line("created", text(f, "timestamp"));
+    line("expires", text(f, "expires_at"));
+    line("occurrences", text(f, "occurrences"));
+    line("last seen", text(f, "last_seen"));
+    line("decided", text(f, "decided_by").empty()
+                        ? ""
+                        : text(f, "decided_by") + " at " + text(f, "decided_at") + ": " +
+                              text(f, "decision_note"));
+    line("started", text(f, "started_by").empty()
+                        ? ""
+                        : text(f, "started_by") + " at " + text(f, "started_at"));
+    line("finished",
+         text(f, "finished_by").empty()
+             ? ""
+             : text(f, "finished_by") + " at " + text(f, "finished_at") + ": " + text(f, "result"));
+    fmt::print(out, "\n{}\n", dump(f, 2));
+}
+
+int run_command(const std::vector<std::string>& args, std::size_t at, ActionStoreOptions so,
+                const fs::path& events_dir, const std::string& node, std::FILE* out) {
+    const std::string command = args[at];
+    const std::string default_by = env_or("USER", "planner-ctl");
+    if (command == "list") {
+        const auto a = parse_args(args, at + 1, {"--status"}, {"--json"}, 0);
+        const auto status = a.get("--status");
+        if (status && !parse_action_status(*status)) throw UsageError("unknown status " + *status);
+        ActionStore store(so);
+        std::vector<nlohmann::json> rows;
+        for (auto& f : store.list()) {
+            if (!status || text(f, "status") == *status) rows.push_back(std::move(f));
+        }
+        if (a.get("--json")) {
+            for (const auto& f : rows) fmt::print(out, "{}\n", dump(f));
+        } else {
+            print_table(out, rows, store);
+        }
+        return kExitOk;
+    }
+    if (command == "show") {
+        const auto a = parse_args(args, at + 1, {}, {"--json"}, 1);
+        const std::string id = the_id(a);
+        const auto file = ActionStore(so).read(id);
+        if (!file) throw ActionStoreError(ActionStoreError::Kind::not_found, "no action " + id);
+        if (a.get("--json")) {
+            fmt::print(out, "{}\n", dump(*file, 2));
+        } else {
+            print_show(out, *file);
+        }
+        return kExitOk;
+    }
+    if (command == "history") {
+        const auto a = parse_args(args, at + 1, {}, {"--json"}, 1);
+        std::optional<std::string> id;
+        if (!a.positional.empty()) id = the_id(a);
+        const auto lines =
+            ActionStore(so).history(id ? std::optional<std::string_view>(*id) : std::nullopt);
+        for (const auto& l : lines) {
+            if (a.get("--json")) {
+                fmt::print(out, "{}\n", dump(l));
+            } else {
+                fmt::print(out, "{}  {}  {} -> {}  by {}{}\n", text(l, "at"), text(l, "action_id"),
+                           text(l, "from"), text(l, "to"), text(l, "by"),
+                           text(l, "note").empty() ? "" : "  (" + text(l, "note") + ")");
+            }
+        }
+        return kExitOk;
+    }
+
+    // Every command below changes a proposal: validate the arguments before touching anything.
+    Args a;
+    if (command == "approve") {
+        a = parse_args(args, at + 1, {"--by", "--note"}, {}, 1);
+        a.required("--by");
+    } else if (command == "reject") {
+        a = parse_args(args, at + 1, {"--by", "--reason"}, {}, 1);
+        a.required("--by");
+        a.required("--reason");
+    } else if (command == "start") {
+        a = parse_args(args, at + 1, {"--by"}, {}, 1);
+    } else if (command == "finish") {
+        a = parse_args(args, at + 1, {"--by", "--result", "--detail"}, {}, 1);
+        const std::string r = a.required("--result");
+        if (r != "succeeded" && r != "failed") {
+            throw UsageError("--result must be succeeded or failed");
+        }
+    } else {
+        throw UsageError("unknown command " + command);
+    }
+    const std::string id = the_id(a);
+    FileEventSink events(events_dir, [node] { return node; });
+    ActionStore store(so, &events);
+    TransitionResult r;
+    if (command == "approve") {
+        r = store.approve(id, a.required("--by"), a.get("--note").value_or(""));
+    } else if (command == "reject") {
+        r = store.reject(id, a.required("--by"), a.required("--reason"));
+    } else if (command == "start") {
+        r = store.start(id, a.get("--by").value_or(default_by));
+    } else {
+        r = store.finish(id, a.required("--result") == "succeeded",
+                         a.get("--by").value_or(default_by), a.get("--detail").value_or(""));
+    }
+    fmt::print(out, "{}: {} -> {}\n", id, to_string(r.from), to_string(r.to));
+    if (!r.event_error.empty()) {
+        // The transition stands (file and audit log); only the event file is missing.
+        fmt::print(stderr, "planner-ctl: warning: event not written: {}\n", r.event_error);
+    }
+    return kExitOk;
+}
+
+}  // namespace
+
+int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err) {
+    try {
+        fs::path actions = env_or("ACTIONS_DIR", "/var/lib/homelab-planner/actions");
+        std::optional<fs::path> state;
+        if (const char* s = std::getenv("PLANNER_STATE_DIR"); s != nullptr && *s != '\0') {
+            state = s;
+        }
+        fs::path events = env_or("EVENTS_DIR", "/var/lib/homelab-planner/events");
+        std::string node = env_or("NODE_NAME", "");
+        std::size_t i = 0;
+        for (; i < args.size() && args[i].starts_with("-"); ++i) {
+            const std::string& flag = args[i];
+            if (flag == "-h" || flag == "--help") {
+                fmt::print(out, "{}", kUsage);
+                return kExitOk;
+            }
+            if (flag == "--version") {
+                fmt::print(out, "planner-ctl {}\n", PLANNER_VERSION_STRING);
+                return kExitOk;
+            }
+            if (flag == "--config") {
+                throw UsageError(
+                    "--config is not supported yet; use --actions-dir and --state-dir");
+            }
+            if (i + 1 >= args.size()) throw UsageError(flag + " needs a value");
+            const std::string& value = args[++i];
+            if (flag == "--actions-dir") {
+                actions = value;
+            } else if (flag == "--state-dir") {
+                state = value;
+            } else if (flag == "--events-dir") {
+                events = value;
+            } else if (flag == "--node") {
+                node = value;
+            } else {
+                throw UsageError("unknown option " + flag);
+            }
+        }
+        if (i >= args.size()) throw UsageError("a command is required (see --help)");
+        ActionStoreOptions so;
+        so.actions_dir = actions;
+        so.state_dir =
+            state ? *state
+                  : (actions.parent_path().empty() ? fs::path(".") : actions.parent_path());
+        if (node.empty()) node = host_name();
+        return run_command(args, i, so, events, node, out);
+    } catch (const UsageError& e) {
+        fmt::print(err, "planner-ctl: {}\n", e.what());
+        return kExitUsage;
+    } catch (const ActionStoreError& e) {
+        fmt::print(err, "planner-ctl: {}\n", e.what());
+        return e.kind() == ActionStoreError::Kind::invalid_id ? kExitUsage : kExitRefused;
+    } catch (const std::exception& e) {
+        fmt::print(err, "planner-ctl: {}\n", e.what());
+        return kExitRefused;
+    }
+}
+
+}  // namespace planner::ctl
