@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include <planner/action_store.hpp>
+#include <planner/config.hpp>
 #include <planner/detail/time.hpp>
 #include <planner/file_sinks.hpp>
 #include <planner/version.hpp>
@@ -23,7 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kUsage =
-    R"(usage: planner-ctl [--actions-dir DIR] [--state-dir DIR] [--events-dir DIR] [--node NAME] COMMAND
+    R"(usage: planner-ctl [--config FILE] [--actions-dir DIR] [--state-dir DIR] [--events-dir DIR] [--node NAME] COMMAND
 
 commands:
   list [--status S] [--json]        proposals, oldest first (--json: one object per line)
@@ -34,7 +35,8 @@ commands:
   finish ID --result succeeded|failed [--detail T] [--by NAME]
   history [ID] [--json]             the audit log, newest first
 
-options (flag, else variable, else default):
+options (flag, else variable, else the configuration file, else default):
+  --config FILE       PLANNER_CONFIG      planner-run's file: actions_dir, events_dir, node
   --actions-dir DIR   ACTIONS_DIR         /var/lib/homelab-planner/actions
   --state-dir DIR     PLANNER_STATE_DIR   the parent of the actions directory (audit.jsonl)
   --events-dir DIR    EVENTS_DIR          /var/lib/homelab-planner/events
@@ -291,13 +293,40 @@ int run_command(const std::vector<std::string>& args, std::size_t at, ActionStor
 
 int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err) {
     try {
-        fs::path actions = env_or("ACTIONS_DIR", "/var/lib/homelab-planner/actions");
+        // Precedence as planner-run's: flag > variable > file > default. The file is found
+        // first (--config or PLANNER_CONFIG), so the same directories are read as the planner
+        // that wrote them.
+        fs::path actions = "/var/lib/homelab-planner/actions";
+        fs::path events = "/var/lib/homelab-planner/events";
+        std::string node;
+        std::optional<fs::path> config_file;
+        if (const char* c = std::getenv("PLANNER_CONFIG"); c != nullptr && *c != '\0') {
+            config_file = c;
+        }
+        // Every option but --help/--version takes a value: step over option/value pairs.
+        for (std::size_t j = 0; j + 1 < args.size() && args[j].starts_with("-"); j += 2) {
+            if (args[j] == "-h" || args[j] == "--help" || args[j] == "--version") break;
+            if (args[j] == "--config") config_file = args[j + 1];
+        }
+        if (config_file) {
+            const auto loaded = load_config(*config_file);
+            if (!loaded.ok()) {
+                // The first error names the problem; planner-run --check-config lists them all.
+                throw UsageError(loaded.errors().front().to_string() +
+                                 " (planner-run --check-config lists every error)");
+            }
+            const auto& c = loaded.config();
+            if (c.actions_dir) actions = *c.actions_dir;
+            if (c.events_dir) events = *c.events_dir;
+            if (c.node) node = *c.node;
+        }
+        actions = env_or("ACTIONS_DIR", actions.string());
         std::optional<fs::path> state;
         if (const char* s = std::getenv("PLANNER_STATE_DIR"); s != nullptr && *s != '\0') {
             state = s;
         }
-        fs::path events = env_or("EVENTS_DIR", "/var/lib/homelab-planner/events");
-        std::string node = env_or("NODE_NAME", "");
+        events = env_or("EVENTS_DIR", events.string());
+        node = env_or("NODE_NAME", node);
         std::size_t i = 0;
         for (; i < args.size() && args[i].starts_with("-"); ++i) {
             const std::string& flag = args[i];
@@ -309,13 +338,11 @@ int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err
                 fmt::print(out, "planner-ctl {}\n", PLANNER_VERSION_STRING);
                 return kExitOk;
             }
-            if (flag == "--config") {
-                throw UsageError(
-                    "--config is not supported yet; use --actions-dir and --state-dir");
-            }
             if (i + 1 >= args.size()) throw UsageError(flag + " needs a value");
             const std::string& value = args[++i];
-            if (flag == "--actions-dir") {
+            if (flag == "--config") {
+                // Read above, before the variables.
+            } else if (flag == "--actions-dir") {
                 actions = value;
             } else if (flag == "--state-dir") {
                 state = value;

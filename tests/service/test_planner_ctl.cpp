@@ -188,3 +188,47 @@ TEST_CASE("planner-ctl usage errors exit 2 and hostile ids touch nothing", "[ctl
     CHECK(f.file("a1")["status"] == "pending");
     CHECK_FALSE(std::filesystem::exists(f.tmp / "state" / "audit.jsonl"));
 }
+
+TEST_CASE("planner-ctl --config reads planner-run's directories; flags and variables win",
+          "[ctl]") {
+    CtlFixture f;
+    f.write("a1");
+    write_text(f.tmp / "planner.yaml", "actions_dir: " + f.actions.string() + "\nevents_dir: " +
+                                           (f.tmp / "events").string() + "\nnode: solaria\n");
+    const auto ctl = [&](std::vector<std::string> args,
+                         std::vector<std::pair<std::string, std::string>> env = {}) {
+        args.insert(args.begin(), PLANNER_CTL_PATH);
+        Process p(ProcessOptions{.argv = args,
+                                 .env = std::move(env),
+                                 .unset_env = {"ACTIONS_DIR", "EVENTS_DIR", "PLANNER_STATE_DIR",
+                                               "NODE_NAME", "PLANNER_CONFIG"},
+                                 .stdout_stream = f.tmp / "out.txt",
+                                 .stderr_stream = f.tmp / "err.txt"});
+        CtlResult r;
+        r.code = p.wait(30s).value_or(-1);
+        r.out = read_text(f.tmp / "out.txt");
+        r.err = read_text(f.tmp / "err.txt");
+        return r;
+    };
+    const std::string config = (f.tmp / "planner.yaml").string();
+    auto r = ctl({"--config", config, "list", "--json"});
+    CHECK(r.code == 0);
+    CHECK(count_lines(r.out) == 1);
+    // The same through the variable, and after another option.
+    CHECK(ctl({"list", "--json"}, {{"PLANNER_CONFIG", config}}).out == r.out);
+    CHECK(ctl({"--node", "x", "--config", config, "list", "--json"}).out == r.out);
+    // A flag wins over the file; so does a variable.
+    std::filesystem::create_directories(f.tmp / "empty");
+    CHECK(count_lines(ctl({"--config", config, "--actions-dir", (f.tmp / "empty").string(), "list",
+                           "--json"})
+                          .out) == 0);
+    CHECK(count_lines(ctl({"--config", config, "list", "--json"},
+                          {{"ACTIONS_DIR", (f.tmp / "empty").string()}})
+                          .out) == 0);
+    // A broken file: exit 2, one line that names the file, line and key.
+    write_text(f.tmp / "broken.yaml", "actions_dri: /x\n");
+    r = ctl({"--config", (f.tmp / "broken.yaml").string(), "list"});
+    CHECK(r.code == 2);
+    CHECK(count_lines(r.err) == 1);
+    CHECK_THAT(r.err, Catch::Contains("broken.yaml:1:") && Catch::Contains("actions_dri"));
+}
