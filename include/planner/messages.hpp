@@ -94,14 +94,16 @@ inline std::string join_quoted(const std::vector<std::string>& items, std::strin
 
 }  // namespace detail
 
-/// The system prompt: topology, allowed actions, the house rules (pass the same HouseRules that
-/// apply_policy enforces, so the model is told what is enforced) and the answer format.
+/// The system prompt: allowed actions, the house rules (pass the same HouseRules that
+/// apply_policy enforces, so the model is told what is enforced) and the answer format. No
+/// topology: the homelab is described per event, only the part that is relevant to it (see
+/// build_event_context), so this text is byte-identical for every event and a local server
+/// reuses its cache for it, whatever the size of the homelab.
 inline std::string build_system_prompt(const HouseRules& rules = {},
-                                       const PromptOptions& options = {}) {
+                                       const PromptOptions& /*options*/ = {}) {
     std::string p;
     p += "You are the remediation planner of a small homelab. For one health event you propose "
-         "exactly one action for the event's own node and service.\n\nNodes:\n";
-    for (const auto& n : options.topology.nodes) p += "- " + n.name + ": " + n.description + "\n";
+         "exactly one action for the event's own node and service.\n";
     p += "\nActions:\n"
          "- restart: restart the service's container; for a stopped, crashed or unhealthy "
          "service.\n"

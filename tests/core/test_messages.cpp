@@ -53,8 +53,20 @@ TEST_CASE("system prompt contains homelab rules", "[messages]") {
     CHECK_THAT(sys, Catch::Contains("requires_human"));
     CHECK_THAT(sys, Catch::Contains("disk_pressure is always notify"));
     CHECK_THAT(sys, Catch::Contains("0.70"));
-    for (auto node : {"piha", "solaria", "vps", "chelsty-infra"})
-        CHECK_THAT(sys, Catch::Contains(node));
+}
+
+TEST_CASE("the homelab is described per event: its own node, never the whole topology",
+          "[messages]") {
+    const auto sys = build_messages(make_health_event())[0].content;
+    const auto piha = build_messages(make_health_event("piha", "mosquitto"))[1].content;
+    const auto vps = build_messages(make_health_event("vps", "observer"))[1].content;
+    CHECK(build_messages(make_health_event("vps", "observer"))[0].content == sys);
+    CHECK_THAT(piha, Catch::Contains("This node: piha: Raspberry Pi home hub"));
+    CHECK_THAT(piha, !Catch::Contains("solaria") && !Catch::Contains("GPU workstation"));
+    CHECK_THAT(vps, Catch::Contains("This node: vps: public cloud VPS"));
+    CHECK_THAT(vps, !Catch::Contains("Raspberry Pi"));
+    for (auto node : {"solaria", "GPU workstation", "public cloud VPS", "Raspberry Pi"})
+        CHECK_THAT(sys, !Catch::Contains(node));
 }
 
 TEST_CASE("system prompt follows replaced topology and rules", "[messages]") {
@@ -65,11 +77,13 @@ TEST_CASE("system prompt follows replaced topology and rules", "[messages]") {
     rules.notify_only_event_types = {"smart_warning"};
     rules.min_confidence_without_human = 0.85;
     const auto sys = planner::build_system_prompt(rules, options);
-    CHECK_THAT(sys, Catch::Contains("nas01: storage box"));
     CHECK_THAT(sys, Catch::Contains("'nas*'"));
     CHECK_THAT(sys, Catch::Contains("smart_warning is always notify"));
     CHECK_THAT(sys, Catch::Contains("0.85"));
     CHECK_THAT(sys, !Catch::Contains("piha"));
+    const auto user =
+        build_messages(make_health_event("nas01", "samba"), rules, options)[1].content;
+    CHECK_THAT(user, Catch::Contains("This node: nas01: storage box"));
 }
 
 TEST_CASE("huge payload is truncated with a marker", "[messages]") {
