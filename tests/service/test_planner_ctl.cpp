@@ -189,7 +189,7 @@ TEST_CASE("planner-ctl usage errors exit 2 and hostile ids touch nothing", "[ctl
     CHECK_FALSE(std::filesystem::exists(f.tmp / "state" / "audit.jsonl"));
 }
 
-TEST_CASE("planner-ctl --config reads planner-run's directories; flags and variables win",
+TEST_CASE("planner-ctl --config reads planner-run's directories, flags and variables win",
           "[ctl]") {
     CtlFixture f;
     f.write("a1");
