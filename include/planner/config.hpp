@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -32,6 +33,20 @@ struct ConfigModel {
     std::optional<std::chrono::seconds> keep_alive;
 };
 
+/// One entry of `notify:`. Tokens and secrets stay in files that planner-run reads at start,
+/// so the configuration (and --print-config) holds paths, never them. The URL is a secret too.
+struct ConfigNotifyTarget {
+    std::string type;  ///< ntfy, gotify, webhook, slack
+    std::string url;
+    std::string when = "requires_human";  ///< or always
+    std::filesystem::path token_file;     ///< ntfy, gotify
+    std::filesystem::path secret_file;    ///< webhook: HMAC key
+    int priority = 0;                     ///< zero: by whether a human must approve
+    std::vector<std::string> tags;        ///< ntfy
+    std::vector<std::pair<std::string, std::string>> headers;  ///< webhook; values are secrets
+    std::string name;                                          ///< empty: <type>#<index>
+};
+
 /// A validated configuration. A setting the file leaves out stays empty, so that the caller
 /// can apply flag > variable > file > built-in default.
 struct PlannerConfig {
@@ -43,7 +58,11 @@ struct PlannerConfig {
     std::optional<std::filesystem::path> events_dir;
     std::optional<std::chrono::milliseconds> cooldown;
     std::optional<int> workers;
-    std::vector<ConfigModel> models;  ///< empty: the file names no models
+    std::optional<std::filesystem::path> state_dir;  ///< holds audit.jsonl
+    /// Whole seconds; zero: proposals never expire.
+    std::optional<std::chrono::seconds> proposal_ttl;
+    std::vector<ConfigModel> models;         ///< empty: the file names no models
+    std::vector<ConfigNotifyTarget> notify;  ///< empty: nobody is notified
     /// `topology:` from the file; without it, no nodes at all (not the built-in homelab).
     std::optional<Topology> topology;
     /// `rules:` with each absent key at its default: no human-only patterns, disk_pressure

@@ -52,6 +52,8 @@ struct NotifyTarget {
     /// ntfy 1..5, gotify 0..10; zero picks 4 (ntfy) / 8 (gotify) for proposals that need a
     /// human and 3 / 5 otherwise.
     int priority = 0;
+    /// ntfy: tags added to the built-in ones (robot, the risk level, the action).
+    std::vector<std::string> tags;
     /// How logs name this target instead of its URL; default `<format>#<index>`.
     std::string name;
 };

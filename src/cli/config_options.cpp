@@ -38,6 +38,15 @@ std::string seconds_text(std::chrono::milliseconds d) {
     return std::to_string(d.count() / 1000) + "s";
 }
 
+/// A notification URL shows only where it goes: its path and query may be the credential (a
+/// Slack webhook, an ntfy topic), so they become `***`. Still a URL --config accepts.
+std::string notify_url_text(const std::string& url) {
+    const auto scheme = url.find("://");
+    if (scheme == std::string::npos) return "(set)";
+    const auto end = url.find_first_of("/?#", scheme + 3);
+    return redact_url(url.substr(0, end)) + "/***";
+}
+
 std::size_t service_count(const Topology& t) {
     std::size_t n = 0;
     for (const auto& node : t.nodes) n += node.services.size();
@@ -69,6 +78,14 @@ std::vector<std::string> apply_config(RunOptions& o) {
     take("events-dir", c.events_dir, [&](const auto& v) { o.events_dir = v; });
     take("node", c.node, [&](const auto& v) { o.node = v; });
     take("cooldown", c.cooldown, [&](const auto& v) { o.cooldown = v; });
+    take("state-dir", c.state_dir, [&](const auto& v) { o.state_dir = v; });
+    if (!o.sources.count("state-dir")) {
+        // Like planner-ctl: beside the actions directory unless set (the defaults give
+        // /var/lib/homelab-planner either way).
+        o.state_dir = o.actions_dir.parent_path().empty() ? std::filesystem::path(".")
+                                                          : o.actions_dir.parent_path();
+    }
+    take("proposal-ttl", c.proposal_ttl, [&](const auto& v) { o.proposal_ttl = v; });
     take("workers", c.workers, [&](int v) { o.workers = static_cast<std::size_t>(v); });
     if (!c.models.empty() && !o.sources.count("model")) {
         o.models.clear();
@@ -78,6 +95,8 @@ std::vector<std::string> apply_config(RunOptions& o) {
         // A key_file belongs to its entry alone (ModelEntry::api_key): it is sent only to that
         // entry's base URL, never to the provider's other entries.
     }
+    o.notify = c.notify;
+    if (!c.notify.empty()) o.sources["notify"] = label;
     o.rules = c.rules.value_or(HouseRules{});
     o.sources["rules"] = label;
     // Without topology: the file describes no nodes (not the built-in homelab).
@@ -116,6 +135,8 @@ std::string print_config(const RunOptions& o) {
     line("events_dir: " + quoted(o.events_dir.string()), "events-dir");
     line("cooldown: " + seconds_text(o.cooldown), "cooldown");
     line("workers: " + std::to_string(o.workers), "workers");
+    line("state_dir: " + quoted(o.state_dir.string()), "state-dir");
+    line("proposal_ttl: " + seconds_text(o.proposal_ttl), "proposal-ttl");
     line("models:", "model");
     for (std::size_t i = 0; i < o.models.size(); ++i) {
         y += "  - spec: " + quoted(redact_url(o.models[i])) + "\n";
@@ -138,6 +159,31 @@ std::string print_config(const RunOptions& o) {
         if (m->schema_mode) y += "    schema_mode: " + quoted(*m->schema_mode) + "\n";
         if (m->num_ctx) y += "    num_ctx: " + std::to_string(*m->num_ctx) + "\n";
         if (m->keep_alive) y += "    keep_alive: " + std::to_string(m->keep_alive->count()) + "s\n";
+    }
+    if (o.notify.empty()) {
+        line("notify: []", "notify");
+    } else {
+        line("notify:", "notify");
+        // Tokens and secrets by their file, URLs and header values never.
+        for (const auto& t : o.notify) {
+            y += "  - type: " + quoted(t.type) + "\n";
+            y += "    url: " + quoted(notify_url_text(t.url)) + "\n";
+            y += "    when: " + quoted(t.when) + "\n";
+            if (!t.name.empty()) y += "    name: " + quoted(t.name) + "\n";
+            if (!t.token_file.empty())
+                y += "    token_file: " + quoted(t.token_file.string()) + "\n";
+            if (!t.secret_file.empty()) {
+                y += "    secret_file: " + quoted(t.secret_file.string()) + "\n";
+            }
+            if (t.priority > 0) y += "    priority: " + std::to_string(t.priority) + "\n";
+            if (!t.tags.empty()) y += "    tags: " + quoted_list(t.tags) + "\n";
+            if (!t.headers.empty()) {
+                y += "    headers:\n";
+                for (const auto& [name, value] : t.headers) {
+                    y += "      " + quoted(name) + ": \"(set)\"\n";
+                }
+            }
+        }
     }
     line("topology:", "topology");
     y += "  nodes:";
@@ -177,6 +223,14 @@ std::vector<NeedsRestart> needs_restart(const RunOptions& a, const RunOptions& b
     differ("node", a.node, b.node);
     differ("cooldown", seconds_text(a.cooldown), seconds_text(b.cooldown));
     differ("workers", std::to_string(a.workers), std::to_string(b.workers));
+    const auto targets = [](const RunOptions& o) {
+        std::vector<std::string> shown;
+        for (const auto& t : o.notify) shown.push_back(t.type + " " + notify_url_text(t.url));
+        return quoted_list(shown);
+    };
+    differ("notify", targets(a), targets(b));
+    differ("state_dir", a.state_dir.string(), b.state_dir.string());
+    differ("proposal_ttl", seconds_text(a.proposal_ttl), seconds_text(b.proposal_ttl));
     std::vector<std::string> ma, mb;
     for (const auto& m : a.models) ma.push_back(redact_url(m));
     for (const auto& m : b.models) mb.push_back(redact_url(m));

@@ -17,6 +17,8 @@
 #include <planner/chain_router.hpp>
 #include <planner/expiry_sweeper.hpp>
 #include <planner/file_sinks.hpp>
+#include <planner/http_transport.hpp>
+#include <planner/notifier.hpp>
 #include <planner/replay.hpp>
 #include <planner/stream_sinks.hpp>
 #include <planner/url.hpp>
@@ -51,6 +53,29 @@ std::vector<ModelEntry> chain_entries(const RunOptions& o) {
         entries.push_back(std::move(e));
     }
     return entries;
+}
+
+/// The file's `notify:` entries with their token and secret read from their files (the same
+/// rules as API key files). Throws a one-line reason that names a file, never a secret.
+std::vector<NotifyTarget> notify_targets(const RunOptions& o) {
+    std::vector<NotifyTarget> targets;
+    for (const auto& c : o.notify) {
+        NotifyTarget t;
+        t.format = c.type == "ntfy"     ? NotifyFormat::ntfy
+                   : c.type == "gotify" ? NotifyFormat::gotify
+                   : c.type == "slack"  ? NotifyFormat::slack
+                                        : NotifyFormat::webhook;
+        t.url = c.url;
+        t.when = c.when == "always" ? NotifyWhen::always : NotifyWhen::requires_human;
+        if (!c.token_file.empty()) t.token = read_key_file(c.token_file);
+        if (!c.secret_file.empty()) t.secret = read_key_file(c.secret_file);
+        t.headers = c.headers;
+        t.priority = c.priority;
+        t.tags = c.tags;
+        t.name = c.name.empty() ? c.type + "#" + std::to_string(targets.size()) : c.name;
+        targets.push_back(std::move(t));
+    }
+    return targets;
 }
 
 int usage_error(std::FILE* err, const std::string& message) {
@@ -88,9 +113,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     std::unique_ptr<ActionSink> actions;
     std::unique_ptr<EventSink> events;
     // The approval workflow's view of the same directory: one pending proposal per service
-    // (also across restarts) and the expiry sweep. The state directory holds the audit log;
-    // PLANNER_STATE_DIR until run_options has --state-dir, else the actions directory's parent
-    // (/var/lib/homelab-planner with the defaults).
+    // (also across restarts) and the expiry sweep. The state directory holds the audit log.
     std::unique_ptr<ActionStore> store;
     if (o.dry_run) {
         actions = std::make_unique<StreamActionSink>(out);
@@ -102,10 +125,8 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                 std::make_unique<FileEventSink>(o.events_dir, [node = o.node] { return node; });
             ActionStoreOptions so;
             so.actions_dir = o.actions_dir;
-            so.state_dir = process_env("PLANNER_STATE_DIR")
-                               .value_or(o.actions_dir.parent_path().empty()
-                                             ? std::string(".")
-                                             : o.actions_dir.parent_path().string());
+            so.state_dir = o.state_dir;
+            so.proposal_ttl = o.proposal_ttl;
             store = std::make_unique<ActionStore>(so, events.get());
             if (!o.heartbeat.empty()) {
                 prepare_output_directory(
@@ -115,6 +136,22 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
             return usage_error(err, e.what());
         }
     }
+
+    // People hear about stored proposals: the sink writes, then the notifier queues. Not in
+    // --dry-run, which writes nothing.
+    std::unique_ptr<Notifier> notifier;
+    std::unique_ptr<NotifyingActionSink> notifying;
+    if (!o.notify.empty() && !o.dry_run) {
+        try {
+            NotifierOptions no;
+            no.targets = notify_targets(o);
+            notifier = std::make_unique<Notifier>(std::move(no), make_curl_transport(), log);
+            notifying = std::make_unique<NotifyingActionSink>(*actions, *notifier);
+        } catch (const std::exception& e) {
+            return usage_error(err, e.what());
+        }
+    }
+    ActionSink& sink = notifying ? static_cast<ActionSink&>(*notifying) : *actions;
 
     int replay_fd = -1;
     if (o.replay) {
@@ -128,13 +165,14 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
 
     PlannerAgentOptions ao;
     ao.cooldown = o.cooldown;
+    ao.proposal_ttl = o.proposal_ttl;
     ao.workers = o.workers;
     ao.queue_capacity = o.queue_size;
     ao.stop_grace = o.stop_grace;
     ao.wait_when_full = o.replay.has_value();  // a file can wait; Redis cannot
     ao.rules = o.rules;
     ao.prompt.topology = o.topology;
-    PlannerAgent agent(ao, *router, *actions, *events, log, std::chrono::steady_clock::now,
+    PlannerAgent agent(ao, *router, sink, *events, log, std::chrono::steady_clock::now,
                        std::chrono::system_clock::now, store.get());
 
     std::vector<std::string> models;
@@ -148,7 +186,10 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                               {"events_dir", o.dry_run ? "" : o.events_dir.string()},
                               {"cooldown_s", std::chrono::duration<double>(o.cooldown).count()},
                               {"workers", o.workers},
+                              {"state_dir", o.dry_run ? "" : o.state_dir.string()},
+                              {"proposal_ttl_s", o.proposal_ttl.count()},
                               {"dry_run", o.dry_run},
+                              {"notify_targets", notifier ? o.notify.size() : 0},
                               {"config", o.config ? o.config->string() : "built-in"}};
     if (!o.config) {
         // One line, so the operator of a homelab that is not piha/solaria/vps learns how to
@@ -196,6 +237,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
 
     StopSignal stop;
     SignalThread signals(stop, log, on_hangup);
+    if (notifier) notifier->start();
     agent.start();
     std::unique_ptr<ExpirySweeper> sweeper;
     if (store) {
@@ -242,6 +284,8 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     if (sweeper) sweeper->stop();
     if (heartbeat.joinable()) heartbeat.join();
     const StopReport report = agent.stop();
+    // After the agent: what it stored last is still delivered (each try bounded).
+    if (notifier) notifier->stop();
     log.flush();
     const auto counters = agent.counters();
     auto summary = counters.to_json();

@@ -46,6 +46,13 @@ constexpr FlagSpec kFlags[] = {
      "pending-action files (default /var/lib/homelab-planner/actions)", "outputs"},
     {"--events-dir", "EVENTS_DIR", true, "DIR",
      "remediation event files (default /var/lib/homelab-planner/events)", "outputs"},
+    {"--state-dir", "PLANNER_STATE_DIR", true, "DIR",
+     "approval state, the audit log audit.jsonl\n"
+     "(default: the actions directory's parent, /var/lib/homelab-planner)",
+     "outputs"},
+    {"--proposal-ttl", "PLANNER_PROPOSAL_TTL", true, "DURATION",
+     "a proposal nobody decides on expires after this; seconds or 30m, 24h; 0: never\n"
+     "(default 24h)"},
     {"--node", "NODE_NAME", true, "NAME", "this planner's node name (default: the host name)"},
     {"--cooldown", "PLANNER_COOLDOWN_SECONDS", true, "SECONDS",
      "one proposal per node/service per period (default 300)"},
@@ -166,6 +173,18 @@ void apply(RunOptions& o, std::string_view flag, const std::string& value, bool 
         o.actions_dir = value;
     } else if (flag == "--events-dir") {
         o.events_dir = value;
+    } else if (flag == "--state-dir") {
+        if (value.empty()) throw std::invalid_argument("--state-dir needs a directory");
+        o.state_dir = value;
+    } else if (flag == "--proposal-ttl") {
+        const auto d = parse_duration(value);
+        if (!d || d->count() % 1000 != 0) {
+            throw std::invalid_argument(fmt::format(
+                "--proposal-ttl needs whole seconds (86400) or a duration such as 30m, 24h, "
+                "1h30m, got '{}'",
+                value));
+        }
+        o.proposal_ttl = std::chrono::duration_cast<std::chrono::seconds>(*d);
     } else if (flag == "--node") {
         o.node = value;
     } else if (flag == "--cooldown") {

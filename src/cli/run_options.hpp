@@ -30,6 +30,11 @@ struct RunOptions {
     std::filesystem::path actions_dir = "/var/lib/homelab-planner/actions";
     std::filesystem::path events_dir = "/var/lib/homelab-planner/events";
     std::string node;  ///< empty: the host name
+    /// The approval workflow's state (audit.jsonl); unless a flag, variable or the file sets
+    /// it, apply_config puts it beside actions_dir (the parent, as planner-ctl does).
+    std::filesystem::path state_dir = "/var/lib/homelab-planner";
+    /// A proposal nobody decided on within this expires; zero: never.
+    std::chrono::seconds proposal_ttl{std::chrono::hours{24}};
     std::chrono::milliseconds cooldown{std::chrono::seconds{300}};
     std::vector<std::string> models{"ollama/qwen2.5:7b", "rules"};
     /// Files holding an API key (one trailing newline trimmed): secrets stay out of the
@@ -55,6 +60,8 @@ struct RunOptions {
     Topology topology{};
     /// `models:` entries of the file with their per-model settings (timeout, key_file, ...).
     std::vector<ConfigModel> config_models;
+    /// `notify:` of the file: run_planner reads their token and secret files and notifies.
+    std::vector<ConfigNotifyTarget> notify;
     /// Setting (flag name without dashes) → "flag" or "variable"; apply_config adds "file" and
     /// "default" for the settings a configuration gives.
     std::map<std::string, std::string> sources;

@@ -36,7 +36,7 @@ commands:
   history [ID] [--json]             the audit log, newest first
 
 options (flag, else variable, else the configuration file, else default):
-  --config FILE       PLANNER_CONFIG      planner-run's file: actions_dir, events_dir, node
+  --config FILE       PLANNER_CONFIG      planner-run's file: actions_dir, events_dir, state_dir, node
   --actions-dir DIR   ACTIONS_DIR         /var/lib/homelab-planner/actions
   --state-dir DIR     PLANNER_STATE_DIR   the parent of the actions directory (audit.jsonl)
   --events-dir DIR    EVENTS_DIR          /var/lib/homelab-planner/events
@@ -300,6 +300,8 @@ int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err
         fs::path events = "/var/lib/homelab-planner/events";
         std::string node;
         std::optional<fs::path> config_file;
+        std::optional<fs::path> state;
+        std::optional<std::chrono::seconds> proposal_ttl;
         if (const char* c = std::getenv("PLANNER_CONFIG"); c != nullptr && *c != '\0') {
             config_file = c;
         }
@@ -319,9 +321,10 @@ int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err
             if (c.actions_dir) actions = *c.actions_dir;
             if (c.events_dir) events = *c.events_dir;
             if (c.node) node = *c.node;
+            state = c.state_dir;
+            proposal_ttl = c.proposal_ttl;
         }
         actions = env_or("ACTIONS_DIR", actions.string());
-        std::optional<fs::path> state;
         if (const char* s = std::getenv("PLANNER_STATE_DIR"); s != nullptr && *s != '\0') {
             state = s;
         }
@@ -360,6 +363,8 @@ int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err
         so.state_dir =
             state ? *state
                   : (actions.parent_path().empty() ? fs::path(".") : actions.parent_path());
+        // The file's proposal_ttl, so `list` shows the expiry planner-run's sweep applies.
+        if (proposal_ttl) so.proposal_ttl = *proposal_ttl;
         if (node.empty()) node = host_name();
         return run_command(args, i, so, events, node, out);
     } catch (const UsageError& e) {

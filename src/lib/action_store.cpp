@@ -252,6 +252,7 @@ std::optional<std::chrono::system_clock::time_point> ActionStore::expiry_of(
         return system_clock::time_point{
             duration_cast<system_clock::duration>(duration<double>(*at))};
     }
+    if (options_.proposal_ttl.count() <= 0) return std::nullopt;  // zero: never expires
     if (const auto ts = detail::parse_iso8601(string_field(file, "timestamp"))) {
         return system_clock::time_point{
                    duration_cast<system_clock::duration>(duration<double>(*ts))} +

@@ -318,6 +318,9 @@ void check_semantics(Checker& c, const json& root) {
         }
     };
     if (root.contains("cooldown")) duration("/cooldown", root["cooldown"], false, true);
+    if (root.contains("proposal_ttl")) {
+        duration("/proposal_ttl", root["proposal_ttl"], true, true);
+    }
     if (root.contains("redis") && root["redis"].is_string() && !c.covered("/redis")) {
         try {
             parse_redis_url(root["redis"].get<std::string>());
@@ -341,6 +344,43 @@ void check_semantics(Checker& c, const json& root) {
             if (m.contains("timeout")) duration(base + "/timeout", m["timeout"], false, false);
             if (m.contains("keep_alive")) {
                 duration(base + "/keep_alive", m["keep_alive"], true, true);
+            }
+        }
+    }
+    if (root.contains("notify") && root["notify"].is_array()) {
+        const auto& targets = root["notify"];
+        for (std::size_t i = 0; i < targets.size(); ++i) {
+            const std::string base = "/notify/" + std::to_string(i);
+            const json& t = targets[i];
+            if (!t.is_object() || c.covered(base) || !t.contains("type") ||
+                !t["type"].is_string()) {
+                continue;
+            }
+            const auto type = t["type"].get<std::string>();
+            // The URL is a secret (a Slack webhook URL is a credential): never echoed.
+            if (t.contains("url") && t["url"].is_string() && !c.covered(base + "/url")) {
+                const auto url = t["url"].get<std::string>();
+                if (!url.starts_with("http://") && !url.starts_with("https://")) {
+                    c.at_value(base + "/url", "must be an http:// or https:// URL");
+                }
+            }
+            const auto only_for = [&](const char* key, bool allowed, const char* types) {
+                if (t.contains(key) && !allowed && !c.covered(base + "/" + key)) {
+                    c.at_key(base + "/" + key,
+                             std::string("only ") + types + " targets take " + key);
+                }
+            };
+            only_for("token_file", type == "ntfy" || type == "gotify", "ntfy and gotify");
+            only_for("secret_file", type == "webhook", "webhook");
+            only_for("headers", type == "webhook", "webhook");
+            only_for("tags", type == "ntfy", "ntfy");
+            only_for("priority", type == "ntfy" || type == "gotify", "ntfy and gotify");
+            if (type == "ntfy" && t.contains("priority") && t["priority"].is_number_integer() &&
+                t["priority"].get<int>() > 5 && !c.covered(base + "/priority")) {
+                c.at_value(base + "/priority", "ntfy priorities are 1 to 5");
+            }
+            if (type == "gotify" && !t.contains("token_file") && !c.covered(base)) {
+                c.at_value(base, "a gotify target needs token_file (the application token)");
             }
         }
     }
@@ -451,6 +491,11 @@ PlannerConfig build(const json& root, std::string_view file_name) {
     };
     if (root.contains("cooldown")) c.cooldown = duration(root["cooldown"]);
     if (root.contains("workers")) c.workers = root["workers"].get<int>();
+    if (root.contains("state_dir")) c.state_dir = root["state_dir"].get<std::string>();
+    if (root.contains("proposal_ttl")) {
+        c.proposal_ttl =
+            std::chrono::duration_cast<std::chrono::seconds>(duration(root["proposal_ttl"]));
+    }
     if (root.contains("models")) {
         for (const auto& m : root["models"]) {
             ConfigModel model;
@@ -465,6 +510,25 @@ PlannerConfig build(const json& root, std::string_view file_name) {
                     std::chrono::duration_cast<std::chrono::seconds>(duration(m["keep_alive"]));
             }
             c.models.push_back(std::move(model));
+        }
+    }
+    if (root.contains("notify")) {
+        for (const auto& t : root["notify"]) {
+            ConfigNotifyTarget target;
+            target.type = t["type"].get<std::string>();
+            target.url = t["url"].get<std::string>();
+            target.when = t.value("when", std::string("requires_human"));
+            target.token_file = t.value("token_file", std::string());
+            target.secret_file = t.value("secret_file", std::string());
+            target.priority = t.value("priority", 0);
+            if (t.contains("tags")) target.tags = strings(t["tags"]);
+            if (t.contains("headers")) {
+                for (const auto& [k, v] : t["headers"].items()) {
+                    target.headers.emplace_back(k, v.get<std::string>());
+                }
+            }
+            target.name = t.value("name", std::string());
+            c.notify.push_back(std::move(target));
         }
     }
     HouseRules rules;

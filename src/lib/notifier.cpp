@@ -139,10 +139,12 @@ HttpRequest Notifier::build_request(const NotifyTarget& t, const ActionProposal&
             r.url = t.url;
             r.body = text_of(p);
             const int priority = t.priority > 0 ? t.priority : (p.requires_human ? 4 : 3);
+            std::string tags = "robot," + p.risk_level + "," + p.action;
+            for (const auto& tag : t.tags) tags += "," + tag;
             r.headers = {{"Content-Type", "text/plain; charset=utf-8"},
                          {"Title", header_value(title_of(p))},
                          {"Priority", std::to_string(priority)},
-                         {"Tags", header_value("robot," + p.risk_level + "," + p.action)}};
+                         {"Tags", header_value(tags)}};
             if (!t.token.empty()) r.headers.emplace_back("Authorization", "Bearer " + t.token);
             break;
         }

@@ -208,6 +208,60 @@ TEST_CASE("bad durations", "[config]") {
           "p.yaml:3:17: models[0].keep_alive: must be whole seconds");
 }
 
+TEST_CASE("state_dir and proposal_ttl", "[config]") {
+    using namespace std::chrono_literals;
+    const auto r = parse_config("state_dir: /srv/planner\nproposal_ttl: 1h30m\n", "p");
+    REQUIRE(r.ok());
+    CHECK(r.config().state_dir == std::filesystem::path("/srv/planner"));
+    CHECK(r.config().proposal_ttl == 90min);
+    CHECK(parse_config("proposal_ttl: 0", "p").config().proposal_ttl == 0s);  // never expires
+    CHECK(parse_config("proposal_ttl: 3600", "p").config().proposal_ttl == 1h);
+    CHECK_FALSE(parse_config("node: a", "p").config().proposal_ttl);
+    CHECK_FALSE(parse_config("node: a", "p").config().state_dir);
+    CHECK(one_error("proposal_ttl: 1500ms\n") ==
+          "p.yaml:1:15: proposal_ttl: must be whole seconds");
+    CHECK_THAT(one_error("proposal_ttl: soon\n"), Catch::Contains("is not a duration"));
+    CHECK_THAT(one_error("state_dir: \"\"\n"), Catch::StartsWith("p.yaml:1:12: state_dir: "));
+}
+
+TEST_CASE("notify targets: files for secrets, errors that never echo a URL", "[config]") {
+    const auto r = parse_config(
+        "notify:\n"
+        "  - type: ntfy\n    url: https://ntfy.example/homelab\n    token_file: /etc/t\n"
+        "    priority: 5\n    tags: [house]\n"
+        "  - type: webhook\n    url: https://hooks.example/in\n    when: always\n"
+        "    secret_file: /etc/s\n    headers: {X-Api-Key: k1}\n    name: hub\n",
+        "p");
+    REQUIRE(r.ok());
+    const auto& n = r.config().notify;
+    REQUIRE(n.size() == 2);
+    CHECK(n[0].type == "ntfy");
+    CHECK(n[0].url == "https://ntfy.example/homelab");
+    CHECK(n[0].when == "requires_human");
+    CHECK(n[0].token_file == std::filesystem::path("/etc/t"));
+    CHECK(n[0].priority == 5);
+    CHECK(n[0].tags == std::vector<std::string>{"house"});
+    CHECK(n[1].when == "always");
+    CHECK(n[1].secret_file == std::filesystem::path("/etc/s"));
+    REQUIRE(n[1].headers.size() == 1);
+    CHECK(n[1].headers[0] == std::pair<std::string, std::string>{"X-Api-Key", "k1"});
+    CHECK(n[1].name == "hub");
+    CHECK(parse_config("node: a", "p").config().notify.empty());
+
+    const auto bad_url = one_error("notify:\n  - type: slack\n    url: hooks.slack/T0/SECRET\n");
+    CHECK(bad_url == "p.yaml:3:10: notify[0].url: must be an http:// or https:// URL");
+    CHECK(one_error("notify:\n  - type: slack\n    url: https://h/x\n    token_file: /t\n") ==
+          "p.yaml:4:5: notify[0].token_file: only ntfy and gotify targets take token_file");
+    CHECK(one_error("notify:\n  - type: ntfy\n    url: https://h/x\n    priority: 8\n") ==
+          "p.yaml:4:15: notify[0].priority: ntfy priorities are 1 to 5");
+    CHECK_THAT(one_error("notify:\n  - type: gotify\n    url: https://h\n"),
+               Catch::Contains("needs token_file"));
+    CHECK_THAT(one_error("notify:\n  - type: pager\n    url: https://h\n"),
+               Catch::StartsWith("p.yaml:2:11: notify[0].type: "));
+    CHECK_THAT(one_error("notify:\n  - type: ntfy\n    url: https://h\n    token: abc\n"),
+               Catch::Contains("unknown key 'token'"));
+}
+
 TEST_CASE("unknown model providers and bad specs", "[config]") {
     const auto e = one_error("models:\n  - spec: olama/qwen\n");
     CHECK_THAT(e, Catch::StartsWith("p.yaml:2:11: models[0].spec: "));

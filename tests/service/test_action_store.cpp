@@ -227,6 +227,19 @@ TEST_CASE("a file without expires_at expires proposal_ttl after its timestamp", 
     CHECK(store.expire_due() == std::vector<std::string>{"legacy"});
 }
 
+TEST_CASE("a proposal_ttl of zero never expires a file without expires_at", "[action_store]") {
+    Fixture f;
+    auto p = proposal("forever");
+    p.created_at = f.clock.wall_now();
+    FileActionSink(f.actions, {false}).write(p);
+    auto o = f.options();
+    o.proposal_ttl = std::chrono::seconds{0};
+    ActionStore store(o, &f.events, f.clock.wall_source());
+    f.clock.advance(24h * 365);
+    CHECK(store.expire_due().empty());
+    CHECK((*store.read("forever"))["status"] == "pending");
+}
+
 TEST_CASE("hostile ids never reach outside the actions directory", "[action_store]") {
     Fixture f;
     f.write(proposal("a1"));

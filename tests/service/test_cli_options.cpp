@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "config_options.hpp"
 #include "planner_run.hpp"
 #include "run_options.hpp"
 #include "support/temp_dir.hpp"
@@ -41,6 +42,8 @@ TEST_CASE("defaults are the documented ones", "[cli]") {
     CHECK(o.workers == 1);
     CHECK(o.stop_grace == 30s);
     CHECK(o.max_age == 300s);
+    CHECK(o.state_dir == "/var/lib/homelab-planner");
+    CHECK(o.proposal_ttl == 24h);
     CHECK_FALSE(o.node.empty());  // the host name
     CHECK_FALSE(o.dry_run);
     CHECK_FALSE(o.replay);
@@ -60,9 +63,13 @@ TEST_CASE("environment variables fill in absent flags", "[cli]") {
                               {"PLANNER_WORKERS", "2"},
                               {"HEARTBEAT_FILE", "/run/hb"},
                               {"PLANNER_LOG_LEVEL", "debug"},
-                              {"PLANNER_LOG_FORMAT", "text"}});
+                              {"PLANNER_LOG_FORMAT", "text"},
+                              {"PLANNER_STATE_DIR", "/data/state"},
+                              {"PLANNER_PROPOSAL_TTL", "1h30m"}});
     REQUIRE(p.command == Command::run);
     const auto& o = p.options;
+    CHECK(o.state_dir == "/data/state");
+    CHECK(o.proposal_ttl == 90min);
     CHECK(o.redis.host == "redis.lan");
     CHECK(o.redis.port == 6380);
     CHECK(o.redis.db == 2);
@@ -94,6 +101,44 @@ TEST_CASE("flags win over variables and repeat in order", "[cli]") {
     CHECK(p.options.replay == "-");
 }
 
+TEST_CASE("state directory and proposal TTL flags: seconds or durations, flag over variable",
+          "[cli]") {
+    const auto p = parse({"--state-dir", "/srv/planner", "--proposal-ttl", "3600"},
+                         {{"PLANNER_STATE_DIR", "/data/state"}, {"PLANNER_PROPOSAL_TTL", "5m"}});
+    REQUIRE(p.command == Command::run);
+    CHECK(p.options.state_dir == "/srv/planner");
+    CHECK(p.options.proposal_ttl == 1h);
+    CHECK(p.options.sources.at("state-dir") == "flag");
+    CHECK(parse({"--proposal-ttl", "0"}).options.proposal_ttl == 0s);  // never expires
+    CHECK(parse({"--proposal-ttl", "30m"}).options.proposal_ttl == 30min);
+    CHECK(parse({"--proposal-ttl", "90s"}).options.proposal_ttl == 90s);
+}
+
+TEST_CASE("state_dir and proposal_ttl from the file, below flags, with their sources", "[cli]") {
+    TempDir tmp;
+    const auto file = tmp / "planner.yaml";
+    write_text(file, "actions_dir: /x/actions\nstate_dir: /file/state\nproposal_ttl: 2h\n");
+    auto p = parse({"--config", file.string()}, {{"PLANNER_PROPOSAL_TTL", "600"}});
+    REQUIRE(p.command == Command::run);
+    REQUIRE(apply_config(p.options).empty());
+    CHECK(p.options.state_dir == "/file/state");
+    CHECK(p.options.sources.at("state-dir") == "file");
+    CHECK(p.options.proposal_ttl == 600s);
+    CHECK(p.options.sources.at("proposal-ttl") == "variable");
+    const auto yaml = print_config(p.options);
+    CHECK_THAT(yaml, Catch::Contains("state_dir: \"/file/state\"  # file"));
+    CHECK_THAT(yaml, Catch::Contains("proposal_ttl: 600s  # variable"));
+    CHECK(parse_config(yaml, "printed").ok());
+
+    // Unset everywhere: beside the actions directory, as planner-ctl reads it.
+    write_text(file, "actions_dir: /x/actions\n");
+    auto q = parse({"--config", file.string()});
+    REQUIRE(apply_config(q.options).empty());
+    CHECK(q.options.state_dir == "/x");
+    CHECK(q.options.proposal_ttl == 24h);
+    CHECK_THAT(print_config(q.options), Catch::Contains("proposal_ttl: 86400s  # default"));
+}
+
 TEST_CASE("bad options give one clear line", "[cli]") {
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
         {{"--bogus"}, "unknown argument '--bogus'"},
@@ -110,6 +155,10 @@ TEST_CASE("bad options give one clear line", "[cli]") {
         {{"--dry-run=yes"}, "--dry-run takes no value"},
         {{"--healthcheck"}, "--healthcheck needs --heartbeat"},
         {{"--channel", ""}, "--channel needs a non-empty name"},
+        {{"--proposal-ttl", "soon"}, "--proposal-ttl needs"},
+        {{"--proposal-ttl", "-5"}, "--proposal-ttl needs"},
+        {{"--proposal-ttl", "1500ms"}, "--proposal-ttl needs"},
+        {{"--state-dir", ""}, "--state-dir needs"},
     };
     for (const auto& [args, expected] : cases) {
         const auto p = parse(args);

@@ -39,7 +39,9 @@ inline const std::vector<std::string> kPlannerRunUnset = {"REDIS_URL",
                                                           "ANTHROPIC_API_KEY_FILE",
                                                           "PLANNER_COOLDOWN_SECONDS",
                                                           "PLANNER_LOG_FORMAT",
-                                                          "PLANNER_CONFIG"};
+                                                          "PLANNER_CONFIG",
+                                                          "PLANNER_STATE_DIR",
+                                                          "PLANNER_PROPOSAL_TTL"};
 
 /// Regular files under `root`, sorted; empty when `root` is missing.
 inline std::vector<std::filesystem::path> files_under(const std::filesystem::path& root) {
