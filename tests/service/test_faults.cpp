@@ -441,7 +441,9 @@ TEST_CASE("faults: the actions directory made read-only and then writable again"
     REQUIRE(redis.publish("health_events", event_json("first")) == 1);
     REQUIRE(eventually([&] { return actions_for(actions, "first") == 1; }));
 
-    REQUIRE(disk.set_read_only(true));
+    // The remediation_started file too, so the planner has finished writing to this disk.
+    REQUIRE(eventually([&] { return files_under(disk.path() / "events").size() == 1; }));
+    REQUIRE(disk.set_read_only(true) == std::string{});
     REQUIRE(redis.publish("health_events", event_json("readonly")) == 1);
     REQUIRE(
         eventually([&] { return run->count_log("write_failed", "key", "piha/readonly") == 1; }));
@@ -463,7 +465,7 @@ TEST_CASE("faults: the actions directory made read-only and then writable again"
     REQUIRE(refusal.size() == 1);
     CHECK(refusal[0].find(actions.string()) != std::string::npos);
 
-    REQUIRE(disk.set_read_only(false));
+    REQUIRE(disk.set_read_only(false) == std::string{});
     REQUIRE(redis.publish("health_events", event_json("readonly")) == 1);
     REQUIRE(eventually([&] { return actions_for(actions, "readonly") == 1; }));
     CHECK(check_complete_files(actions) == 0);

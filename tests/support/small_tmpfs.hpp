@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace planner::testing {
@@ -80,10 +82,23 @@ class SmallTmpfs {
     const std::filesystem::path& path() const noexcept { return dir_; }
 
     /// Remounts read-only or back to read-write: a fault even root cannot write through.
-    bool set_read_only(bool read_only) const {
+    /// Returns an empty string on success, else why it failed. A read-only remount fails with
+    /// EBUSY while any process still has a file open for writing on it (the planner closing a
+    /// file it has just renamed), so that one error is retried for up to `busy_for`.
+    std::string set_read_only(bool read_only,
+                              std::chrono::milliseconds busy_for = std::chrono::seconds(10)) const {
         unsigned long flags = MS_REMOUNT | MS_NOSUID | MS_NODEV;
         if (read_only) flags |= MS_RDONLY;
-        return ::mount(nullptr, dir_.c_str(), nullptr, flags, nullptr) == 0;
+        const auto give_up = std::chrono::steady_clock::now() + busy_for;
+        for (;;) {
+            if (::mount(nullptr, dir_.c_str(), nullptr, flags, nullptr) == 0) return {};
+            const int err = errno;
+            if (err != EBUSY || std::chrono::steady_clock::now() >= give_up) {
+                return std::string("remount ") + (read_only ? "ro" : "rw") + ": " +
+                       std::strerror(err);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
     }
 
     /// Writes `file` until the file system is full; returns the errno that stopped it
