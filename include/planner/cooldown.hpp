@@ -4,6 +4,7 @@
 /// Per-key suppression so one failing service yields one proposal per cooldown period.
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -18,15 +19,16 @@ namespace planner {
 
 /// Remembers when each `node/service` key last produced a proposal. Thread-safe. Expired
 /// entries are dropped as new keys arrive, so memory follows the keys active within one
-/// cooldown period, not every key ever seen.
+/// cooldown period, not every key ever seen. The period can change while running (a
+/// configuration reload); it applies to keys already recorded too, since what is stored is
+/// when each key was recorded, not when it becomes ready.
 class CooldownTracker {
   public:
     using duration = std::chrono::duration<double>;
 
     explicit CooldownTracker(duration cooldown = std::chrono::seconds{300},
                              SteadyTimeSource now = std::chrono::steady_clock::now)
-        : cooldown_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(cooldown)),
-          now_(std::move(now)) {}
+        : cooldown_(to_ticks(cooldown)), now_(std::move(now)) {}
 
     /// True when `key` has no proposal within the cooldown period.
     bool is_ready(std::string_view key) const { return remaining(key).count() <= 0; }
@@ -35,12 +37,11 @@ class CooldownTracker {
     void record(std::string_view key) {
         const auto now = now_();
         std::lock_guard lock(mutex_);
-        if (until_.size() >= prune_threshold_) prune_locked(now);
-        const auto until = now + cooldown_;
-        if (auto it = until_.find(key); it != until_.end()) {
-            it->second = until;
+        if (recorded_.size() >= prune_threshold_) prune_locked(now);
+        if (auto it = recorded_.find(key); it != recorded_.end()) {
+            it->second = now;
         } else {
-            until_.emplace(std::string(key), until);
+            recorded_.emplace(std::string(key), now);
         }
     }
 
@@ -52,16 +53,22 @@ class CooldownTracker {
     /// Forgets `key`, so its next event is planned at once.
     void reset(std::string_view key) {
         std::lock_guard lock(mutex_);
-        if (auto it = until_.find(key); it != until_.end()) until_.erase(it);
+        if (auto it = recorded_.find(key); it != recorded_.end()) recorded_.erase(it);
     }
 
     /// Keys currently held, expired ones not yet dropped included.
     std::size_t tracked_keys() const {
         std::lock_guard lock(mutex_);
-        return until_.size();
+        return recorded_.size();
     }
 
-    duration cooldown() const noexcept { return cooldown_; }
+    duration cooldown() const noexcept { return period(); }
+
+    /// Changes the period, for keys already recorded too: shortening it can make a key ready
+    /// at once, lengthening it extends a running cooldown.
+    void set_cooldown(duration cooldown) noexcept {
+        cooldown_.store(to_ticks(cooldown), std::memory_order_relaxed);
+    }
 
   private:
     struct StringHash {
@@ -72,26 +79,35 @@ class CooldownTracker {
     };
     static constexpr std::size_t kMinPruneThreshold = 1024;
 
+    static std::chrono::steady_clock::rep to_ticks(duration d) noexcept {
+        return std::chrono::duration_cast<std::chrono::steady_clock::duration>(d).count();
+    }
+    std::chrono::steady_clock::duration period() const noexcept {
+        return std::chrono::steady_clock::duration(cooldown_.load(std::memory_order_relaxed));
+    }
+
     std::chrono::steady_clock::duration remaining(std::string_view key) const {
         const auto now = now_();
         std::lock_guard lock(mutex_);
-        const auto it = until_.find(key);
-        if (it == until_.end()) return std::chrono::steady_clock::duration::zero();
-        return it->second - now;
+        const auto it = recorded_.find(key);
+        if (it == recorded_.end()) return std::chrono::steady_clock::duration::zero();
+        return it->second + period() - now;
     }
 
     /// Amortised O(1): runs only when the map has doubled since the last prune.
     void prune_locked(std::chrono::steady_clock::time_point now) {
-        std::erase_if(until_, [now](const auto& entry) { return entry.second <= now; });
-        prune_threshold_ = std::max(kMinPruneThreshold, until_.size() * 2);
+        const auto ready_if_before = now - period();
+        std::erase_if(recorded_,
+                      [&](const auto& entry) { return entry.second <= ready_if_before; });
+        prune_threshold_ = std::max(kMinPruneThreshold, recorded_.size() * 2);
     }
 
-    std::chrono::steady_clock::duration cooldown_;
+    std::atomic<std::chrono::steady_clock::rep> cooldown_;
     SteadyTimeSource now_;
     mutable std::mutex mutex_;
     std::unordered_map<std::string, std::chrono::steady_clock::time_point, StringHash,
                        std::equal_to<>>
-        until_;
+        recorded_;
     std::size_t prune_threshold_ = kMinPruneThreshold;
 };
 

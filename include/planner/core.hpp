@@ -19,4 +19,5 @@
 #include "planner/router.hpp"
 #include "planner/schema.hpp"
 #include "planner/sinks.hpp"
+#include "planner/swappable_router.hpp"
 #include "planner/version.hpp"

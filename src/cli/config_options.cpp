@@ -220,8 +220,6 @@ std::vector<NeedsRestart> needs_restart(const RunOptions& a, const RunOptions& b
     differ("channels", quoted_list(a.channels), quoted_list(b.channels));
     differ("actions_dir", a.actions_dir.string(), b.actions_dir.string());
     differ("events_dir", a.events_dir.string(), b.events_dir.string());
-    differ("node", a.node, b.node);
-    differ("cooldown", seconds_text(a.cooldown), seconds_text(b.cooldown));
     differ("workers", std::to_string(a.workers), std::to_string(b.workers));
     const auto targets = [](const RunOptions& o) {
         std::vector<std::string> shown;
@@ -231,10 +229,6 @@ std::vector<NeedsRestart> needs_restart(const RunOptions& a, const RunOptions& b
     differ("notify", targets(a), targets(b));
     differ("state_dir", a.state_dir.string(), b.state_dir.string());
     differ("proposal_ttl", seconds_text(a.proposal_ttl), seconds_text(b.proposal_ttl));
-    std::vector<std::string> ma, mb;
-    for (const auto& m : a.models) ma.push_back(redact_url(m));
-    for (const auto& m : b.models) mb.push_back(redact_url(m));
-    differ("models", quoted_list(ma), quoted_list(mb));
     return out;
 }
 

@@ -31,8 +31,10 @@ struct NeedsRestart {
     std::string wanted;   ///< in the new file, redacted
 };
 
-/// The settings that differ between `running` and `reloaded` but only take effect on restart
-/// (Redis, channels, directories, node, cooldown, workers, models).
+/// The settings that differ between `running` and `reloaded` but only take effect on restart:
+/// Redis, channels and directories (what the process is bound to), the worker pool's size,
+/// notification targets and the proposal TTL. Rules, topology, cooldown, node name and the
+/// model chain (with its timeouts and key files) are applied by the reload itself.
 std::vector<NeedsRestart> needs_restart(const RunOptions& running, const RunOptions& reloaded);
 
 }  // namespace planner::cli

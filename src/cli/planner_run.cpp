@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include <fmt/format.h>
@@ -21,6 +22,7 @@
 #include <planner/notifier.hpp>
 #include <planner/replay.hpp>
 #include <planner/stream_sinks.hpp>
+#include <planner/swappable_router.hpp>
 #include <planner/url.hpp>
 #include <planner/version.hpp>
 
@@ -78,6 +80,45 @@ std::vector<NotifyTarget> notify_targets(const RunOptions& o) {
     return targets;
 }
 
+/// The model chain `o` describes, with its key files read now (so a reload rereads them).
+/// Throws a one-line reason for an unreadable key file or a bad setting.
+std::shared_ptr<LLMRouter> build_chain(const RunOptions& o) {
+    ChainRouterOptions ro;
+    ro.models = chain_entries(o);
+    ro.endpoints = ProviderEndpoints::from_environment();
+    if (!o.openai_key_file.empty()) ro.endpoints.openai_api_key = read_key_file(o.openai_key_file);
+    if (!o.anthropic_key_file.empty()) {
+        ro.endpoints.anthropic_api_key = read_key_file(o.anthropic_key_file);
+    }
+    ro.attempt_timeout = o.llm_timeout;
+    return make_chain_router(ro);
+}
+
+/// The chain's entries as they may be logged: no userinfo, no key.
+std::vector<std::string> redacted_models(const RunOptions& o) {
+    std::vector<std::string> out;
+    for (const auto& m : o.models) out.push_back(redact_url(m));
+    return out;
+}
+
+/// This planner's node name, which a reload may change while the event sink reads it.
+class NodeName {
+  public:
+    explicit NodeName(std::string name) : name_(std::move(name)) {}
+    std::string get() const {
+        std::lock_guard lock(mutex_);
+        return name_;
+    }
+    void set(std::string name) {
+        std::lock_guard lock(mutex_);
+        name_ = std::move(name);
+    }
+
+  private:
+    mutable std::mutex mutex_;
+    std::string name_;
+};
+
 int usage_error(std::FILE* err, const std::string& message) {
     fmt::print(err, "planner-run: {}\n", message);
     return kExitUsage;
@@ -94,21 +135,14 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     }
     RateLimitedLogSink log(*base);
 
-    std::unique_ptr<LLMRouter> router;
+    // Swappable, so a reload can replace the chain while a request on the old one finishes.
+    std::unique_ptr<SwappableRouter> router;
     try {
-        ChainRouterOptions ro;
-        ro.models = chain_entries(o);
-        ro.endpoints = ProviderEndpoints::from_environment();
-        if (!o.openai_key_file.empty())
-            ro.endpoints.openai_api_key = read_key_file(o.openai_key_file);
-        if (!o.anthropic_key_file.empty()) {
-            ro.endpoints.anthropic_api_key = read_key_file(o.anthropic_key_file);
-        }
-        ro.attempt_timeout = o.llm_timeout;
-        router = make_chain_router(ro);
+        router = std::make_unique<SwappableRouter>(build_chain(o));
     } catch (const std::exception& e) {
         return usage_error(err, e.what());
     }
+    NodeName node(o.node);
 
     std::unique_ptr<ActionSink> actions;
     std::unique_ptr<EventSink> events;
@@ -121,8 +155,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     } else {
         try {
             actions = std::make_unique<FileActionSink>(o.actions_dir);
-            events =
-                std::make_unique<FileEventSink>(o.events_dir, [node = o.node] { return node; });
+            events = std::make_unique<FileEventSink>(o.events_dir, [&node] { return node.get(); });
             ActionStoreOptions so;
             so.actions_dir = o.actions_dir;
             so.state_dir = o.state_dir;
@@ -175,13 +208,11 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     PlannerAgent agent(ao, *router, sink, *events, log, std::chrono::steady_clock::now,
                        std::chrono::system_clock::now, store.get());
 
-    std::vector<std::string> models;
-    for (const auto& m : o.models) models.push_back(redact_url(m));
     nlohmann::json started = {{"version", PLANNER_VERSION_STRING},
                               {"node", o.node},
                               {"source", o.replay ? "replay:" + *o.replay : o.redis.redacted()},
                               {"channels", o.channels},
-                              {"models", models},
+                              {"models", redacted_models(o)},
                               {"actions_dir", o.dry_run ? "" : o.actions_dir.string()},
                               {"events_dir", o.dry_run ? "" : o.events_dir.string()},
                               {"cooldown_s", std::chrono::duration<double>(o.cooldown).count()},
@@ -201,8 +232,9 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     }
     log.log(o.config ? LogLevel::info : LogLevel::warn, "planner_started", started);
 
-    // SIGHUP: a valid file swaps the rules and topology between events; an invalid one leaves
-    // everything as it is. Settings bound at start are reported, not applied.
+    // SIGHUP: a valid file swaps the rules, topology, cooldown, node name and model chain
+    // between events; an invalid one (or an unreadable key file) leaves everything as it is.
+    // Settings bound at start are reported, not applied.
     std::atomic<std::uint64_t> reloads{0}, reload_failures{0};
     RunOptions current = o;
     const auto on_hangup = [&] {
@@ -217,6 +249,15 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
             }
             return;
         }
+        // Everything that can fail first, so a failure applies nothing.
+        std::shared_ptr<LLMRouter> chain;
+        try {
+            chain = build_chain(next);
+        } catch (const std::exception& e) {
+            log.log(LogLevel::error, "config_reload_failed",
+                    {{"error", e.what()}, {"reload_failures", reload_failures.fetch_add(1) + 1}});
+            return;
+        }
         for (const auto& change : needs_restart(current, next)) {
             log.log(LogLevel::warn, "config_needs_restart",
                     {{"setting", change.setting},
@@ -224,14 +265,27 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                      {"wanted", change.wanted}});
         }
         agent.reconfigure(next.rules, PromptOptions{next.topology, ao.prompt.max_payload_bytes});
+        agent.cooldown().set_cooldown(next.cooldown);
+        router->swap(std::move(chain));
+        node.set(next.node);
         current.rules = next.rules;
         current.topology = next.topology;
+        current.cooldown = next.cooldown;
+        current.node = next.node;
+        current.models = next.models;
+        current.config_models = next.config_models;
+        current.llm_timeout = next.llm_timeout;
+        current.openai_key_file = next.openai_key_file;
+        current.anthropic_key_file = next.anthropic_key_file;
         std::size_t services = 0;
         for (const auto& n : next.topology.nodes) services += n.services.size();
         log.log(LogLevel::info, "config_reloaded",
                 {{"config", next.config ? next.config->string() : "built-in"},
                  {"nodes", next.topology.nodes.size()},
                  {"services", services},
+                 {"node", next.node},
+                 {"cooldown_s", std::chrono::duration<double>(next.cooldown).count()},
+                 {"models", redacted_models(next)},
                  {"reloads", reloads.fetch_add(1) + 1}});
     };
 

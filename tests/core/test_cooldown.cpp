@@ -152,3 +152,25 @@ TEST_CASE("concurrent use from several threads", "[cooldown][concurrency]") {
     CHECK(ct.tracked_keys() <= kThreads * 50);
     CHECK(not_ready.load() > 0);
 }
+
+TEST_CASE("a new period applies to keys already recorded", "[cooldown]") {
+    ManualClock clock;
+    CooldownTracker ct(300s, clock.steady_source());
+    ct.record("piha/mosquitto");
+    ct.record("piha/zigbee2mqtt");
+    clock.advance(120s);
+
+    // A reload shortens it: two minutes ago is now long enough.
+    ct.set_cooldown(60s);
+    CHECK(ct.cooldown() == 60s);
+    CHECK(ct.is_ready("piha/mosquitto"));
+
+    // And lengthens it: the running cooldown of a key recorded later is extended.
+    ct.record("piha/mosquitto");
+    ct.set_cooldown(600s);
+    clock.advance(300s);
+    CHECK_FALSE(ct.is_ready("piha/mosquitto"));
+    CHECK(ct.remaining_seconds("piha/mosquitto") == Approx(300.0));
+    CHECK_FALSE(ct.is_ready("piha/zigbee2mqtt"));
+    CHECK(ct.remaining_seconds("piha/zigbee2mqtt") == Approx(180.0));
+}

@@ -18,6 +18,7 @@
 #include "run_options.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/process.hpp"
+#include "support/provider_server.hpp"
 #include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"
 
@@ -251,3 +252,63 @@ TEST_CASE("SIGHUP reloads the rules between events and a bad file keeps the old 
 }
 
 #endif  // PLANNER_RUN_PATH
+
+TEST_CASE("SIGHUP applies a new cooldown, node name and model chain without a restart",
+          "[config-cli][redis]") {
+    TempDir tmp;
+    RedisServer redis;
+    const auto file = tmp / "planner.yaml";
+    const std::string topology =
+        "topology:\n  nodes:\n    k3s-a:\n      services:\n        web: {}\n        db: {}\n";
+    write_text(file, "node: before\ncooldown: 300\nmodels:\n  - spec: rules\n" + topology);
+    PlannerRunProcess run(
+        kPlannerRun, tmp,
+        {"--config", file.string(), "--redis", redis.url(), "--dry-run", "--log-level", "debug"});
+    REQUIRE(eventually([&] { return redis.subscribers("health_events") == 1; }));
+    const auto publish = [&](const std::string& service) {
+        REQUIRE(redis.publish("health_events", nlohmann::json{{"type", "service_unhealthy"},
+                                                              {"node", "k3s-a"},
+                                                              {"service", service}}
+                                                   .dump()) == 1);
+    };
+    const auto planned = [&] { return run.count_log("proposal_written"); };
+    publish("web");
+    REQUIRE(eventually([&] { return planned() == 1; }));
+    publish("web");  // within 300 s: held back
+    REQUIRE(eventually([&] { return run.count_log("skip_cooldown") == 1; }));
+
+    // A dead Ollama first: the new chain shows in the fallback's failed attempts.
+    const std::string dead = "ollama/qwen2.5:7b@http://127.0.0.1:" + std::to_string(closed_port());
+    write_text(file, "node: after\ncooldown: 1ms\nmodels:\n  - spec: \"" + dead +
+                         "\"\n  - spec: rules\n" + topology);
+    run.process().signal(SIGHUP);
+    REQUIRE(eventually([&] { return run.count_log("config_reloaded") == 1; }));
+    CHECK(run.count_log("config_reloaded", "node", "after") == 1);
+    CHECK(run.count_log("config_needs_restart") == 0);
+
+    publish("web");  // recorded before the reload, long more than 1 ms ago
+    REQUIRE(eventually([&] { return planned() == 2; }));
+    std::vector<nlohmann::json> written;
+    for (const auto& l : run.log_lines()) {
+        if (l.value("event", "") == "proposal_written") written.push_back(l);
+    }
+    REQUIRE(written.size() == 2);
+    CHECK_FALSE(written[0].contains("failed_attempts"));
+    REQUIRE(written[1].contains("failed_attempts"));
+    CHECK(written[1]["failed_attempts"][0]["model"] == dead);
+    CHECK(written[1]["model"] == "rules");
+
+    // A key file that cannot be read fails the whole reload: the node and chain stay.
+    write_text(file, "node: third\nmodels:\n  - spec: \"openai/gpt-4o-mini\"\n    key_file: " +
+                         (tmp / "missing.key").string() + "\n" + topology);
+    run.process().signal(SIGHUP);
+    REQUIRE(eventually([&] { return run.count_log("config_reload_failed") == 1; }));
+    CHECK_THAT(run.stderr_text(), Catch::Contains("missing.key"));
+    publish("db");
+    REQUIRE(eventually([&] { return planned() == 3; }));
+    CHECK(run.log_lines().back().value("event", "") == "proposal_written");
+    CHECK(run.log_lines().back()["failed_attempts"][0]["model"] == dead);
+    CHECK(run.count_log("config_reloaded") == 1);
+    run.process().signal(SIGTERM);
+    REQUIRE(run.wait(20s) == 0);
+}
