@@ -3,15 +3,19 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <planner/chain_router.hpp>
 
@@ -93,13 +97,6 @@ constexpr FlagSpec kFlags[] = {
     {"--version", "", false, "", "print the version and exit"},
     {"--help", "", false, "", "print this help and exit"},
 };
-
-const FlagSpec* find_flag(std::string_view name) {
-    for (const auto& f : kFlags) {
-        if (f.name == name) return &f;
-    }
-    return nullptr;
-}
 
 std::vector<std::string> split_commas(std::string_view text) {
     std::vector<std::string> out;
@@ -233,6 +230,76 @@ void apply(RunOptions& o, std::string_view flag, const std::string& value, bool 
     }
 }
 
+/// The flags of kFlags as CLI11 options, in --help's groups. CLI11 splits the command line
+/// (`--flag value`, `--flag=value`, a missing value) and renders --help; apply() checks each
+/// value, so a flag and its variable are checked by the same code.
+struct Cli {
+    std::unique_ptr<CLI::App> app;
+    std::vector<CLI::Option*> options;  ///< kFlags[i] is options[i]
+};
+
+constexpr std::size_t kHelpColumn = 30;
+
+Cli make_app() {
+    Cli cli;
+    cli.app = std::make_unique<CLI::App>(
+        "Turns homelab health events from Redis into pending-action files a human approves.\n"
+        "A variable in brackets is used when its flag is absent, then the configuration file,\n"
+        "then the built-in default.",
+        "planner-run");
+    CLI::App& app = *cli.app;
+    app.set_help_flag();  // --help is a flag of the table, so it can win over the others
+    app.allow_extras();   // reported by parse_command_line as one line naming the argument
+    app.get_formatter()->column_width(kHelpColumn);
+    app.get_formatter()->label("OPTIONS", "options");
+    cli.options.resize(std::size(kFlags));
+    // Declared group by group, so --help lists intake, outputs, models, then operation.
+    for (const std::string_view group : {"intake", "outputs", "models", "operation"}) {
+        for (std::size_t i = 0; i < std::size(kFlags); ++i) {
+            const FlagSpec& f = kFlags[i];
+            if (f.group != group) continue;
+            std::string help = f.env.empty() ? "" : "[" + std::string(f.env) + "] ";
+            help += f.help;
+            CLI::Option* opt = nullptr;
+            if (f.takes_value) {
+                opt = app.add_option(std::string(f.name))
+                          ->description(help)
+                          ->type_name(std::string(f.value_name))
+                          ->expected(1)
+                          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+            } else {
+                opt = app.add_flag(std::string(f.name))->description(help)->disable_flag_override();
+            }
+            opt->group(std::string(group));
+            cli.options[i] = opt;
+        }
+    }
+    app.footer(
+        "Providers read OLLAMA_HOST, OPENAI_BASE_URL, OPENAI_API_KEY, ANTHROPIC_BASE_URL and\n"
+        "ANTHROPIC_API_KEY (a --*-key-file wins over its variable). Model specs: ollama/<model>,\n"
+        "openai/<model>, anthropic/<model> or rules, each optionally followed by @<base-url>.\n"
+        "SIGHUP reloads the configuration file: topology, house rules, cooldown, node name and\n"
+        "the model chain change at once; Redis, channels, directories, workers, notify targets\n"
+        "and the proposal TTL need a restart and are reported. Exit status: 0 after a clean stop\n"
+        "(SIGINT/SIGTERM, or the end of --replay), 2 for bad options, an invalid configuration\n"
+        "or unusable directories, 1 for --healthcheck with a stale heartbeat.");
+    return cli;
+}
+
+/// CLI11's parse errors in this program's words: one line that names the flag.
+std::string parse_error_text(const CLI::ParseError& e) {
+    const std::string what = e.what();
+    for (const auto& f : kFlags) {
+        const std::string bare(f.name.substr(2));
+        if (what.starts_with(std::string(f.name) + ":") || what.starts_with(bare + " ")) {
+            return fmt::format("{} {}", f.name, f.takes_value ? "needs a value" : "takes no value");
+        }
+    }
+    std::string line = what;
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    return line;
+}
+
 }  // namespace
 
 std::optional<std::string> process_env(std::string_view name) {
@@ -248,7 +315,8 @@ ParsedCommand parse_command_line(const std::vector<std::string>& args, const Env
     bool models_from_flag = false;
     std::string current;  // the flag or variable being read, to name it in an error
     try {
-        // Variables first, so that flags override them.
+        // Variables first, so that flags override them. Read here rather than by CLI11's
+        // envname(), which would call getenv: tests inject the environment instead.
         for (const auto& f : kFlags) {
             if (f.env.empty()) continue;
             current = std::string(f.env);
@@ -256,49 +324,54 @@ ParsedCommand parse_command_line(const std::vector<std::string>& args, const Env
                 apply(o, f.name, *value, /*from_env=*/true, channels_from_flag, models_from_flag);
             }
         }
-        for (std::size_t i = 0; i < args.size(); ++i) {
-            std::string_view arg = args[i];
-            std::optional<std::string> inline_value;
-            if (const auto eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
-                inline_value = std::string(arg.substr(eq + 1));
-                arg = arg.substr(0, eq);
-            }
-            current = std::string(arg);
-            const FlagSpec* flag = find_flag(arg);
-            if (flag == nullptr) {
-                throw std::invalid_argument(fmt::format("unknown argument '{}' (see --help)", arg));
-            }
-            if (!flag->takes_value) {
-                if (inline_value) {
-                    throw std::invalid_argument(fmt::format("{} takes no value", arg));
-                }
-                if (arg == "--help") parsed.command = Command::help;
-                if (arg == "--version" && parsed.command != Command::help) {
-                    parsed.command = Command::version;
-                }
-                if (arg == "--healthcheck" && parsed.command == Command::run) {
-                    parsed.command = Command::healthcheck;
-                }
-                if (arg == "--dry-run") o.dry_run = true;
-                if (arg == "--check-config" && parsed.command == Command::run) {
-                    parsed.command = Command::check_config;
-                }
-                if (arg == "--print-config" && parsed.command == Command::run) {
-                    parsed.command = Command::print_config;
-                }
+        current.clear();
+        auto cli = make_app();
+        std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 pops the back
+        try {
+            cli.app->parse(reversed);
+        } catch (const CLI::ParseError& e) {
+            throw std::invalid_argument(parse_error_text(e));
+        }
+        if (!cli.app->remaining().empty()) {
+            std::string_view unknown = cli.app->remaining().front();
+            if (unknown.starts_with("--")) unknown = unknown.substr(0, unknown.find('='));
+            throw std::invalid_argument(fmt::format("unknown argument '{}' (see --help)", unknown));
+        }
+        // In table order; a repeated flag applies each value in turn (the last wins, or, for
+        // --channel and --model, they add up).
+        for (std::size_t i = 0; i < std::size(kFlags); ++i) {
+            const FlagSpec& f = kFlags[i];
+            const CLI::Option* opt = cli.options[i];
+            if (opt->count() == 0) continue;
+            current = std::string(f.name);
+            if (!f.takes_value) {
+                if (f.name == "--dry-run") o.dry_run = true;
                 continue;
             }
-            std::string value;
-            if (inline_value) {
-                value = *inline_value;
-            } else if (i + 1 < args.size()) {
-                value = args[++i];
-            } else {
-                throw std::invalid_argument(fmt::format("{} needs a value", arg));
+            for (const auto& value : opt->results()) {
+                apply(o, f.name, value, /*from_env=*/false, channels_from_flag, models_from_flag);
             }
-            apply(o, arg, value, /*from_env=*/false, channels_from_flag, models_from_flag);
+        }
+        const auto given = [&](std::string_view name) {
+            for (std::size_t i = 0; i < std::size(kFlags); ++i) {
+                if (kFlags[i].name == name) return cli.options[i]->count() > 0;
+            }
+            return false;
+        };
+        // --help wins over everything, then --version, then the commands that do one thing.
+        if (given("--help")) {
+            parsed.command = Command::help;
+        } else if (given("--version")) {
+            parsed.command = Command::version;
+        } else if (given("--healthcheck")) {
+            parsed.command = Command::healthcheck;
+        } else if (given("--check-config")) {
+            parsed.command = Command::check_config;
+        } else if (given("--print-config")) {
+            parsed.command = Command::print_config;
         }
         if (parsed.command == Command::help || parsed.command == Command::version) return parsed;
+        current.clear();
         if (o.node.empty()) o.node = host_name();
         if (parsed.command == Command::healthcheck && o.heartbeat.empty()) {
             throw std::invalid_argument("--healthcheck needs --heartbeat FILE or HEARTBEAT_FILE");
@@ -308,7 +381,9 @@ ParsedCommand parse_command_line(const std::vector<std::string>& args, const Env
         parsed.command = Command::error;
         // parse_redis_url never echoes the password; model specs carry no secrets.
         parsed.error = e.what();
-        if (!parsed.error.starts_with(current)) parsed.error = current + ": " + parsed.error;
+        if (!current.empty() && !parsed.error.starts_with(current)) {
+            parsed.error = current + ": " + parsed.error;
+        }
     }
     return parsed;
 }
@@ -355,38 +430,7 @@ std::string read_key_file(const std::filesystem::path& path) {
 }
 
 std::string usage() {
-    std::string out =
-        "Usage: planner-run [options]\n"
-        "Turns homelab health events from Redis into pending-action files a human approves.\n\n"
-        "Options (each variable in brackets is used when the flag is absent, then the\n"
-        "configuration file, then the built-in default):\n";
-    for (const std::string_view group : {"intake", "outputs", "models", "operation"}) {
-        out += "\n" + std::string(group) + ":\n";
-        for (const auto& f : kFlags) {
-            if (f.group != group) continue;
-            std::string head = "  " + std::string(f.name);
-            if (f.takes_value) head += " " + std::string(f.value_name);
-            if (!f.env.empty()) head += "  [" + std::string(f.env) + "]";
-            out += head + "\n";
-            std::string_view help = f.help;
-            while (!help.empty()) {
-                const auto nl = help.find('\n');
-                out += "      " + std::string(help.substr(0, nl)) + "\n";
-                if (nl == std::string_view::npos) break;
-                help.remove_prefix(nl + 1);
-            }
-        }
-    }
-    out +=
-        "\nProviders read OLLAMA_HOST, OPENAI_BASE_URL, OPENAI_API_KEY, ANTHROPIC_BASE_URL and\n"
-        "ANTHROPIC_API_KEY (a --*-key-file wins over its variable). Model specs: ollama/<model>, "
-        "openai/<model>, anthropic/<model> or\n"
-        "rules, each optionally followed by @<base-url>.\n"
-        "SIGHUP reloads the configuration file (topology and house rules; other changes need a\n"
-        "restart and are reported). Exit status: 0 after a clean stop (SIGINT/SIGTERM, or the\n"
-        "end of --replay), 2 for bad options, an invalid configuration or unusable directories,\n"
-        "1 for --healthcheck with a stale heartbeat.\n";
-    return out;
+    return make_app().app->help();
 }
 
 }  // namespace planner::cli

@@ -222,6 +222,34 @@ TEST_CASE("help lists every flag and variable", "[cli]") {
     }
 }
 
+TEST_CASE("the command line: --flag=value, repeated flags, and --help in groups", "[cli]") {
+    const auto p = parse({"--node=first", "--node", "second", "--channel=a", "--channel", "b",
+                          "--workers=3", "--dry-run"},
+                         {{"PLANNER_CHANNELS", "from,variable"}, {"NODE_NAME", "variable"}});
+    REQUIRE(p.command == Command::run);
+    CHECK(p.options.node == "second");  // a repeated flag: the last one wins
+    CHECK(p.options.channels == std::vector<std::string>{"a", "b"});  // flags replace the variable
+    CHECK(p.options.workers == 3);
+    CHECK(p.options.dry_run);
+    CHECK(p.options.sources.at("channel") == "flag");
+
+    // A positional argument is refused like an unknown flag, naming it.
+    const auto extra = parse({"--dry-run", "stray"});
+    REQUIRE(extra.command == Command::error);
+    CHECK(extra.error == "unknown argument 'stray' (see --help)");
+
+    // --help: the four groups in order, each flag with its variable beside it.
+    const auto text = usage();
+    const auto at = [&](const char* s) { return text.find(s); };
+    REQUIRE(at("intake:") != std::string::npos);
+    CHECK(at("intake:") < at("outputs:"));
+    CHECK(at("outputs:") < at("models:"));
+    CHECK(at("models:") < at("operation:"));
+    CHECK(at("--redis URL") < at("[REDIS_URL]"));
+    CHECK(at("--redis URL") > at("intake:"));
+    CHECK(at("--model SPEC") > at("models:"));
+}
+
 TEST_CASE("healthcheck compares the heartbeat's age with max age", "[cli]") {
     TempDir tmp;
     const auto hb = tmp / "heartbeat";
