@@ -63,11 +63,12 @@ set(CPACK_DEBIAN_RUNTIME_PACKAGE_NAME ${PLANNER_PACKAGE_NAME})
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SECTION admin)
 # CPack puts CPACK_PACKAGE_DESCRIPTION_SUMMARY (the project's description) first, as the summary
 # line of both packages; these are the extended descriptions.
-set(CPACK_DEBIAN_RUNTIME_DESCRIPTION "planner-run subscribes to health events on Redis, asks a chain of models
-(Ollama, OpenAI-compatible, Anthropic, offline rules) for a remediation, enforces
-the house rules and writes each proposal as a file for a human to approve with
-planner-ctl. Ships the systemd unit homelab-planner.service (not enabled) and
-its configuration in /etc/homelab-planner.")
+set(CPACK_DEBIAN_RUNTIME_DESCRIPTION "planner-run subscribes to health events on Redis, asks a chain of
+models (Ollama, OpenAI-compatible, Anthropic, offline rules) for a
+remediation, enforces the house rules and writes each proposal as a file for
+a human to approve with planner-ctl. Ships the systemd unit
+homelab-planner.service (not enabled) and its configuration in
+/etc/homelab-planner.")
 # The shared libraries the programs link (libcurl, hiredis, yaml-cpp, fmt, libsystemd, ...)
 # from dpkg-shlibdeps; adduser for the maintainer scripts.
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
