@@ -21,8 +21,9 @@ namespace planner {
 
 namespace detail {
 
-/// What the stream sinks share: the stream, the level filter, the clock and the lock that keeps
-/// concurrent lines whole. Each sink adds only its own line format, so a fix here reaches both.
+/// What the stream sinks share: the stream, the level filter, the clock, the journald priority
+/// prefix and the lock that keeps concurrent lines whole. Each sink adds only its own line
+/// format, so a fix here reaches both.
 class StreamLogSinkBase : public LogSink {
   public:
     bool enabled(LogLevel level) const noexcept override { return level >= min_level_; }
@@ -30,18 +31,25 @@ class StreamLogSinkBase : public LogSink {
     void flush() override;
 
   protected:
-    StreamLogSinkBase(std::FILE* out, LogLevel min_level, WallTimeSource now);
+    StreamLogSinkBase(std::FILE* out, LogLevel min_level, WallTimeSource now,
+                      bool journal_priorities);
     /// The current time as the line's ISO 8601 UTC timestamp.
     std::string timestamp() const;
-    /// Writes and flushes one whole line under the lock, so concurrent lines never interleave.
-    void write_line(const std::string& line);
+    /// Writes and flushes one whole line under the lock, so concurrent lines never interleave;
+    /// with journal priorities on, the line starts with the level's `<N>` prefix.
+    void write_line(LogLevel level, const std::string& line);
 
   private:
     std::FILE* out_;
     LogLevel min_level_;
     WallTimeSource now_;
+    bool journal_priorities_;
     std::mutex mutex_;
 };
+
+/// The sd-daemon(3) priority prefix journald reads at the start of a stream line: `<3>` error,
+/// `<4>` warn, `<6>` info, `<7>` debug (syslog's numbers), so `journalctl -p warning` filters.
+std::string_view journal_priority_prefix(LogLevel level) noexcept;
 
 }  // namespace detail
 
@@ -49,8 +57,12 @@ class StreamLogSinkBase : public LogSink {
 /// like a reserved key is written as `_<key>` so it cannot forge the level or event.
 class JsonLinesLogSink final : public detail::StreamLogSinkBase {
   public:
+    /// `journal_priorities` prefixes every line with its sd-daemon(3) priority (`<4>` before a
+    /// warning, ...) so journald files it at that level. Turn it on only when `out` is the
+    /// journal (planner-run checks JOURNAL_STREAM against stderr): anywhere else it is noise.
     explicit JsonLinesLogSink(std::FILE* out, LogLevel min_level = LogLevel::info,
-                              WallTimeSource now = std::chrono::system_clock::now);
+                              WallTimeSource now = std::chrono::system_clock::now,
+                              bool journal_priorities = false);
     void log(LogLevel level, std::string_view event, const nlohmann::json& fields) override;
 };
 
@@ -58,8 +70,10 @@ class JsonLinesLogSink final : public detail::StreamLogSinkBase {
 /// Values with spaces, quotes or control characters are JSON-quoted, so one line stays one line.
 class TextLogSink final : public detail::StreamLogSinkBase {
   public:
+    /// `journal_priorities`: as for JsonLinesLogSink, the `<N>` priority before each line.
     explicit TextLogSink(std::FILE* out, LogLevel min_level = LogLevel::info,
-                         WallTimeSource now = std::chrono::system_clock::now);
+                         WallTimeSource now = std::chrono::system_clock::now,
+                         bool journal_priorities = false);
     void log(LogLevel level, std::string_view event, const nlohmann::json& fields) override;
 };
 

@@ -28,6 +28,7 @@
 
 #include "config_options.hpp"
 #include "heartbeat.hpp"
+#include "journal_stream.hpp"
 #include "line_reader.hpp"
 #include "signals.hpp"
 #include "systemd_notify.hpp"
@@ -128,10 +129,14 @@ int usage_error(std::FILE* err, const std::string& message) {
 
 int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloader& reload) {
     std::unique_ptr<LogSink> base;
+    // Under systemd, `<N>` priorities let journald file warnings as warnings.
+    const bool journal = err == stderr && stderr_is_journal();
     if (o.log_format == LogFormat::json) {
-        base = std::make_unique<JsonLinesLogSink>(err, o.log_level);
+        base = std::make_unique<JsonLinesLogSink>(err, o.log_level, std::chrono::system_clock::now,
+                                                  journal);
     } else {
-        base = std::make_unique<TextLogSink>(err, o.log_level);
+        base = std::make_unique<TextLogSink>(err, o.log_level, std::chrono::system_clock::now,
+                                             journal);
     }
     RateLimitedLogSink log(*base);
 

@@ -32,17 +32,42 @@ bool needs_quoting(std::string_view s) {
 
 namespace detail {
 
-StreamLogSinkBase::StreamLogSinkBase(std::FILE* out, LogLevel min_level, WallTimeSource now)
-    : out_(out), min_level_(min_level), now_(std::move(now)) {}
+std::string_view journal_priority_prefix(LogLevel level) noexcept {
+    switch (level) {
+        case LogLevel::debug:
+            return "<7>";
+        case LogLevel::info:
+            return "<6>";
+        case LogLevel::warn:
+            return "<4>";
+        case LogLevel::error:
+            return "<3>";
+    }
+    return "<6>";
+}
+
+StreamLogSinkBase::StreamLogSinkBase(std::FILE* out, LogLevel min_level, WallTimeSource now,
+                                     bool journal_priorities)
+    : out_(out),
+      min_level_(min_level),
+      now_(std::move(now)),
+      journal_priorities_(journal_priorities) {}
 
 std::string StreamLogSinkBase::timestamp() const {
     return format_iso8601_utc(now_());
 }
 
-void StreamLogSinkBase::write_line(const std::string& line) {
+void StreamLogSinkBase::write_line(LogLevel level, const std::string& line) {
+    std::string prefixed;
+    if (journal_priorities_) {
+        prefixed.reserve(line.size() + 3);
+        prefixed += journal_priority_prefix(level);
+        prefixed += line;
+    }
+    const std::string& text = journal_priorities_ ? prefixed : line;
     std::lock_guard lock(mutex_);
     // One fwrite per line, so even another writer on the same FILE* cannot split it.
-    std::fwrite(line.data(), 1, line.size(), out_);
+    std::fwrite(text.data(), 1, text.size(), out_);
     std::fflush(out_);
 }
 
@@ -53,8 +78,9 @@ void StreamLogSinkBase::flush() {
 
 }  // namespace detail
 
-JsonLinesLogSink::JsonLinesLogSink(std::FILE* out, LogLevel min_level, WallTimeSource now)
-    : StreamLogSinkBase(out, min_level, std::move(now)) {}
+JsonLinesLogSink::JsonLinesLogSink(std::FILE* out, LogLevel min_level, WallTimeSource now,
+                                   bool journal_priorities)
+    : StreamLogSinkBase(out, min_level, std::move(now), journal_priorities) {}
 
 void JsonLinesLogSink::log(LogLevel level, std::string_view event, const nlohmann::json& fields) {
     if (!enabled(level)) return;
@@ -88,11 +114,12 @@ void JsonLinesLogSink::log(LogLevel level, std::string_view event, const nlohman
     }
     text.back() = '}';
     text += '\n';
-    write_line(text);
+    write_line(level, text);
 }
 
-TextLogSink::TextLogSink(std::FILE* out, LogLevel min_level, WallTimeSource now)
-    : StreamLogSinkBase(out, min_level, std::move(now)) {}
+TextLogSink::TextLogSink(std::FILE* out, LogLevel min_level, WallTimeSource now,
+                         bool journal_priorities)
+    : StreamLogSinkBase(out, min_level, std::move(now), journal_priorities) {}
 
 void TextLogSink::log(LogLevel level, std::string_view event, const nlohmann::json& fields) {
     if (!enabled(level)) return;
@@ -115,7 +142,7 @@ void TextLogSink::log(LogLevel level, std::string_view event, const nlohmann::js
         }
     }
     text += "\n";
-    write_line(text);
+    write_line(level, text);
 }
 
 RateLimitedLogSink::RateLimitedLogSink(LogSink& inner, LogRateLimit limit, SteadyTimeSource now)

@@ -98,6 +98,45 @@ TEST_CASE("text sink is readable and keeps one line per call", "[log]") {
           "key=piha/mosquitto n=3\n");
 }
 
+TEST_CASE("journal priorities put the sd-daemon <N> before every line of both sinks", "[log]") {
+    CapturedFile json_out;
+    CapturedFile text_out;
+    JsonLinesLogSink json(json_out.get(), LogLevel::debug, kClock.wall_source(), true);
+    TextLogSink text(text_out.get(), LogLevel::debug, kClock.wall_source(), true);
+    for (LogSink* sink : {static_cast<LogSink*>(&json), static_cast<LogSink*>(&text)}) {
+        sink->log(LogLevel::error, "e", {});
+        sink->log(LogLevel::warn, "w", {});
+        sink->log(LogLevel::info, "i", {});
+        sink->log(LogLevel::debug, "d", {});
+    }
+    const std::vector<std::string> priorities = {"<3>", "<4>", "<6>", "<7>"};
+    for (const auto* out : {&json_out, &text_out}) {
+        std::vector<std::string> lines;
+        std::string all = out->text();
+        for (std::size_t start = 0; start < all.size();) {
+            const auto nl = all.find('\n', start);
+            lines.push_back(all.substr(start, nl - start));
+            start = nl + 1;
+        }
+        REQUIRE(lines.size() == 4);
+        for (std::size_t i = 0; i < 4; ++i) {
+            INFO(lines[i]);
+            CHECK(lines[i].starts_with(priorities[i]));
+            // The rest of the line is the unprefixed format: JSON stays parseable after <N>.
+            CHECK(lines[i].find('<', 1) == std::string::npos);
+        }
+        if (out == &json_out) CHECK(nlohmann::json::parse(lines[1].substr(3))["event"] == "w");
+    }
+    CHECK(text_out.text().starts_with("<3>2026-05-28T20:26:40.000Z ERROR e\n"));
+}
+
+TEST_CASE("without journal priorities no line starts with a priority", "[log]") {
+    CapturedFile out;
+    TextLogSink sink(out.get(), LogLevel::debug, kClock.wall_source());
+    sink.log(LogLevel::warn, "w", {});
+    CHECK(out.text() == "2026-05-28T20:26:40.000Z WARN  w\n");
+}
+
 TEST_CASE("log levels parse and print", "[log]") {
     CHECK(parse_log_level("debug") == LogLevel::debug);
     CHECK(parse_log_level("warning") == LogLevel::warn);
