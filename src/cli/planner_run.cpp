@@ -27,6 +27,7 @@
 #include "config_options.hpp"
 #include "heartbeat.hpp"
 #include "line_reader.hpp"
+#include "metrics.hpp"
 #include "signals.hpp"
 #include "systemd_notify.hpp"
 
@@ -174,6 +175,12 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     ao.prompt.topology = o.topology;
     PlannerAgent agent(ao, *router, sink, *events, log, std::chrono::steady_clock::now,
                        std::chrono::system_clock::now, store.get());
+    // What GET /metrics serves (the HTTP listener calls metrics.scrape()): read at scrape time
+    // from the counters kept anyway. The Redis gauge exists only when Redis is the intake.
+    std::atomic<bool> redis_connected{false};
+    ReloadCounters reloads;
+    [[maybe_unused]] const MetricsExporter metrics(
+        {agent, store.get(), notifier.get(), o.replay ? nullptr : &redis_connected, &reloads});
 
     std::vector<std::string> models;
     for (const auto& m : o.models) models.push_back(redact_url(m));
@@ -203,14 +210,13 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
 
     // SIGHUP: a valid file swaps the rules and topology between events; an invalid one leaves
     // everything as it is. Settings bound at start are reported, not applied.
-    std::atomic<std::uint64_t> reloads{0}, reload_failures{0};
     RunOptions current = o;
     const auto on_hangup = [&] {
         if (!reload) return;
         RunOptions next;
         const auto errors = reload(next);
         if (!errors.empty()) {
-            const auto failures = reload_failures.fetch_add(1) + 1;
+            const auto failures = reloads.failed.fetch_add(1) + 1;
             for (const auto& e : errors) {
                 log.log(LogLevel::error, "config_reload_failed",
                         {{"error", e}, {"reload_failures", failures}});
@@ -232,7 +238,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                 {{"config", next.config ? next.config->string() : "built-in"},
                  {"nodes", next.topology.nodes.size()},
                  {"services", services},
-                 {"reloads", reloads.fetch_add(1) + 1}});
+                 {"reloads", reloads.succeeded.fetch_add(1) + 1}});
     };
 
     StopSignal stop;
@@ -268,6 +274,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                 agent.dispatch_text(channel, data);
             },
             [&](RedisState state, std::string_view detail) {
+                redis_connected = state == RedisState::subscribed;
                 if (state == RedisState::subscribed) {
                     // Ready means subscribed: before it, published events would be lost.
                     systemd.ready("subscribed to " + std::to_string(o.channels.size()) +
@@ -291,8 +298,8 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     auto summary = counters.to_json();
     summary["drained"] = report.drained;
     summary["log_lines_suppressed"] = log.suppressed_total();
-    summary["config_reloads"] = reloads.load();
-    summary["config_reload_failures"] = reload_failures.load();
+    summary["config_reloads"] = reloads.succeeded.load();
+    summary["config_reload_failures"] = reloads.failed.load();
     log.log(LogLevel::info, "planner_stopped", summary);
     if (report.still_in_flight > 0) {
         // A model call outlived the grace period; its answer would be dropped anyway, and
