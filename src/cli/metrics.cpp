@@ -181,8 +181,8 @@ class MetricsExporter::Collector final : public prometheus::Collectable {
         const auto n = [](std::uint64_t v) { return static_cast<double>(v); };
 
         auto received = family("planner_messages_received_total",
-                               "Messages received, by channel (replayed lines count as "
-                               "their event's channel).",
+                               "Messages received, valid or not, by channel (a replayed line: its "
+                               "recorded channel, else replay).",
                                MetricType::Counter);
         for (const auto& [channel, count] : c.received) {
             add_counter(received, {{"channel", channel}}, n(count));
