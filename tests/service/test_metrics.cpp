@@ -427,3 +427,23 @@ TEST_CASE("promtool check metrics accepts a full scrape", "[metrics]") {
     CHECK(*rc == 0);
     CHECK(said.empty());
 }
+
+TEST_CASE("model labels stay bounded whatever names a router invents", "[metrics]") {
+    std::vector<AttemptRecord> attempts;
+    for (int i = 0; i < 40; ++i) {
+        attempts.push_back({"custom/model-" + std::to_string(i), AttemptStatus::error, "", 1.0});
+    }
+    attempts.push_back({"rules", AttemptStatus::success, "", 1.0});
+    AgentFixture f(answer_with(attempts));
+    CHECK(f.agent.handle_event(make_health_event()) == HandleResult::proposed);
+    const MetricsExporter metrics({f.agent});
+    const Scrape s(metrics.scrape());
+    std::size_t named = 0;
+    for (const auto& [series, value] : s.samples) {
+        if (series.rfind("planner_model_requests_total{model=\"custom/", 0) == 0) ++named;
+    }
+    CHECK(named == 32);
+    CHECK(s["planner_model_requests_total{model=\"(other)\",status=\"error\"}"] == 8);
+    CHECK(s["planner_model_requests_total{model=\"(other)\",status=\"success\"}"] == 1);
+    CHECK(s["planner_model_request_duration_seconds_count{model=\"(other)\"}"] == 9);
+}
