@@ -114,6 +114,10 @@ class ActionStore final : public PendingProposals {
     bool note_occurrence(const std::string& action_id,
                          std::chrono::system_clock::time_point when) noexcept override;
     void added(const ActionProposal& proposal) override;
+    /// How many node/services have a pending, unexpired proposal now (a gauge for metrics):
+    /// find_pending's answer for every one this store knows, reading only their files, so the
+    /// cost grows with what waits, not with the history in the directory.
+    std::size_t count_pending();
 
     const ActionStoreOptions& options() const noexcept { return options_; }
     std::filesystem::path audit_log_path() const { return options_.state_dir / "audit.jsonl"; }

@@ -3,6 +3,7 @@
 /// \file
 /// The planner pipeline: intake, a bounded queue, workers that ask the router, and the sinks.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -86,7 +87,27 @@ enum class HandleResult {
 std::string_view to_string(IntakeResult r) noexcept;
 std::string_view to_string(HandleResult r) noexcept;
 
-/// Counters since start, for the exit summary and tests.
+/// Upper bounds, in seconds, of the model latency histogram's buckets
+/// (`planner_model_request_duration_seconds`): from a warm small model on a GPU (50 ms) to a
+/// cold large one on a CPU, which the default 60 s attempt timeout may cut short (120 s).
+inline constexpr std::array<double, 14> kModelLatencyBuckets = {
+    0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 20.0, 30.0, 45.0, 60.0, 90.0, 120.0};
+
+/// The attempts at one model since start, from the attempts every route reports (whichever
+/// LLMRouter gave them), so a dead GPU box or a revoked key shows before the chain fails.
+struct ModelCounters {
+    /// By `to_string(AttemptStatus)`: success, error, timeout, invalid, skipped, truncated,
+    /// prompt_truncated.
+    std::map<std::string, std::uint64_t> attempts;
+    /// Attempts per latency bucket, not cumulative: index i counts latencies up to
+    /// kModelLatencyBuckets[i] (and above the previous bound), the last index those above every
+    /// bound. Skipped attempts asked nothing and are not timed.
+    std::array<std::uint64_t, kModelLatencyBuckets.size() + 1> latency_buckets{};
+    double latency_seconds_sum = 0.0;
+    std::uint64_t latency_count = 0;  ///< timed attempts, the buckets' total
+};
+
+/// Counters since start, for the exit summary, metrics and tests.
 struct PlannerCounters {
     std::map<std::string, std::uint64_t> received;  ///< messages per channel
     std::uint64_t malformed = 0;
@@ -102,6 +123,9 @@ struct PlannerCounters {
     std::uint64_t write_failures = 0;
     std::uint64_t emit_failures = 0;  ///< action file written, event not
     std::uint64_t abandoned = 0;      ///< dropped by stop() after the grace period
+    /// By model name fit for a metric label: redact_url's masking, then no user info, query or
+    /// fragment at all; past a bound, further names share one entry "(other)".
+    std::map<std::string, ModelCounters> models;
 
     std::uint64_t received_total() const;
     nlohmann::json to_json() const;
@@ -173,6 +197,10 @@ class PlannerAgent {
     void reconfigure(HouseRules rules, PromptOptions prompt);
     /// Age of the oldest event a worker is planning, zero when idle: a health signal.
     std::chrono::steady_clock::duration oldest_in_flight_age() const;
+    /// Events waiting for a worker now (a gauge for metrics; at most queue_capacity).
+    std::size_t queue_depth() const;
+    /// Events a worker is planning now (a gauge for metrics; at most workers).
+    std::size_t in_flight() const;
 
   private:
     struct InFlight {

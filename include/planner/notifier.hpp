@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -72,11 +73,22 @@ struct NotifierOptions {
     std::function<void(std::chrono::milliseconds)> sleep;
 };
 
+/// One target's deliveries; the fields mean what NotifierCounters' do.
+struct NotifyTargetCounters {
+    std::uint64_t sent = 0;
+    std::uint64_t failed = 0;
+    std::uint64_t retries = 0;
+    std::uint64_t dropped = 0;
+};
+
 struct NotifierCounters {
     std::uint64_t sent = 0;
     std::uint64_t failed = 0;  ///< gave up after max_tries
     std::uint64_t retries = 0;
     std::uint64_t dropped = 0;  ///< the queue was full
+    /// By target name (NotifyTarget::name, never its URL), every target from the start, so a
+    /// metric per target exists before its first delivery. Targets sharing a name add up.
+    std::map<std::string, NotifyTargetCounters> targets;
 };
 
 /// HMAC-SHA256 of `message` under `key`, lower-case hex (OpenSSL's libcrypto).
@@ -123,7 +135,8 @@ class Notifier {
     std::deque<Delivery> queue_;
     bool busy_ = false;
     bool stopping_ = false;
-    NotifierCounters counters_;
+    NotifierCounters counters_;  ///< totals; `targets` is built from per_target_ when read
+    std::vector<NotifyTargetCounters> per_target_;  ///< by index into options_.targets
     std::thread thread_;
 };
 

@@ -30,6 +30,7 @@
 #include "heartbeat.hpp"
 #include "journal_stream.hpp"
 #include "line_reader.hpp"
+#include "metrics.hpp"
 #include "signals.hpp"
 #include "systemd_notify.hpp"
 
@@ -212,6 +213,12 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     ao.prompt.topology = o.topology;
     PlannerAgent agent(ao, *router, sink, *events, log, std::chrono::steady_clock::now,
                        std::chrono::system_clock::now, store.get());
+    // What GET /metrics serves (the HTTP listener calls metrics.scrape()): read at scrape time
+    // from the counters kept anyway. The Redis gauge exists only when Redis is the intake.
+    std::atomic<bool> redis_connected{false};
+    ReloadCounters reloads;
+    [[maybe_unused]] const MetricsExporter metrics(
+        {agent, store.get(), notifier.get(), o.replay ? nullptr : &redis_connected, &reloads});
 
     nlohmann::json started = {{"version", PLANNER_VERSION_STRING},
                               {"node", o.node},
@@ -240,14 +247,13 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     // SIGHUP: a valid file swaps the rules, topology, cooldown, node name and model chain
     // between events; an invalid one (or an unreadable key file) leaves everything as it is.
     // Settings bound at start are reported, not applied.
-    std::atomic<std::uint64_t> reloads{0}, reload_failures{0};
     RunOptions current = o;
     const auto on_hangup = [&] {
         if (!reload) return;
         RunOptions next;
         const auto errors = reload(next);
         if (!errors.empty()) {
-            const auto failures = reload_failures.fetch_add(1) + 1;
+            const auto failures = reloads.failed.fetch_add(1) + 1;
             for (const auto& e : errors) {
                 log.log(LogLevel::error, "config_reload_failed",
                         {{"error", e}, {"reload_failures", failures}});
@@ -260,7 +266,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
             chain = build_chain(next);
         } catch (const std::exception& e) {
             log.log(LogLevel::error, "config_reload_failed",
-                    {{"error", e.what()}, {"reload_failures", reload_failures.fetch_add(1) + 1}});
+                    {{"error", e.what()}, {"reload_failures", reloads.failed.fetch_add(1) + 1}});
             return;
         }
         for (const auto& change : needs_restart(current, next)) {
@@ -291,7 +297,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                  {"node", next.node},
                  {"cooldown_s", std::chrono::duration<double>(next.cooldown).count()},
                  {"models", redacted_models(next)},
-                 {"reloads", reloads.fetch_add(1) + 1}});
+                 {"reloads", reloads.succeeded.fetch_add(1) + 1}});
     };
 
     StopSignal stop;
@@ -327,6 +333,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                 agent.dispatch_text(channel, data);
             },
             [&](RedisState state, std::string_view detail) {
+                redis_connected = state == RedisState::subscribed;
                 if (state == RedisState::subscribed) {
                     // Ready means subscribed: before it, published events would be lost.
                     systemd.ready("subscribed to " + std::to_string(o.channels.size()) +
@@ -350,8 +357,8 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     auto summary = counters.to_json();
     summary["drained"] = report.drained;
     summary["log_lines_suppressed"] = log.suppressed_total();
-    summary["config_reloads"] = reloads.load();
-    summary["config_reload_failures"] = reload_failures.load();
+    summary["config_reloads"] = reloads.succeeded.load();
+    summary["config_reload_failures"] = reloads.failed.load();
     log.log(LogLevel::info, "planner_stopped", summary);
     if (report.still_in_flight > 0) {
         // A model call outlived the grace period; its answer would be dropped anyway, and

@@ -520,6 +520,24 @@ bool ActionStore::note_occurrence(const std::string& action_id,
     }
 }
 
+std::size_t ActionStore::count_pending() {
+    std::vector<std::string> keys;
+    {
+        std::lock_guard lock(index_mutex_);
+        for (const auto& [key, id] : pending_by_key_) keys.push_back(key);
+    }
+    // find_pending per key: the same answer the agent gets, and it forgets what was decided.
+    std::size_t pending = 0;
+    for (const auto& key : keys) {
+        const auto slash = key.find('/');
+        if (find_pending(std::string_view(key).substr(0, slash),
+                         std::string_view(key).substr(slash + 1))) {
+            ++pending;
+        }
+    }
+    return pending;
+}
+
 void ActionStore::added(const ActionProposal& proposal) {
     std::lock_guard lock(index_mutex_);
     pending_by_key_[proposal.node + "/" + proposal.service] = proposal.action_id;

@@ -334,4 +334,14 @@ std::chrono::steady_clock::duration PlannerAgent::oldest_in_flight_age() const {
     return oldest;
 }
 
+std::size_t PlannerAgent::queue_depth() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+}
+
+std::size_t PlannerAgent::in_flight() const {
+    std::lock_guard lock(mutex_);
+    return in_flight_.size();
+}
+
 }  // namespace planner

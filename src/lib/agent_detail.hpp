@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "planner/agent.hpp"
 
@@ -20,12 +21,18 @@ class CounterBoard {
     /// Channel names come from the bus: past a bound they share one counter.
     void received(std::string_view channel);
     void proposal(const std::string& action);
+    /// One route's attempts, by model: status counts and the latency histogram.
+    void attempts(const std::vector<AttemptRecord>& attempts);
     PlannerCounters snapshot() const;
 
   private:
     mutable std::mutex mutex_;
     PlannerCounters counters_;
 };
+
+/// `model` (an attempt's model name, as any LLMRouter wrote it) fit for a metric label:
+/// redact_url's masking, then no user info, query or fragment at all, printable and bounded.
+std::string model_label(std::string_view model);
 
 /// The plan step, free of threads and queues: route, apply the house rules, write the action,
 /// tell the pending index, emit `remediation_started`, record the cooldown. The event has already

@@ -110,6 +110,7 @@ Notifier::Notifier(NotifierOptions options, std::shared_ptr<HttpTransport> trans
         if (t.name.empty())
             t.name = std::string(format_name(t.format)) + "#" + std::to_string(i + 1);
     }
+    per_target_.resize(options_.targets.size());
 }
 
 Notifier::~Notifier() {
@@ -196,6 +197,7 @@ std::size_t Notifier::notify(const ActionProposal& proposal) {
             for (auto& d : batch) {
                 if (queue_.size() >= options_.queue_capacity || stopping_) {
                     ++dropped;
+                    ++per_target_[d.target].dropped;
                     continue;
                 }
                 queue_.push_back(std::move(d));
@@ -244,12 +246,14 @@ void Notifier::deliver(const Delivery& d) {
         if (last.failure == HttpFailure::none && last.status >= 200 && last.status < 300) {
             std::lock_guard lock(mutex_);
             ++counters_.sent;
+            ++per_target_[d.target].sent;
             return;
         }
         if (tries >= options_.max_tries || !worth_retrying(last)) break;
         {
             std::lock_guard lock(mutex_);
             ++counters_.retries;
+            ++per_target_[d.target].retries;
         }
         options_.sleep(backoff);
         backoff *= 2;
@@ -257,6 +261,7 @@ void Notifier::deliver(const Delivery& d) {
     {
         std::lock_guard lock(mutex_);
         ++counters_.failed;
+        ++per_target_[d.target].failed;
     }
     log_.log(LogLevel::warn, "notify_failed",
              {{"target", target.name},
@@ -272,7 +277,15 @@ bool Notifier::wait_idle(std::chrono::milliseconds timeout) {
 
 NotifierCounters Notifier::counters() const {
     std::lock_guard lock(mutex_);
-    return counters_;
+    NotifierCounters out = counters_;
+    for (std::size_t i = 0; i < per_target_.size(); ++i) {
+        auto& t = out.targets[options_.targets[i].name];
+        t.sent += per_target_[i].sent;
+        t.failed += per_target_[i].failed;
+        t.retries += per_target_[i].retries;
+        t.dropped += per_target_[i].dropped;
+    }
+    return out;
 }
 
 }  // namespace planner

@@ -59,6 +59,7 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
             RouteRequest{build_messages(event, guide->rules, guide->prompt, guide->system_prompt),
                          proposal_schema(), &event});
     } catch (const RouteError& e) {
+        counters_.attempts(e.attempts());
         counters_.add(&PlannerCounters::chain_failures);
         log_.log(LogLevel::warn, "chain_failed",
                  {{"key", key}, {"error", e.what()}, {"attempts", e.attempts()}});
@@ -73,6 +74,7 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
         return HandleResult::chain_failed;
     }
 
+    counters_.attempts(result.attempts);
     ActionProposal p = make_proposal(event, result, guide->rules);
     p.created_at = wall_();
     if (options_.proposal_ttl.count() > 0) p.expires_at = p.created_at + options_.proposal_ttl;
