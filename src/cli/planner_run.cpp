@@ -26,7 +26,9 @@
 
 #include "config_options.hpp"
 #include "heartbeat.hpp"
+#include "http_server.hpp"
 #include "line_reader.hpp"
+#include "readiness.hpp"
 #include "signals.hpp"
 #include "systemd_notify.hpp"
 
@@ -201,6 +203,37 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     }
     log.log(o.config ? LogLevel::info : LogLevel::warn, "planner_started", started);
 
+    // The HTTP listener, on its own threads: it reads the agent's health and the store, never
+    // the agent's queue, so no client can delay intake or planning. Bound before anything
+    // starts, so an address in use is exit 2 like any other bad option.
+    std::atomic<bool> intake_ready{false};
+    std::unique_ptr<HttpServer> http;
+    if (o.http_listen) {
+        try {
+            HttpServerOptions ho;
+            ho.listen = *o.http_listen;
+            if (!o.http_token_file.empty()) ho.token = read_key_file(o.http_token_file);
+            ho.store = store.get();
+            ho.health = [&]() -> std::optional<std::string> {
+                const Health h = check_health(o, agent);
+                if (h.healthy) return std::nullopt;
+                return h.reason();
+            };
+            ho.ready = [&]() -> std::optional<std::string> {
+                if (!intake_ready) {
+                    return o.replay ? "replay not started yet"
+                                    : "not subscribed to Redis (" + o.redis.redacted() + ")";
+                }
+                return unwritable_output(o);
+            };
+            // ho.metrics: the Prometheus exporter's text, wired where it is built.
+            http = std::make_unique<HttpServer>(std::move(ho), log);
+            http->start();
+        } catch (const std::exception& e) {
+            return usage_error(err, e.what());
+        }
+    }
+
     // SIGHUP: a valid file swaps the rules and topology between events; an invalid one leaves
     // everything as it is. Settings bound at start are reported, not applied.
     std::atomic<std::uint64_t> reloads{0}, reload_failures{0};
@@ -252,6 +285,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
 
     if (o.replay) {
         systemd.ready("replaying " + *o.replay);
+        intake_ready = true;
         for_each_line(replay_fd, stop, agent.options().max_message_bytes,
                       [&](std::string_view line) { replay_line(agent, line); });
         if (replay_fd != STDIN_FILENO) ::close(replay_fd);
@@ -268,6 +302,8 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                 agent.dispatch_text(channel, data);
             },
             [&](RedisState state, std::string_view detail) {
+                // Ready while subscribed: events published meanwhile are lost otherwise.
+                intake_ready = state == RedisState::subscribed;
                 if (state == RedisState::subscribed) {
                     // Ready means subscribed: before it, published events would be lost.
                     systemd.ready("subscribed to " + std::to_string(o.channels.size()) +
@@ -283,6 +319,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     systemd.stopping();
     if (sweeper) sweeper->stop();
     if (heartbeat.joinable()) heartbeat.join();
+    if (http) http->stop();
     const StopReport report = agent.stop();
     // After the agent: what it stored last is still delivered (each try bounded).
     if (notifier) notifier->stop();
