@@ -25,7 +25,7 @@ const std::string kWrongToken = "tk_http_guess_0000";
 
 /// planner-run with --http-listen 127.0.0.1:0 and the port it logged.
 struct HttpPlanner {
-    explicit HttpPlanner(TempDir& tmp, const RedisServer& redis, bool with_token = true)
+    explicit HttpPlanner(bool with_token = true)
         : run(PLANNER_RUN_PATH, tmp, args(tmp, redis, with_token)) {
         REQUIRE(eventually([&] { return run.count_log("http_listening") == 1; }));
         for (const auto& l : run.log_lines()) {
@@ -63,6 +63,8 @@ struct HttpPlanner {
         return c;
     }
 
+    TempDir tmp;
+    RedisServer redis;
     PlannerRunProcess run;
     int port = 0;
 };
@@ -112,9 +114,9 @@ json read_json(const fs::path& p) {
 
 TEST_CASE("planner-run's HTTP API: health, list, approve and reject with the token",
           "[http][redis]") {
-    TempDir tmp;
-    RedisServer redis;
-    HttpPlanner planner(tmp, redis);
+    HttpPlanner planner;
+    const TempDir& tmp = planner.tmp;
+    const RedisServer& redis = planner.redis;
     auto c = planner.client();
 
     CHECK(status(c.Get("/healthz")) == 200);
@@ -210,9 +212,9 @@ TEST_CASE("planner-run's HTTP API: health, list, approve and reject with the tok
 
 TEST_CASE("planner-run's HTTP API refuses bad tokens, rate limits them and logs no token",
           "[http][redis]") {
-    TempDir tmp;
-    RedisServer redis;
-    HttpPlanner planner(tmp, redis);
+    HttpPlanner planner;
+    const TempDir& tmp = planner.tmp;
+    const RedisServer& redis = planner.redis;
     auto c = planner.client();
     const auto ids = propose(redis, tmp, {"mosquitto"});
     const std::string approve = "/api/v1/proposals/" + ids[0] + "/approve";
@@ -243,9 +245,9 @@ TEST_CASE("planner-run's HTTP API refuses bad tokens, rate limits them and logs 
 }
 
 TEST_CASE("planner-run's HTTP API: hostile IDs write nothing anywhere", "[http][redis]") {
-    TempDir tmp;
-    RedisServer redis;
-    HttpPlanner planner(tmp, redis);
+    HttpPlanner planner;
+    const TempDir& tmp = planner.tmp;
+    const RedisServer& redis = planner.redis;
     auto c = planner.client();
     const auto ids = propose(redis, tmp, {"mosquitto"});
     write_text(tmp / "x.json", json{{"action_id", "x"}, {"status", "pending"}}.dump());
@@ -277,9 +279,9 @@ TEST_CASE("planner-run's HTTP API: hostile IDs write nothing anywhere", "[http][
 }
 
 TEST_CASE("planner-run's HTTP API without a token file is read-only", "[http][redis]") {
-    TempDir tmp;
-    RedisServer redis;
-    HttpPlanner planner(tmp, redis, /*with_token=*/false);
+    HttpPlanner planner(/*with_token=*/false);
+    const TempDir& tmp = planner.tmp;
+    const RedisServer& redis = planner.redis;
     auto c = planner.client();
     const auto ids = propose(redis, tmp, {"mosquitto"});
     auto r = c.Post("/api/v1/proposals/" + ids[0] + "/approve", bearer(kToken), R"({"by":"alice"})",
