@@ -5,6 +5,8 @@
 
 #include <httplib.h>
 
+#include <mutex>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -79,12 +81,24 @@ TEST_CASE("AuthLimiter: five failures a minute per address, then refused", "[htt
 
 TEST_CASE("the listener serves injected metrics, health and readiness", "[http]") {
     RecordingLogSink log;
+    // Read on the server's threads: a mutex, as the planner's own hooks have.
+    std::mutex mutex;
     std::optional<std::string> health_problem;
     std::optional<std::string> ready_problem = "not subscribed to Redis";
+    const auto set = [&](std::optional<std::string>& which, std::optional<std::string> v) {
+        const std::lock_guard lock(mutex);
+        which = std::move(v);
+    };
     HttpServerOptions o;
     o.metrics = [] { return std::string("planner_up 1\n"); };
-    o.health = [&] { return health_problem; };
-    o.ready = [&] { return ready_problem; };
+    o.health = [&] {
+        const std::lock_guard lock(mutex);
+        return health_problem;
+    };
+    o.ready = [&] {
+        const std::lock_guard lock(mutex);
+        return ready_problem;
+    };
     HttpServer server(o, log);
     const int port = server.start();
     REQUIRE(port > 0);
@@ -101,7 +115,7 @@ TEST_CASE("the listener serves injected metrics, health and readiness", "[http]"
     r = c.Get("/healthz");
     REQUIRE(r);
     CHECK(r->status == 200);
-    health_problem = "a worker is wedged";
+    set(health_problem, "a worker is wedged");
     r = c.Get("/healthz");
     REQUIRE(r);
     CHECK(r->status == 503);
@@ -111,7 +125,7 @@ TEST_CASE("the listener serves injected metrics, health and readiness", "[http]"
     REQUIRE(r);
     CHECK(r->status == 503);
     CHECK(nlohmann::json::parse(r->body)["reason"] == "not subscribed to Redis");
-    ready_problem.reset();
+    set(ready_problem, std::nullopt);
     r = c.Get("/readyz");
     REQUIRE(r);
     CHECK(r->status == 200);
