@@ -102,7 +102,19 @@ std::vector<std::string> propose(const RedisServer& redis, const TempDir& tmp,
         }
         return ids;
     };
-    REQUIRE(eventually([&] { return proposals().size() == services.size(); }));
+    // Each proposal's remediation_started event is written after its file: wait for both, so
+    // that nothing the planner writes lands during the test's own checks.
+    const auto started_events = [&] {
+        std::size_t n = 0;
+        for (const auto& f : files_under(tmp / "events")) {
+            const auto name = f.filename().string();
+            n += !name.starts_with(".") && name.find("remediation_started") != std::string::npos;
+        }
+        return n;
+    };
+    REQUIRE(eventually([&] {
+        return proposals().size() == services.size() && started_events() == services.size();
+    }));
     return proposals();
 }
 
