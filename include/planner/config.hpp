@@ -61,6 +61,9 @@ struct PlannerConfig {
     std::optional<std::filesystem::path> state_dir;  ///< holds audit.jsonl
     /// Whole seconds; zero: proposals never expire.
     std::optional<std::chrono::seconds> proposal_ttl;
+    /// `http.listen` (ADDR:PORT, validated) and `http.token_file`: the HTTP listener.
+    std::optional<std::string> http_listen;
+    std::optional<std::filesystem::path> http_token_file;
     std::vector<ConfigModel> models;         ///< empty: the file names no models
     std::vector<ConfigNotifyTarget> notify;  ///< empty: nobody is notified
     /// `topology:` from the file; without it, no nodes at all (not the built-in homelab).

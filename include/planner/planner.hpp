@@ -13,6 +13,7 @@
 #include "planner/expiry_sweeper.hpp"
 #include "planner/file_sinks.hpp"
 #include "planner/http_transport.hpp"
+#include "planner/listen_address.hpp"
 #include "planner/log.hpp"
 #include "planner/notifier.hpp"
 #include "planner/redis_subscriber.hpp"

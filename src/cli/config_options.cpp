@@ -7,6 +7,7 @@
 
 #include <planner/chain_router.hpp>
 #include <planner/config.hpp>
+#include <planner/listen_address.hpp>
 #include <planner/url.hpp>
 
 namespace planner::cli {
@@ -86,6 +87,9 @@ std::vector<std::string> apply_config(RunOptions& o) {
                                                           : o.actions_dir.parent_path();
     }
     take("proposal-ttl", c.proposal_ttl, [&](const auto& v) { o.proposal_ttl = v; });
+    take("http-listen", c.http_listen,
+         [&](const std::string& v) { o.http_listen = parse_listen_address(v); });
+    take("http-token-file", c.http_token_file, [&](const auto& v) { o.http_token_file = v; });
     take("workers", c.workers, [&](int v) { o.workers = static_cast<std::size_t>(v); });
     if (!c.models.empty() && !o.sources.count("model")) {
         o.models.clear();
@@ -137,6 +141,16 @@ std::string print_config(const RunOptions& o) {
     line("workers: " + std::to_string(o.workers), "workers");
     line("state_dir: " + quoted(o.state_dir.string()), "state-dir");
     line("proposal_ttl: " + seconds_text(o.proposal_ttl), "proposal-ttl");
+    if (!o.http_listen && o.http_token_file.empty()) {
+        line("http: {}", "http-listen");
+    } else {
+        y += "http:\n";
+        if (o.http_listen) line("  listen: " + quoted(o.http_listen->to_string()), "http-listen");
+        // The token file's path, never the token.
+        if (!o.http_token_file.empty()) {
+            line("  token_file: " + quoted(o.http_token_file.string()), "http-token-file");
+        }
+    }
     line("models:", "model");
     for (std::size_t i = 0; i < o.models.size(); ++i) {
         y += "  - spec: " + quoted(redact_url(o.models[i])) + "\n";
@@ -229,6 +243,9 @@ std::vector<NeedsRestart> needs_restart(const RunOptions& a, const RunOptions& b
     differ("notify", targets(a), targets(b));
     differ("state_dir", a.state_dir.string(), b.state_dir.string());
     differ("proposal_ttl", seconds_text(a.proposal_ttl), seconds_text(b.proposal_ttl));
+    differ("http.listen", a.http_listen ? a.http_listen->to_string() : "off",
+           b.http_listen ? b.http_listen->to_string() : "off");
+    differ("http.token_file", a.http_token_file.string(), b.http_token_file.string());
     return out;
 }
 

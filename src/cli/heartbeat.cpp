@@ -29,21 +29,42 @@ std::string status_line(const PlannerAgent& agent) {
 
 }  // namespace
 
+std::string Health::reason() const {
+    if (healthy) return "";
+    return "a model call has been running for " +
+           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(oldest_call).count()) +
+           " s, longer than the whole chain could take (" +
+           std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limit).count()) +
+           " s): a worker is wedged";
+}
+
+std::chrono::milliseconds stuck_after(const RunOptions& o) {
+    return o.llm_timeout * static_cast<long>(o.models.size()) * 3 + 60s;
+}
+
+Health check_health(const RunOptions& o, const PlannerAgent& agent) {
+    Health h;
+    h.limit = stuck_after(o);
+    h.oldest_call = agent.oldest_in_flight_age();
+    h.healthy = h.oldest_call < h.limit;
+    return h;
+}
+
 void heartbeat_loop(const RunOptions& o, const PlannerAgent& agent, StopSignal& stop, LogSink& log,
                     SystemdNotifier& systemd) {
-    const auto stuck_after = o.llm_timeout * static_cast<long>(o.models.size()) * 3 + 60s;
     const bool write_file = !o.heartbeat.empty() && !o.dry_run;
     auto interval = o.heartbeat_interval;
     if (const auto w = systemd.watchdog_interval()) interval = std::min(interval, *w);
     bool paused = false;
     bool write_failed = false;
     do {
-        const bool healthy = agent.oldest_in_flight_age() < stuck_after;
+        const Health health = check_health(o, agent);
+        const bool healthy = health.healthy;
         if (healthy != !paused) {
             paused = !healthy;
             log.log(paused ? LogLevel::warn : LogLevel::info,
                     paused ? "heartbeat_paused" : "heartbeat_resumed",
-                    {{"stuck_after_s", std::chrono::duration<double>(stuck_after).count()}});
+                    {{"stuck_after_s", std::chrono::duration<double>(health.limit).count()}});
         }
         if (!healthy) continue;
         systemd.watchdog();

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <string>
 
 #include <planner/agent.hpp>
 #include <planner/log.hpp>
@@ -14,6 +15,23 @@
 #include "systemd_notify.hpp"
 
 namespace planner::cli {
+
+/// The health condition, one definition for the heartbeat file, systemd's watchdog and the
+/// HTTP listener's /healthz: healthy while no router call has run longer than `limit` (the
+/// whole chain's attempts three times over, plus a minute).
+struct Health {
+    bool healthy = true;
+    std::chrono::milliseconds limit{};
+    std::chrono::steady_clock::duration oldest_call{};
+
+    /// One line for a log or a 503: why the planner counts as wedged; empty when healthy.
+    std::string reason() const;
+};
+
+/// How long a router call may run before the planner counts as wedged.
+std::chrono::milliseconds stuck_after(const RunOptions& o);
+
+Health check_health(const RunOptions& o, const PlannerAgent& agent);
 
 /// Touches the heartbeat file every interval while the planner is healthy. Healthy means no
 /// router call has been running longer than the whole chain could take: a wedged worker stops

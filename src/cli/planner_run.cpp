@@ -28,9 +28,11 @@
 
 #include "config_options.hpp"
 #include "heartbeat.hpp"
+#include "http_server.hpp"
 #include "journal_stream.hpp"
 #include "line_reader.hpp"
 #include "metrics.hpp"
+#include "readiness.hpp"
 #include "signals.hpp"
 #include "systemd_notify.hpp"
 
@@ -217,7 +219,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     // from the counters kept anyway. The Redis gauge exists only when Redis is the intake.
     std::atomic<bool> redis_connected{false};
     ReloadCounters reloads;
-    [[maybe_unused]] const MetricsExporter metrics(
+    const MetricsExporter metrics(
         {agent, store.get(), notifier.get(), o.replay ? nullptr : &redis_connected, &reloads});
 
     nlohmann::json started = {{"version", PLANNER_VERSION_STRING},
@@ -243,6 +245,37 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
             "or PLANNER_CONFIG, see docs/configuration.md";
     }
     log.log(o.config ? LogLevel::info : LogLevel::warn, "planner_started", started);
+
+    // The HTTP listener, on its own threads: it reads the agent's health and the store, never
+    // the agent's queue, so no client can delay intake or planning. Bound before anything
+    // starts, so an address in use is exit 2 like any other bad option.
+    std::atomic<bool> intake_ready{false};
+    std::unique_ptr<HttpServer> http;
+    if (o.http_listen) {
+        try {
+            HttpServerOptions ho;
+            ho.listen = *o.http_listen;
+            if (!o.http_token_file.empty()) ho.token = read_key_file(o.http_token_file);
+            ho.store = store.get();
+            ho.health = [&]() -> std::optional<std::string> {
+                const Health h = check_health(o, agent);
+                if (h.healthy) return std::nullopt;
+                return h.reason();
+            };
+            ho.ready = [&]() -> std::optional<std::string> {
+                if (!intake_ready) {
+                    return o.replay ? "replay not started yet"
+                                    : "not subscribed to Redis (" + o.redis.redacted() + ")";
+                }
+                return unwritable_output(o);
+            };
+            ho.metrics = [&] { return metrics.scrape(); };
+            http = std::make_unique<HttpServer>(std::move(ho), log);
+            http->start();
+        } catch (const std::exception& e) {
+            return usage_error(err, e.what());
+        }
+    }
 
     // SIGHUP: a valid file swaps the rules, topology, cooldown, node name and model chain
     // between events; an invalid one (or an unreadable key file) leaves everything as it is.
@@ -317,6 +350,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
 
     if (o.replay) {
         systemd.ready("replaying " + *o.replay);
+        intake_ready = true;
         for_each_line(replay_fd, stop, agent.options().max_message_bytes,
                       [&](std::string_view line) { replay_line(agent, line); });
         if (replay_fd != STDIN_FILENO) ::close(replay_fd);
@@ -333,7 +367,9 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                 agent.dispatch_text(channel, data);
             },
             [&](RedisState state, std::string_view detail) {
+                // Ready while subscribed: events published meanwhile are lost otherwise.
                 redis_connected = state == RedisState::subscribed;
+                intake_ready = state == RedisState::subscribed;
                 if (state == RedisState::subscribed) {
                     // Ready means subscribed: before it, published events would be lost.
                     systemd.ready("subscribed to " + std::to_string(o.channels.size()) +
@@ -349,6 +385,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     systemd.stopping();
     if (sweeper) sweeper->stop();
     if (heartbeat.joinable()) heartbeat.join();
+    if (http) http->stop();
     const StopReport report = agent.stop();
     // After the agent: what it stored last is still delivered (each try bounded).
     if (notifier) notifier->stop();

@@ -81,6 +81,12 @@ constexpr FlagSpec kFlags[] = {
      "exit 0 when the heartbeat file is fresher than --max-age, else 1"},
     {"--max-age", "PLANNER_HEALTHCHECK_MAX_AGE", true, "SECONDS",
      "heartbeat age limit for --healthcheck (default 300)"},
+    {"--http-listen", "PLANNER_HTTP_LISTEN", true, "ADDR:PORT",
+     "serve /metrics, /healthz, /readyz, the proposals API and the approval page\n"
+     "on ADDR:PORT, e.g. 127.0.0.1:8080; port 0 picks a free one (default: off)",
+     "outputs"},
+    {"--http-token-file", "PLANNER_HTTP_TOKEN_FILE", true, "FILE",
+     "file holding the bearer token approve/reject need (default: none, read-only API)", "outputs"},
     {"--dry-run", "", false, "",
      "plan but write nothing; print each proposal as one JSON line on stdout", "outputs"},
     {"--log-level", "PLANNER_LOG_LEVEL", true, "LEVEL", "debug|info|warn|error (default info)",
@@ -210,6 +216,11 @@ void apply(RunOptions& o, std::string_view flag, const std::string& value, bool 
         o.stop_grace = parse_seconds(flag, value, /*allow_zero=*/true);
     } else if (flag == "--heartbeat") {
         o.heartbeat = value;
+    } else if (flag == "--http-listen") {
+        o.http_listen = parse_listen_address(value);
+    } else if (flag == "--http-token-file") {
+        if (value.empty()) throw std::invalid_argument("--http-token-file needs a file");
+        o.http_token_file = value;
     } else if (flag == "--max-age") {
         o.max_age = parse_seconds(flag, value, /*allow_zero=*/false);
     } else if (flag == "--log-level") {

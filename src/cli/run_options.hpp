@@ -15,6 +15,7 @@
 #include <vector>
 
 #include <planner/config.hpp>
+#include <planner/listen_address.hpp>
 #include <planner/log.hpp>
 #include <planner/redis_subscriber.hpp>
 
@@ -49,6 +50,11 @@ struct RunOptions {
     std::filesystem::path heartbeat;  ///< empty: no heartbeat file
     std::chrono::milliseconds heartbeat_interval{std::chrono::seconds{10}};
     std::chrono::milliseconds max_age{std::chrono::seconds{300}};
+    /// `--http-listen`: the HTTP listener (metrics, health, proposals API, approval page);
+    /// nullopt: none.
+    std::optional<ListenAddress> http_listen;
+    /// `--http-token-file`: the bearer token approve/reject need; empty: the API is read-only.
+    std::filesystem::path http_token_file;
     bool dry_run = false;
     LogLevel log_level = LogLevel::info;
     LogFormat log_format = LogFormat::json;

@@ -17,6 +17,7 @@
 
 #include "config_yaml.hpp"
 #include "planner/chain_router.hpp"
+#include "planner/listen_address.hpp"
 #include "planner/redis_subscriber.hpp"
 #include "planner/schema_validator.hpp"
 #include "planner_embedded.hpp"
@@ -321,6 +322,14 @@ void check_semantics(Checker& c, const json& root) {
     if (root.contains("proposal_ttl")) {
         duration("/proposal_ttl", root["proposal_ttl"], true, true);
     }
+    if (root.contains("http") && root["http"].is_object() && root["http"].contains("listen") &&
+        root["http"]["listen"].is_string() && !c.covered("/http/listen")) {
+        try {
+            parse_listen_address(root["http"]["listen"].get<std::string>());
+        } catch (const std::exception& e) {
+            c.at_value("/http/listen", e.what());
+        }
+    }
     if (root.contains("redis") && root["redis"].is_string() && !c.covered("/redis")) {
         try {
             parse_redis_url(root["redis"].get<std::string>());
@@ -495,6 +504,11 @@ PlannerConfig build(const json& root, std::string_view file_name) {
     if (root.contains("proposal_ttl")) {
         c.proposal_ttl =
             std::chrono::duration_cast<std::chrono::seconds>(duration(root["proposal_ttl"]));
+    }
+    if (root.contains("http")) {
+        const auto& h = root["http"];
+        if (h.contains("listen")) c.http_listen = h["listen"].get<std::string>();
+        if (h.contains("token_file")) c.http_token_file = h["token_file"].get<std::string>();
     }
     if (root.contains("models")) {
         for (const auto& m : root["models"]) {

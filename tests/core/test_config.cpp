@@ -224,6 +224,18 @@ TEST_CASE("state_dir and proposal_ttl", "[config]") {
     CHECK_THAT(one_error("state_dir: \"\"\n"), Catch::StartsWith("p.yaml:1:12: state_dir: "));
 }
 
+TEST_CASE("http: listen address and token file", "[config]") {
+    const auto r = parse_config("http:\n  listen: 127.0.0.1:0\n  token_file: /etc/t\n", "p");
+    REQUIRE(r.ok());
+    CHECK(r.config().http_listen == std::optional<std::string>("127.0.0.1:0"));
+    CHECK(r.config().http_token_file == std::filesystem::path("/etc/t"));
+    CHECK_FALSE(parse_config("node: a", "p").config().http_listen);
+    CHECK(one_error("http:\n  listen: 127.0.0.1:99999\n") ==
+          "p.yaml:2:11: http.listen: '127.0.0.1:99999' is not ADDR:PORT: the port must be a "
+          "number from 0 to 65535");
+    CHECK_THAT(one_error("http:\n  listn: x\n"), Catch::StartsWith("p.yaml:2:3: http.listn: "));
+}
+
 TEST_CASE("notify targets: files for secrets, errors that never echo a URL", "[config]") {
     const auto r = parse_config(
         "notify:\n"

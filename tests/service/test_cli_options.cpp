@@ -139,6 +139,36 @@ TEST_CASE("state_dir and proposal_ttl from the file, below flags, with their sou
     CHECK_THAT(print_config(q.options), Catch::Contains("proposal_ttl: 86400s  # default"));
 }
 
+TEST_CASE("the HTTP listener: off by default, flag > variable > file", "[cli]") {
+    CHECK_FALSE(parse({}).options.http_listen);
+    auto p = parse({"--http-listen", "127.0.0.1:0"},
+                   {{"PLANNER_HTTP_LISTEN", "0.0.0.0:9"}, {"PLANNER_HTTP_TOKEN_FILE", "/v/t"}});
+    REQUIRE(p.command == Command::run);
+    CHECK(p.options.http_listen->to_string() == "127.0.0.1:0");
+    CHECK(p.options.sources.at("http-listen") == "flag");
+    CHECK(p.options.http_token_file == "/v/t");
+    CHECK(p.options.sources.at("http-token-file") == "variable");
+
+    TempDir tmp;
+    const auto file = tmp / "planner.yaml";
+    write_text(file, "http:\n  listen: \"[::1]:8080\"\n  token_file: /file/token\n");
+    auto q = parse({"--config", file.string()}, {{"PLANNER_HTTP_TOKEN_FILE", "/v/t"}});
+    REQUIRE(apply_config(q.options).empty());
+    CHECK(q.options.http_listen->to_string() == "[::1]:8080");
+    CHECK(q.options.sources.at("http-listen") == "file");
+    CHECK(q.options.http_token_file == "/v/t");
+    const auto yaml = print_config(q.options);
+    CHECK_THAT(yaml, Catch::Contains("  listen: \"[::1]:8080\"  # file"));
+    CHECK_THAT(yaml, Catch::Contains("  token_file: \"/v/t\"  # variable"));
+    CHECK(parse_config(yaml, "printed").ok());
+    CHECK_THAT(print_config(parse({}).options), Catch::Contains("http: {}  # default"));
+
+    const auto bad = parse({"--http-listen", "localhost"});
+    CHECK(bad.command == Command::error);
+    CHECK(bad.error == "--http-listen: 'localhost' is not ADDR:PORT: no ':PORT'");
+    CHECK(parse({}, {{"PLANNER_HTTP_LISTEN", "x:y"}}).error.starts_with("PLANNER_HTTP_LISTEN: "));
+}
+
 TEST_CASE("bad options give one clear line", "[cli]") {
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
         {{"--bogus"}, "unknown argument '--bogus'"},
