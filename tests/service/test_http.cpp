@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/planner_run_process.hpp"
+#include "support/process.hpp"
 #include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"
 
@@ -303,6 +304,66 @@ TEST_CASE("planner-run's HTTP API without a token file is read-only", "[http][re
     CHECK_THAT(body_of(r)["error"].get<std::string>(), Catch::Contains("read-only"));
     CHECK(read_json(tmp / "actions" / (ids[0] + ".json"))["status"] == "pending");
     CHECK(status(c.Get("/api/v1/proposals/" + ids[0])) == 200);
+}
+
+/// The value of one sample line `name{labels} value` in a scrape, -1 when absent.
+double sample(const std::string& scrape, const std::string& series) {
+    std::size_t at = 0;
+    while ((at = scrape.find(series + " ", at)) != std::string::npos) {
+        if (at == 0 || scrape[at - 1] == '\n') return std::stod(scrape.substr(at + series.size()));
+        at += series.size();
+    }
+    return -1;
+}
+
+TEST_CASE("planner-run's /metrics: what happened, in a scrape promtool accepts",
+          "[http][metrics][redis]") {
+    HttpPlanner p;
+    const auto ids = propose(p.redis, p.tmp, {"mosquitto"});
+    REQUIRE(p.redis.publish(
+                "health_events",
+                json{{"type", "heartbeat"}, {"node", "piha"}, {"service", "agent"}}.dump()) == 1);
+    REQUIRE(p.redis.publish("health_events", "{not json") == 1);
+    auto c = p.client();
+    std::string scrape;
+    REQUIRE(eventually([&] {
+        const auto r = c.Get("/metrics");
+        if (status(r) != 200) return false;
+        scrape = r->body;
+        return sample(scrape, R"(planner_events_skipped_total{reason="malformed"})") == 1;
+    }));
+    INFO(scrape);
+    const auto r = c.Get("/metrics");
+    REQUIRE(status(r) == 200);
+    CHECK(r->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+    CHECK(sample(scrape, R"(planner_messages_received_total{channel="health_events"})") == 3);
+    CHECK(sample(scrape, R"(planner_events_skipped_total{reason="benign"})") == 1);
+    CHECK(sample(scrape, R"(planner_proposals_total{action="restart"})") == 1);
+    CHECK(sample(scrape, R"(planner_model_requests_total{model="rules",status="success"})") == 1);
+    CHECK(sample(scrape, "planner_pending_proposals") == 1);
+    CHECK(sample(scrape, "planner_redis_connected") == 1);
+    CHECK(sample(scrape, "process_resident_memory_bytes") > 0);
+
+    // Deciding the proposal shows at the next scrape.
+    REQUIRE(status(c.Post("/api/v1/proposals/" + ids[0] + "/reject", bearer(kToken),
+                          R"({"by": "alice", "reason": "not now"})", "application/json")) == 200);
+    CHECK(sample(c.Get("/metrics")->body, "planner_pending_proposals") == 0);
+
+    const std::string promtool = PLANNER_PROMTOOL;
+    if (promtool.empty()) {
+        WARN("SKIP: promtool not found at configure time; the live scrape was not linted");
+        return;
+    }
+    write_text(p.tmp / "scrape.txt", scrape);
+    Process check({.argv = {promtool, "check", "metrics"},
+                   .stdin_stream = p.tmp / "scrape.txt",
+                   .stdout_stream = p.tmp / "promtool.out",
+                   .stderr_stream = p.tmp / "promtool.err"});
+    const auto rc = check.wait(30s);
+    INFO(read_text(p.tmp / "promtool.out") + read_text(p.tmp / "promtool.err"));
+    REQUIRE(rc.has_value());
+    CHECK(*rc == 0);
+    CHECK(read_text(p.tmp / "promtool.out") + read_text(p.tmp / "promtool.err") == "");
 }
 
 TEST_CASE("planner-run: a bad or busy --http-listen is exit 2 with one line", "[http]") {
