@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "planner/alertmanager.hpp"
 #include "planner/messages.hpp"
 #include "planner/policy.hpp"
 
@@ -64,6 +65,9 @@ struct PlannerConfig {
     /// `http.listen` (ADDR:PORT, validated) and `http.token_file`: the HTTP listener.
     std::optional<std::string> http_listen;
     std::optional<std::filesystem::path> http_token_file;
+    /// `alertmanager:`: the labels the Alertmanager receiver reads, and its own token file.
+    std::optional<AlertmanagerOptions> alertmanager;
+    std::optional<std::filesystem::path> alertmanager_token_file;
     std::vector<ConfigModel> models;         ///< empty: the file names no models
     std::vector<ConfigNotifyTarget> notify;  ///< empty: nobody is notified
     /// `topology:` from the file; without it, no nodes at all (not the built-in homelab).

@@ -99,6 +99,9 @@ std::vector<std::string> apply_config(RunOptions& o) {
         // A key_file belongs to its entry alone (ModelEntry::api_key): it is sent only to that
         // entry's base URL, never to the provider's other entries.
     }
+    o.alertmanager = c.alertmanager.value_or(AlertmanagerOptions{});
+    o.alertmanager_token_file = c.alertmanager_token_file.value_or(std::filesystem::path{});
+    if (c.alertmanager) o.sources["alertmanager"] = label;
     o.notify = c.notify;
     if (!c.notify.empty()) o.sources["notify"] = label;
     o.rules = c.rules.value_or(HouseRules{});
@@ -174,6 +177,12 @@ std::string print_config(const RunOptions& o) {
         if (m->num_ctx) y += "    num_ctx: " + std::to_string(*m->num_ctx) + "\n";
         if (m->keep_alive) y += "    keep_alive: " + std::to_string(m->keep_alive->count()) + "s\n";
     }
+    y += "alertmanager:\n";
+    line("  node_label: " + quoted(o.alertmanager.node_label), "alertmanager");
+    line("  service_labels: " + quoted_list(o.alertmanager.service_labels), "alertmanager");
+    if (!o.alertmanager_token_file.empty()) {
+        line("  token_file: " + quoted(o.alertmanager_token_file.string()), "alertmanager");
+    }
     if (o.notify.empty()) {
         line("notify: []", "notify");
     } else {
@@ -246,6 +255,11 @@ std::vector<NeedsRestart> needs_restart(const RunOptions& a, const RunOptions& b
     differ("http.listen", a.http_listen ? a.http_listen->to_string() : "off",
            b.http_listen ? b.http_listen->to_string() : "off");
     differ("http.token_file", a.http_token_file.string(), b.http_token_file.string());
+    differ("alertmanager.node_label", a.alertmanager.node_label, b.alertmanager.node_label);
+    differ("alertmanager.service_labels", quoted_list(a.alertmanager.service_labels),
+           quoted_list(b.alertmanager.service_labels));
+    differ("alertmanager.token_file", a.alertmanager_token_file.string(),
+           b.alertmanager_token_file.string());
     return out;
 }
 

@@ -19,8 +19,7 @@ constexpr std::size_t kMaxNameBytes = 200;
 constexpr std::size_t kMaxTextBytes = 4096;
 
 void reply(httplib::Response& res, int status, const json& body) {
-    res.status = status;
-    res.set_content(detail::dump_lenient(body) + "\n", "application/json");
+    reply_json(res, status, body);
 }
 
 void error(httplib::Response& res, int status, const std::string& message) {
@@ -55,8 +54,7 @@ bool valid_id(const std::string& id, httplib::Response& res) {
     return false;
 }
 
-/// Writes need the bearer token; without one configured, the API is read-only. A client that
-/// failed too often within the window is refused before its token is looked at.
+/// Writes need the bearer token; without one configured, the API is read-only.
 bool authorized(ProposalApi& api, const httplib::Request& req, httplib::Response& res) {
     if (api.token.empty()) {
         error(res, 403,
@@ -64,29 +62,9 @@ bool authorized(ProposalApi& api, const httplib::Request& req, httplib::Response
               "approve and reject are off (use planner-ctl)");
         return false;
     }
-    const std::string& client = req.remote_addr;
-    if (api.limiter->limited(client)) {
-        res.set_header("Retry-After", "60");
-        error(res, 429, "too many failed authentications from this address; try again later");
-        return false;
-    }
-    const auto header = req.get_header_value("Authorization");
-    const auto token = bearer_token(header);
-    if (token && constant_time_equal(*token, api.token)) return true;
-    const auto failures = api.limiter->fail(client);
-    // The presented token is never logged: it may be a near miss of the real one.
-    api.log->log(LogLevel::warn, "http_auth_failed",
-                 {{"client", client},
-                  {"method", req.method},
-                  {"reason", header.empty() ? "no Authorization header"
-                             : token        ? "wrong token"
-                                            : "not a Bearer token"},
-                  {"failures", failures}});
-    res.set_header("WWW-Authenticate", "Bearer");
-    error(res, 401,
-          "approve and reject need 'Authorization: Bearer <token>' with the token "
-          "from planner-run's --http-token-file");
-    return false;
+    return bearer_authorized(api.token, *api.limiter, *api.log, req, res,
+                             "approve and reject need 'Authorization: Bearer <token>' with the "
+                             "token from planner-run's --http-token-file");
 }
 
 /// The body as an object with only `keys`, each a string; `required` ones non-empty. Nullopt
@@ -168,6 +146,38 @@ void decide(ProposalApi& api, const httplib::Request& req, httplib::Response& re
 }
 
 }  // namespace
+
+void reply_json(httplib::Response& res, int status, const json& body) {
+    res.status = status;
+    res.set_content(detail::dump_lenient(body) + "\n", "application/json");
+}
+
+/// A client that failed too often within the window is refused before its token is looked at.
+bool bearer_authorized(const std::string& token, AuthLimiter& limiter, LogSink& log,
+                       const httplib::Request& req, httplib::Response& res,
+                       const std::string& needs) {
+    const std::string& client = req.remote_addr;
+    if (limiter.limited(client)) {
+        res.set_header("Retry-After", "60");
+        error(res, 429, "too many failed authentications from this address; try again later");
+        return false;
+    }
+    const auto header = req.get_header_value("Authorization");
+    const auto presented = bearer_token(header);
+    if (presented && constant_time_equal(*presented, token)) return true;
+    const auto failures = limiter.fail(client);
+    // The presented token is never logged: it may be a near miss of the real one.
+    log.log(LogLevel::warn, "http_auth_failed",
+            {{"client", client},
+             {"method", req.method},
+             {"reason", header.empty() ? "no Authorization header"
+                        : presented    ? "wrong token"
+                                       : "not a Bearer token"},
+             {"failures", failures}});
+    res.set_header("WWW-Authenticate", "Bearer");
+    error(res, 401, needs);
+    return false;
+}
 
 void add_proposal_routes(httplib::Server& server, ProposalApi& api) {
     server.Get("/api/v1/proposals", [&api](const httplib::Request& req, httplib::Response& res) {

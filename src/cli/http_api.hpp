@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include <planner/action_store.hpp>
 #include <planner/log_sink.hpp>
 
@@ -13,7 +15,9 @@
 
 namespace httplib {
 class Server;
-}
+struct Request;
+struct Response;
+}  // namespace httplib
 
 namespace planner::cli {
 
@@ -24,6 +28,16 @@ struct ProposalApi {
     AuthLimiter* limiter = nullptr;
     LogSink* log = nullptr;
 };
+
+/// Answers `status` with `body` as one JSON line: what every route of the listener replies.
+void reply_json(httplib::Response& res, int status, const nlohmann::json& body);
+
+/// The bearer check of every route that changes something: true when the request carries
+/// `token`. Otherwise answers 401 (saying `needs`, never the presented token, which is not
+/// logged either), or 429 once the client address failed too often, and returns false.
+bool bearer_authorized(const std::string& token, AuthLimiter& limiter, LogSink& log,
+                       const httplib::Request& req, httplib::Response& res,
+                       const std::string& needs);
 
 /// Adds `GET /api/v1/proposals`, `GET /api/v1/proposals/ID` and
 /// `POST /api/v1/proposals/ID/{approve,reject}` to `server`.

@@ -14,6 +14,7 @@
 
 #include <planner/detail/json_limits.hpp>
 
+#include "http_alerts.hpp"
 #include "http_api.hpp"
 #include "http_auth.hpp"
 #include "http_page.hpp"
@@ -66,11 +67,6 @@ std::string loggable(std::string_view path) {
     return out;
 }
 
-void reply_json(httplib::Response& res, int status, const nlohmann::json& body) {
-    res.status = status;
-    res.set_content(detail::dump_lenient(body) + "\n", "application/json");
-}
-
 /// `GET /healthz` and `GET /readyz`: 200 with {"status": "ok"}, or 503 with the reason.
 void add_probe(httplib::Server& server, const char* path, const char* failing,
                std::function<std::optional<std::string>()> check) {
@@ -97,6 +93,7 @@ struct HttpServer::Impl {
     LogSink& log;
     AuthLimiter limiter;
     ProposalApi api;
+    AlertReceiver alerts;
     httplib::Server server;
     std::thread thread;
     std::atomic<bool> listening_done{false};
@@ -144,6 +141,9 @@ HttpServer::HttpServer(HttpServerOptions options, LogSink& log)
     });
     impl_->api = ProposalApi{o.store, o.token, &impl_->limiter, &impl_->log};
     add_proposal_routes(s, impl_->api);
+    impl_->alerts =
+        AlertReceiver{o.alertmanager, o.alerts_token, o.alerts, &impl_->limiter, &impl_->log};
+    add_alertmanager_route(s, impl_->alerts);
 
     // Every status from 400 up, routed or not: a JSON body saying what, unless a handler gave
     // one (413 for a large body, 404 for an unknown path come from httplib itself).

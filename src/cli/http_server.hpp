@@ -1,10 +1,10 @@
 #pragma once
 
 /// \file
-/// planner-run's HTTP listener: /metrics, /healthz, /readyz, the proposals API and the
-/// approval page (docs/http-api.md). It runs on its own bounded thread pool and reaches the
-/// planner only through the hooks and the ActionStore below, so a slow or hostile client never
-/// delays intake or planning.
+/// planner-run's HTTP listener: /metrics, /healthz, /readyz, the proposals API, the
+/// approval page and the Alertmanager receiver (docs/http-api.md). It runs on its own bounded
+/// thread pool and reaches the planner only through the hooks and the ActionStore below, so a slow
+/// or hostile client never delays intake or planning.
 
 #include <chrono>
 #include <cstddef>
@@ -12,8 +12,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include <planner/action_store.hpp>
+#include <planner/alertmanager.hpp>
 #include <planner/clock.hpp>
 #include <planner/listen_address.hpp>
 #include <planner/log_sink.hpp>
@@ -41,6 +43,12 @@ struct HttpServerOptions {
     std::function<std::optional<std::string>()> health;
     /// `GET /readyz`: nullopt once ready, else the reason (503). Unset: always ready.
     std::function<std::optional<std::string>()> ready;
+    /// `POST /api/v1/alerts/alertmanager` hands each alert's event to it (false: 503, so
+    /// Alertmanager retries); unset: no such route.
+    std::function<bool(std::string_view event_json)> alerts;
+    AlertmanagerOptions alertmanager{};
+    /// The bearer token Alertmanager must send; empty: none.
+    std::string alerts_token;
     /// The proposals API acts through it, as planner-ctl does; null (--dry-run): 503.
     ActionStore* store = nullptr;
     /// For the auth failure window; tests inject a ManualClock.

@@ -270,6 +270,16 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                 return unwritable_output(o);
             };
             ho.metrics = [&] { return metrics.scrape(); };
+            // Alertmanager's alerts join the same intake as Redis's events: the same checks,
+            // cooldown and coalescing. Accepted means queued or skipped, as for a PUBLISH.
+            ho.alerts = [&](std::string_view event) {
+                const auto r = agent.dispatch_text("alertmanager", event);
+                return r != IntakeResult::queue_full && r != IntakeResult::stopped;
+            };
+            ho.alertmanager = o.alertmanager;
+            if (!o.alertmanager_token_file.empty()) {
+                ho.alerts_token = read_key_file(o.alertmanager_token_file);
+            }
             http = std::make_unique<HttpServer>(std::move(ho), log);
             http->start();
         } catch (const std::exception& e) {

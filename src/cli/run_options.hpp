@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include <planner/alertmanager.hpp>
 #include <planner/config.hpp>
 #include <planner/listen_address.hpp>
 #include <planner/log.hpp>
@@ -55,6 +56,10 @@ struct RunOptions {
     std::optional<ListenAddress> http_listen;
     /// `--http-token-file`: the bearer token approve/reject need; empty: the API is read-only.
     std::filesystem::path http_token_file;
+    /// `alertmanager:` of the file: the labels POST /api/v1/alerts/alertmanager reads, and the
+    /// token Alertmanager must send (empty: none).
+    AlertmanagerOptions alertmanager{};
+    std::filesystem::path alertmanager_token_file;
     bool dry_run = false;
     LogLevel log_level = LogLevel::info;
     LogFormat log_format = LogFormat::json;

@@ -510,6 +510,15 @@ PlannerConfig build(const json& root, std::string_view file_name) {
         if (h.contains("listen")) c.http_listen = h["listen"].get<std::string>();
         if (h.contains("token_file")) c.http_token_file = h["token_file"].get<std::string>();
     }
+    if (root.contains("alertmanager")) {
+        const auto& a = root["alertmanager"];
+        AlertmanagerOptions am;
+        if (a.contains("node_label")) am.node_label = a["node_label"].get<std::string>();
+        if (a.contains("service_labels")) am.service_labels = strings(a["service_labels"]);
+        c.alertmanager = std::move(am);
+        if (a.contains("token_file"))
+            c.alertmanager_token_file = a["token_file"].get<std::string>();
+    }
     if (root.contains("models")) {
         for (const auto& m : root["models"]) {
             ConfigModel model;
