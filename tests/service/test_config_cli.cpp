@@ -32,6 +32,14 @@ namespace {
 
 const std::string kPlannerRun = PLANNER_RUN_PATH;
 
+/// One `service_unhealthy` event for k3s-a/`service`, received by the planner.
+void publish_unhealthy(const RedisServer& redis, const std::string& service) {
+    REQUIRE(redis.publish("health_events", nlohmann::json{{"type", "service_unhealthy"},
+                                                          {"node", "k3s-a"},
+                                                          {"service", service}}
+                                               .dump()) == 1);
+}
+
 ParsedCommand parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
     return parse_command_line(args, [env](std::string_view name) -> std::optional<std::string> {
         const auto it = env.find(std::string(name));
@@ -183,12 +191,7 @@ TEST_CASE("SIGHUP reloads the rules between events and a bad file keeps the old 
         kPlannerRun, tmp,
         {"--config", file.string(), "--redis", redis.url(), "--model", "rules", "--dry-run"});
     REQUIRE(eventually([&] { return redis.subscribers("health_events") == 1; }));
-    const auto publish = [&](const std::string& service) {
-        REQUIRE(redis.publish("health_events", nlohmann::json{{"type", "service_unhealthy"},
-                                                              {"node", "k3s-a"},
-                                                              {"service", service}}
-                                                   .dump()) == 1);
-    };
+    const auto publish = [&](const std::string& service) { publish_unhealthy(redis, service); };
     const auto proposals = [&] {
         std::vector<nlohmann::json> out;
         for (const auto& l : split_lines(run.stdout_text())) {
@@ -265,12 +268,7 @@ TEST_CASE("SIGHUP applies a new cooldown, node name and model chain without a re
         kPlannerRun, tmp,
         {"--config", file.string(), "--redis", redis.url(), "--dry-run", "--log-level", "debug"});
     REQUIRE(eventually([&] { return redis.subscribers("health_events") == 1; }));
-    const auto publish = [&](const std::string& service) {
-        REQUIRE(redis.publish("health_events", nlohmann::json{{"type", "service_unhealthy"},
-                                                              {"node", "k3s-a"},
-                                                              {"service", service}}
-                                                   .dump()) == 1);
-    };
+    const auto publish = [&](const std::string& service) { publish_unhealthy(redis, service); };
     const auto planned = [&] { return run.count_log("proposal_written"); };
     publish("web");
     REQUIRE(eventually([&] { return planned() == 1; }));
