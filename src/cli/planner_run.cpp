@@ -19,6 +19,7 @@
 #include <planner/file_sinks.hpp>
 #include <planner/http_transport.hpp>
 #include <planner/notifier.hpp>
+#include <planner/redis_stream_intake.hpp>
 #include <planner/replay.hpp>
 #include <planner/stream_sinks.hpp>
 #include <planner/url.hpp>
@@ -76,6 +77,38 @@ std::vector<NotifyTarget> notify_targets(const RunOptions& o) {
         targets.push_back(std::move(t));
     }
     return targets;
+}
+
+/// The Streams intake over the agent: each entry is dispatched with a settle callback, so it is
+/// acknowledged only once the agent is done with it (DispatchOutcome::settled).
+std::unique_ptr<RedisStreamIntake> make_stream_intake(const RunOptions& o, PlannerAgent& agent,
+                                                      LogSink& log, SystemdNotifier& systemd) {
+    RedisStreamIntakeOptions so;
+    so.url = o.redis;
+    so.streams = o.channels;
+    so.group = o.stream_group;
+    so.consumer = o.node + "-" + std::to_string(::getpid());
+    so.claim_idle = o.claim_idle;
+    so.max_deliveries = o.max_deliveries;
+    so.max_outstanding = agent.options().queue_capacity;
+    return std::make_unique<RedisStreamIntake>(
+        so,
+        [&agent](std::string_view stream, std::string_view data, RedisStreamIntake::Settle settle) {
+            agent.dispatch_text(stream, data,
+                                [settle = std::move(settle)](const DispatchOutcome& outcome) {
+                                    settle(outcome.settled());
+                                });
+        },
+        log,
+        [&log, &systemd, so](RedisState state, std::string_view detail) {
+            if (state == RedisState::subscribed) {
+                // Ready means reading the group: entries added before are kept for it anyway.
+                systemd.ready("reading " + std::to_string(so.streams.size()) +
+                              " streams as group " + so.group + " on " + so.url.redacted());
+            }
+            log.log(state == RedisState::disconnected ? LogLevel::warn : LogLevel::info,
+                    "redis_state", {{"state", to_string(state)}, {"detail", detail}});
+        });
 }
 
 int usage_error(std::FILE* err, const std::string& message) {
@@ -181,6 +214,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                               {"node", o.node},
                               {"source", o.replay ? "replay:" + *o.replay : o.redis.redacted()},
                               {"channels", o.channels},
+                              {"intake", o.intake == IntakeKind::streams ? "streams" : "pubsub"},
                               {"models", models},
                               {"actions_dir", o.dry_run ? "" : o.actions_dir.string()},
                               {"events_dir", o.dry_run ? "" : o.events_dir.string()},
@@ -245,6 +279,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
         sweeper->start();
     }
     SystemdNotifier systemd;
+    std::unique_ptr<RedisStreamIntake> streams;  // outlives the agent's stop: see flush()
     std::thread heartbeat;
     if ((!o.heartbeat.empty() && !o.dry_run) || systemd.active()) {
         heartbeat = std::thread([&] { heartbeat_loop(o, agent, stop, log, systemd); });
@@ -258,6 +293,9 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
         // --replay exits once the last event is planned, unless a signal comes first.
         while (!agent.wait_idle(200ms) && !stop.requested()) {
         }
+    } else if (o.intake == IntakeKind::streams) {
+        streams = make_stream_intake(o, agent, log, systemd);
+        streams->run(stop.flag());
     } else {
         RedisSubscriberOptions so;
         so.url = o.redis;
@@ -284,6 +322,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     if (sweeper) sweeper->stop();
     if (heartbeat.joinable()) heartbeat.join();
     const StopReport report = agent.stop();
+    if (streams) streams->flush();  // what the agent finished while stopping is not redone
     // After the agent: what it stored last is still delivered (each try bounded).
     if (notifier) notifier->stop();
     log.flush();
@@ -293,6 +332,14 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     summary["log_lines_suppressed"] = log.suppressed_total();
     summary["config_reloads"] = reloads.load();
     summary["config_reload_failures"] = reload_failures.load();
+    if (streams) {
+        const auto st = streams->stats();
+        summary["streams"] = {{"read", st.read},
+                              {"acked", st.acked},
+                              {"claimed", st.claimed},
+                              {"dead_letters", st.dead},
+                              {"malformed", st.malformed}};
+    }
     log.log(LogLevel::info, "planner_stopped", summary);
     if (report.still_in_flight > 0) {
         // A model call outlived the grace period; its answer would be dropped anyway, and
