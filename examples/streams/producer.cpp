@@ -18,11 +18,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "producer: cannot connect to %s:%d\n", host, port);
         return 1;
     }
-    const std::string event = nlohmann::json{{"type", "service_unhealthy"},
-                                             {"node", "piha"},
-                                             {"service", "pihole"},
-                                             {"severity", "error"}}
-                                  .dump();
+    const std::string event = nlohmann::json{
+        {"type", "service_unhealthy"},
+        {"node", "piha"},
+        {"service", "pihole"},
+        {"severity", "error"}}.dump();
     auto* reply = static_cast<redisReply*>(redisCommand(
         c, "XADD health_events MAXLEN ~ 100000 * data %b", event.data(), event.size()));
     // The entry id is Redis's acknowledgement: from here on the event is the planner's.

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <optional>
 #include <stdexcept>
+#include <thread>
 #include <unordered_set>
 
 #include "redis_connection.hpp"
@@ -29,6 +30,10 @@ struct RedisStreamIntake::Shared {
     std::mutex mutex;
     std::condition_variable changed;
     std::vector<Settled> settled;
+    /// The thread running the intake: a settle called on it comes from inside the handler (an
+    /// entry skipped at once), and is answered through `inline_ack` without the lock.
+    std::atomic<std::thread::id> reader{};
+    int inline_ack = -1;  ///< -1: not settled inline; else 0 or 1. The reader's alone.
     std::atomic<std::uint64_t> read{0}, acked{0}, claimed{0}, dead{0}, malformed{0};
 };
 
@@ -113,8 +118,7 @@ class Pump {
         send_acks();
         claim();
         take_settled();
-        send_acks();
-        read_new();
+        read_new();  // sends the acknowledgements owed in the same round trip
     }
 
     /// Moves what the agent settled into the acknowledgements owed.
@@ -132,28 +136,43 @@ class Pump {
         }
     }
 
-    void send_acks() {
-        constexpr std::size_t kChunk = 1000;
+    void send_acks() { finish_acks(append_acks()); }
+
+  private:
+    /// Queues an XACK per stream for what is owed; returns how many ids each one carries.
+    std::vector<std::pair<std::size_t, std::size_t>> append_acks() {
+        std::vector<std::pair<std::size_t, std::size_t>> sent;
         for (std::size_t s = 0; s < o_.streams.size(); ++s) {
+            const auto& ids = s_.to_ack[s];
+            if (ids.empty()) continue;
+            std::vector<std::string> args{"XACK", o_.streams[s], o_.group};
+            args.insert(args.end(), ids.begin(), ids.end());
+            detail::append_command(c_, args, "XACK");
+            sent.emplace_back(s, ids.size());
+        }
+        return sent;
+    }
+
+    /// Reads the replies of append_acks(); only an acknowledged id is forgotten.
+    void finish_acks(const std::vector<std::pair<std::size_t, std::size_t>>& sent) {
+        for (const auto& [s, n] : sent) {
+            expect_ok(wait_reply("XACK"), "XACK");
             auto& ids = s_.to_ack[s];
-            while (!ids.empty()) {
-                const std::size_t n = std::min(kChunk, ids.size());
-                std::vector<std::string> args{"XACK", o_.streams[s], o_.group};
-                args.insert(args.end(), ids.end() - static_cast<std::ptrdiff_t>(n), ids.end());
-                expect_ok(call(args, "XACK"), "XACK");
-                ids.resize(ids.size() - n);
-                shared_.acked += n;
-            }
+            ids.erase(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n));
+            shared_.acked += n;
         }
     }
 
-  private:
-    RedisReplyPtr call(const std::vector<std::string>& args, std::string_view during) {
-        detail::append_command(c_, args, during);
+    RedisReplyPtr wait_reply(std::string_view during) {
         auto r = detail::await_reply(c_, o_.poll_interval, stop_, during,
                                      o_.poll_interval + o_.connect_timeout);
         if (!r) throw Stopping{};
         return r;
+    }
+
+    RedisReplyPtr call(const std::vector<std::string>& args, std::string_view during) {
+        detail::append_command(c_, args, during);
+        return wait_reply(during);
     }
 
     static void expect_ok(const RedisReplyPtr& r, std::string_view during) {
@@ -179,15 +198,26 @@ class Pump {
             s_.to_ack[s].push_back(std::move(e.id));
             return;
         }
-        s_.outstanding[s].insert(e.id);
-        ++s_.outstanding_count;
         shared_.read += 1;
         auto settle = [keep = keep_, s, id = e.id](bool ack) {
+            if (std::this_thread::get_id() == keep->reader.load(std::memory_order_relaxed)) {
+                keep->inline_ack = ack ? 1 : 0;
+                return;
+            }
             std::lock_guard lock(keep->mutex);
             keep->settled.push_back({s, id, ack});
             keep->changed.notify_all();
         };
+        shared_.inline_ack = -1;
         on_entry_(o_.streams[s], *e.data, std::move(settle));
+        if (shared_.inline_ack == 1) {
+            s_.to_ack[s].push_back(std::move(e.id));
+        } else if (shared_.inline_ack < 0) {
+            // Settled later by a worker; take_settled runs on this thread, after this, so the
+            // settlement always finds the entry here.
+            s_.outstanding[s].insert(std::move(e.id));
+            ++s_.outstanding_count;
+        }
     }
 
     /// Keeps this consumer's unsettled entries from looking idle (XCLAIM JUSTID does not count
@@ -254,9 +284,7 @@ class Pump {
         }
         std::vector<std::size_t> out;
         for (std::size_t i = 0; i < entries.size(); ++i) {
-            auto r = detail::await_reply(c_, o_.poll_interval, stop_, "XPENDING",
-                                         o_.poll_interval + o_.connect_timeout);
-            if (!r) throw Stopping{};
+            auto r = wait_reply("XPENDING");
             expect_ok(r, "XPENDING");
             std::size_t n = 1;
             if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
@@ -294,6 +322,7 @@ class Pump {
     void read_new() {
         const std::size_t n = room();
         if (n == 0) {
+            send_acks();
             std::unique_lock lock(shared_.mutex);
             shared_.changed.wait_for(lock, o_.poll_interval,
                                      [this] { return !shared_.settled.empty() || stop_.load(); });
@@ -305,7 +334,10 @@ class Pump {
             "STREAMS"};
         args.insert(args.end(), o_.streams.begin(), o_.streams.end());
         args.insert(args.end(), o_.streams.size(), ">");
-        auto r = call(args, "XREADGROUP");
+        const auto acks = append_acks();
+        detail::append_command(c_, args, "XREADGROUP");
+        finish_acks(acks);
+        auto r = wait_reply("XREADGROUP");
         expect_ok(r, "XREADGROUP");
         if (r->type != REDIS_REPLY_ARRAY) return;  // nil: nothing new within the block time
         for (std::size_t i = 0; i < r->elements; ++i) {
@@ -373,6 +405,7 @@ void RedisStreamIntake::run(const std::atomic<bool>& stop) {
             RedisContextPtr c = detail::redis_connect(options_.url, options_.connect_timeout);
             Pump pump(c.get(), options_, options_.consumer, *shared_, *session_, on_entry_, shared_,
                       log_, stop);
+            shared_->reader = std::this_thread::get_id();
             pump.create_groups();
             report(RedisState::subscribed, where);
             backoff = options_.reconnect_initial;
