@@ -122,4 +122,37 @@ void wait_unless_stopped(std::chrono::milliseconds d, std::chrono::milliseconds 
     }
 }
 
+void reconnect_loop(
+    const RedisUrl& url, const ReconnectPolicy& policy, const std::atomic<bool>& stop,
+    const RedisSubscriber::StateHandler& on_state,
+    const std::function<void(const std::function<void(std::string_view detail)>& connected)>&
+        session) {
+    auto report = [&](RedisState s, std::string_view detail) {
+        if (on_state) on_state(s, detail);
+    };
+    auto backoff = policy.initial;
+    std::string last_error;
+    report(RedisState::connecting, url.redacted());
+    while (!stop.load()) {
+        try {
+            session([&](std::string_view detail) {
+                report(RedisState::subscribed, detail);
+                backoff = policy.initial;
+                last_error.clear();
+            });
+            if (stop.load()) break;
+            throw ConnectionLost("connection closed");
+        } catch (const ConnectionLost& e) {
+            // Each distinct failure is reported once, not once per retry.
+            if (e.what() != last_error) {
+                report(RedisState::disconnected, e.what());
+                last_error = e.what();
+            }
+        }
+        wait_unless_stopped(backoff, policy.poll_interval, stop);
+        backoff = std::min(backoff * 2, policy.max);
+    }
+    report(RedisState::stopped, url.redacted());
+}
+
 }  // namespace planner::detail

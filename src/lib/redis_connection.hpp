@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -58,6 +59,21 @@ RedisReplyPtr await_reply(
 /// Waits `d` in `slice`-sized steps so a stop request is noticed promptly.
 void wait_unless_stopped(std::chrono::milliseconds d, std::chrono::milliseconds slice,
                          const std::atomic<bool>& stop);
+
+/// The reconnect loop of both intakes. `session` connects and works; it calls `connected`
+/// once it is live (which reports `subscribed` with that detail and resets the backoff), and
+/// returns when `stop` is set. A ConnectionLost it throws is reported once per distinct reason
+/// and retried after a capped exponential backoff. Reports `connecting` first, `stopped` last.
+struct ReconnectPolicy {
+    std::chrono::milliseconds poll_interval;
+    std::chrono::milliseconds initial;
+    std::chrono::milliseconds max;
+};
+void reconnect_loop(
+    const RedisUrl& url, const ReconnectPolicy& policy, const std::atomic<bool>& stop,
+    const RedisSubscriber::StateHandler& on_state,
+    const std::function<void(const std::function<void(std::string_view detail)>& connected)>&
+        session);
 
 /// The text of a string, status or error reply; empty for other types.
 inline std::string_view reply_text(const redisReply* r) noexcept {

@@ -392,39 +392,23 @@ RedisStreamIntake::RedisStreamIntake(RedisStreamIntakeOptions options, EntryHand
 RedisStreamIntake::~RedisStreamIntake() = default;
 
 void RedisStreamIntake::run(const std::atomic<bool>& stop) {
-    auto report = [this](RedisState s, std::string_view detail) {
-        if (on_state_) on_state_(s, detail);
-    };
     const std::string where =
         options_.url.redacted() + " group " + options_.group + " as " + options_.consumer;
-    auto backoff = options_.reconnect_initial;
-    std::string last_error;
-    report(RedisState::connecting, options_.url.redacted());
-    while (!stop.load()) {
+    const detail::ReconnectPolicy policy{options_.poll_interval, options_.reconnect_initial,
+                                         options_.reconnect_max};
+    detail::reconnect_loop(options_.url, policy, stop, on_state_, [&](const auto& connected) {
         try {
             RedisContextPtr c = detail::redis_connect(options_.url, options_.connect_timeout);
             Pump pump(c.get(), options_, options_.consumer, *shared_, *session_, on_entry_, shared_,
                       log_, stop);
             shared_->reader = std::this_thread::get_id();
             pump.create_groups();
-            report(RedisState::subscribed, where);
-            backoff = options_.reconnect_initial;
-            last_error.clear();
+            connected(where);
             while (!stop.load()) pump.step();
-            break;
         } catch (const Stopping&) {
-            break;
-        } catch (const ConnectionLost& e) {
-            // Each distinct failure is reported once, not once per retry.
-            if (e.what() != last_error) {
-                report(RedisState::disconnected, e.what());
-                last_error = e.what();
-            }
+            // stop was set while waiting for Redis: the loop ends.
         }
-        detail::wait_unless_stopped(backoff, options_.poll_interval, stop);
-        backoff = std::min(backoff * 2, options_.reconnect_max);
-    }
-    report(RedisState::stopped, options_.url.redacted());
+    });
 }
 
 void RedisStreamIntake::flush() {

@@ -210,36 +210,13 @@ RedisSubscriber::RedisSubscriber(RedisSubscriberOptions options, MessageHandler 
 }
 
 void RedisSubscriber::run(const std::atomic<bool>& stop) {
-    auto report = [this](RedisState s, std::string_view detail) {
-        if (on_state_) on_state_(s, detail);
-    };
-    auto backoff = options_.reconnect_initial;
-    std::string last_error;
-    bool announced_connecting = false;
-    while (!stop.load()) {
-        if (!announced_connecting) {
-            report(RedisState::connecting, options_.url.redacted());
-            announced_connecting = true;
-        }
-        try {
-            ContextPtr c = connect_and_subscribe(options_);
-            report(RedisState::subscribed, options_.url.redacted());
-            backoff = options_.reconnect_initial;
-            last_error.clear();
-            pump(c.get(), options_, on_message_, stop);
-            if (stop.load()) break;
-            throw ConnectionLost("connection closed");
-        } catch (const ConnectionLost& e) {
-            // Each distinct failure is reported once, not once per retry.
-            if (e.what() != last_error) {
-                report(RedisState::disconnected, e.what());
-                last_error = e.what();
-            }
-        }
-        detail::wait_unless_stopped(backoff, options_.poll_interval, stop);
-        backoff = std::min(backoff * 2, options_.reconnect_max);
-    }
-    report(RedisState::stopped, options_.url.redacted());
+    const detail::ReconnectPolicy policy{options_.poll_interval, options_.reconnect_initial,
+                                         options_.reconnect_max};
+    detail::reconnect_loop(options_.url, policy, stop, on_state_, [&](const auto& connected) {
+        ContextPtr c = connect_and_subscribe(options_);
+        connected(options_.url.redacted());
+        pump(c.get(), options_, on_message_, stop);
+    });
 }
 
 }  // namespace planner

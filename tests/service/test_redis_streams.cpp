@@ -62,6 +62,12 @@ long long pending(redisContext* c, const std::string& stream = "health_events",
     return r->element[0]->integer;
 }
 
+/// The group, made by the test to read from the stream's start (planner-run would use `$`).
+void create_group_at_start(redisContext* c) {
+    REQUIRE(cmd(c, {"XGROUP", "CREATE", "health_events", "planner", "0", "MKSTREAM"})->type ==
+            REDIS_REPLY_STATUS);
+}
+
 long long xlen(redisContext* c, const std::string& stream) {
     auto r = cmd(c, {"XLEN", stream});
     return r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
@@ -231,8 +237,7 @@ TEST_CASE("streams: an entry delivered more than max_deliveries times goes to th
     RedisServer redis;
     TempDir tmp;
     auto c = redis.connect();
-    REQUIRE(cmd(c.get(), {"XGROUP", "CREATE", "health_events", "planner", "0", "MKSTREAM"})->type ==
-            REDIS_REPLY_STATUS);
+    create_group_at_start(c.get());
     const auto poison = xadd(c.get(), "health_events", "data", event_for("piha", "poison"));
     const auto tired = xadd(c.get(), "health_events", "data", event_for("piha", "tired"));
     // A consumer that crashed on them over and over: delivered once, then claimed again (each
@@ -305,8 +310,7 @@ TEST_CASE(
     RedisServer redis;
     TempDir tmp;
     auto c = redis.connect();
-    REQUIRE(cmd(c.get(), {"XGROUP", "CREATE", "health_events", "planner", "0", "MKSTREAM"})->type ==
-            REDIS_REPLY_STATUS);
+    create_group_at_start(c.get());
     const fs::path config = tmp / "planner.yaml";
     { std::ofstream(config) << "intake: streams\nclaim_idle: 300ms\nmax_deliveries: 5\n"; }
     const std::vector<std::string> args{"--config",      config.string(),
