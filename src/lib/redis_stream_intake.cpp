@@ -328,9 +328,14 @@ class Pump {
                                      [this] { return !shared_.settled.empty() || stop_.load(); });
             return;
         }
+        // While workers hold entries, block briefly: their acknowledgements go out with the
+        // next read, so a long block would hold them back.
+        const auto block = s_.outstanding_count > 0
+                               ? std::min(o_.poll_interval, std::chrono::milliseconds{5})
+                               : o_.poll_interval;
         std::vector<std::string> args{
             "XREADGROUP", "GROUP",           o_.group, consumer_,
-            "COUNT",      std::to_string(n), "BLOCK",  std::to_string(o_.poll_interval.count()),
+            "COUNT",      std::to_string(n), "BLOCK",  std::to_string(block.count()),
             "STREAMS"};
         args.insert(args.end(), o_.streams.begin(), o_.streams.end());
         args.insert(args.end(), o_.streams.size(), ">");
