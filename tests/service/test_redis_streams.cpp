@@ -301,6 +301,51 @@ TEST_CASE("streams: a live consumer's slow entries are not taken over by another
     CHECK(action_files(other / "actions").empty());
 }
 
+TEST_CASE("streams: redis killed and restarted mid-stream with AOF loses no acknowledged entry",
+          "[streams][faults]") {
+    // appendfsync always: what XADD acknowledged is on disk, so even SIGKILL keeps it.
+    RedisServer redis({"--appendonly", "yes", "--appendfsync", "always"});
+    TempDir tmp;
+    RedisStreamIntakeOptions so;
+    so.claim_idle = 300ms;
+    StreamsRig rig(redis, tmp.path(), echo_restart(), "solaria-1", so);
+    REQUIRE(rig.subscribed());
+    constexpr int kEvents = 300;
+    std::set<std::string> acknowledged;  // services whose XADD Redis acknowledged
+    auto c = redis.connect();
+    for (int i = 0; i < kEvents; ++i) {
+        if (i == kEvents / 2) {
+            redis.stop();
+            redis.start();
+            c = redis.connect();
+        }
+        const std::string service = "svc" + std::to_string(i);
+        const std::string data = event_for("piha", service);
+        if (!c) c = redis.connect();
+        if (!c) continue;
+        auto* raw = static_cast<redisReply*>(
+            redisCommand(c.get(), "XADD health_events * data %b", data.data(), data.size()));
+        if (raw != nullptr && raw->type == REDIS_REPLY_STRING) acknowledged.insert(service);
+        if (raw != nullptr) freeReplyObject(raw);
+    }
+    REQUIRE(acknowledged.size() >= kEvents / 2);
+    std::set<std::string> planned;
+    REQUIRE(eventually(
+        [&] {
+            planned.clear();
+            for (const auto& f : action_files(tmp / "actions")) {
+                planned.insert(nlohmann::json::parse(read_text(f)).value("service", ""));
+            }
+            return planned.size() >= acknowledged.size() && pending(c.get()) == 0;
+        },
+        30s));
+    for (const auto& service : acknowledged) {
+        INFO(service);
+        CHECK(planned.contains(service));
+    }
+    CHECK(action_files(tmp / "actions").size() == planned.size());  // one file per service
+}
+
 #ifdef PLANNER_RUN_PATH
 
 TEST_CASE(
