@@ -87,13 +87,7 @@ int main(int argc, char** argv) try {
     const long base_count = base.at("count");
 
     const double rss_peak_kib = bench::proc_status_kib(planner.pid(), "VmHWM").value_or(0);
-    if (planner.stop(std::chrono::seconds{30}) != 0) {
-        throw std::runtime_error("planner-run did not stop cleanly");
-    }
-    const auto summary = bench::last_json_line(bench::read_text(dir / "planner.err"));
-    if (summary.value("event", "") != "planner_stopped") {
-        throw std::runtime_error("planner-run printed no exit summary");
-    }
+    const auto summary = bench::stop_planner(planner, dir / "planner.err");
     const long received = summary.at("received_total");
     const auto& skipped = summary.at("skipped");
     const long suppressed =

@@ -110,6 +110,19 @@ inline nlohmann::json last_json_line(const std::string& text) {
     return last;
 }
 
+/// Stops planner-run (SIGTERM, 30 s grace) and returns its exit summary, the last JSON line of
+/// its stderr file `err`; throws when it did not stop cleanly or printed none.
+inline nlohmann::json stop_planner(Child& planner, const std::filesystem::path& err) {
+    if (planner.stop(std::chrono::seconds{30}) != 0) {
+        throw std::runtime_error("planner-run did not stop cleanly");
+    }
+    auto summary = last_json_line(read_text(err));
+    if (summary.value("event", "") != "planner_stopped") {
+        throw std::runtime_error("planner-run printed no exit summary");
+    }
+    return summary;
+}
+
 /// Directory of the running program, to find the helper programs built beside it.
 inline std::filesystem::path self_dir() {
     return std::filesystem::read_symlink("/proc/self/exe").parent_path();

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -107,6 +108,23 @@ struct ModelCounters {
     std::uint64_t latency_count = 0;  ///< timed attempts, the buckets' total
 };
 
+/// How one dispatched message ended, for an intake that acknowledges what it delivers (Redis
+/// Streams): an acknowledged message is never delivered again, so only a settled one may be.
+struct DispatchOutcome {
+    IntakeResult intake = IntakeResult::queued;
+    /// How planning ended; set only when `intake` is `queued`.
+    std::optional<HandleResult> handled;
+
+    /// True when a second delivery could change nothing: the message was skipped (malformed,
+    /// benign, cooldown, pending, or coalesced behind the same key, whose own message settles
+    /// it), its files are durable, it was ignored, or the chain failed and that was logged.
+    /// False for queue_full, stopped, write_failed and abandoned: deliver it again.
+    bool settled() const noexcept;
+};
+
+/// Told once when the agent is done with a dispatched message; see dispatch_text.
+using DispatchDone = std::function<void(const DispatchOutcome&)>;
+
 /// Counters since start, for the exit summary, metrics and tests.
 struct PlannerCounters {
     std::map<std::string, std::uint64_t> received;  ///< messages per channel
@@ -167,6 +185,11 @@ class PlannerAgent {
     IntakeResult dispatch(std::string_view channel, const nlohmann::json& data);
     /// A pub/sub message's raw text, as Redis delivers it.
     IntakeResult dispatch_text(std::string_view channel, std::string_view data);
+    /// The same, and `done` is called exactly once when the message is finished: on this
+    /// thread before returning when it was not queued, else by the worker after planning (or by
+    /// stop() for queued work it abandons). `done` must be quick, must not throw and must not
+    /// call back into the agent: an acknowledging intake records the outcome and returns.
+    IntakeResult dispatch_text(std::string_view channel, std::string_view data, DispatchDone done);
     /// An already parsed event: benign and cooldown checks, coalescing, then the queue.
     IntakeResult submit(HealthEvent event);
 
@@ -208,9 +231,16 @@ class PlannerAgent {
         std::chrono::steady_clock::time_point since;
     };
 
-    IntakeResult intake_text(std::string_view channel, std::string_view data);
+    struct Queued {
+        HealthEvent event;
+        DispatchDone done;  ///< may be empty
+    };
+
+    /// `done` is moved into the queue only when the result is `queued`.
+    IntakeResult intake_text(std::string_view channel, std::string_view data,
+                             DispatchDone* done = nullptr);
     /// The queue, for an event whose key screen() reserved; gives the key back if refused.
-    IntakeResult enqueue(HealthEvent event);
+    IntakeResult enqueue(HealthEvent event, DispatchDone* done = nullptr);
     /// The one benign/cooldown/coalescing/pending decision: counts and logs a skipped event;
     /// nullopt for one that must be planned, whose key is then reserved (pending) when `reserve`.
     std::optional<IntakeResult> screen(std::string_view event_type, std::string_view node,
@@ -235,7 +265,7 @@ class PlannerAgent {
     std::condition_variable work_ready_;
     std::condition_variable space_ready_;
     std::condition_variable idle_;
-    std::deque<HealthEvent> queue_;
+    std::deque<Queued> queue_;
     std::unordered_set<std::string> pending_keys_;  ///< queued or in flight
     std::vector<InFlight> in_flight_;
     bool accepting_ = true;

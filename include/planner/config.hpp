@@ -59,6 +59,10 @@ struct PlannerConfig {
     std::optional<std::filesystem::path> events_dir;
     std::optional<std::chrono::milliseconds> cooldown;
     std::optional<int> workers;
+    std::optional<std::string> intake;  ///< `pubsub` or `streams`
+    std::optional<std::string> stream_group;
+    std::optional<std::chrono::milliseconds> claim_idle;
+    std::optional<int> max_deliveries;
     std::optional<std::filesystem::path> state_dir;  ///< holds audit.jsonl
     /// Whole seconds; zero: proposals never expire.
     std::optional<std::chrono::seconds> proposal_ttl;

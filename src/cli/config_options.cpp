@@ -91,6 +91,13 @@ std::vector<std::string> apply_config(RunOptions& o) {
          [&](const std::string& v) { o.http_listen = parse_listen_address(v); });
     take("http-token-file", c.http_token_file, [&](const auto& v) { o.http_token_file = v; });
     take("workers", c.workers, [&](int v) { o.workers = static_cast<std::size_t>(v); });
+    take("intake", c.intake, [&](const std::string& v) {
+        o.intake = v == "streams" ? IntakeKind::streams : IntakeKind::pubsub;
+    });
+    take("stream-group", c.stream_group, [&](const auto& v) { o.stream_group = v; });
+    take("claim-idle", c.claim_idle, [&](const auto& v) { o.claim_idle = v; });
+    take("max-deliveries", c.max_deliveries,
+         [&](int v) { o.max_deliveries = static_cast<std::size_t>(v); });
     if (!c.models.empty() && !o.sources.count("model")) {
         o.models.clear();
         for (const auto& m : c.models) o.models.push_back(m.spec);
@@ -142,6 +149,11 @@ std::string print_config(const RunOptions& o) {
     line("events_dir: " + quoted(o.events_dir.string()), "events-dir");
     line("cooldown: " + seconds_text(o.cooldown), "cooldown");
     line("workers: " + std::to_string(o.workers), "workers");
+    line(std::string("intake: ") + (o.intake == IntakeKind::streams ? "streams" : "pubsub"),
+         "intake");
+    line("stream_group: " + quoted(o.stream_group), "stream-group");
+    line("claim_idle: " + seconds_text(o.claim_idle), "claim-idle");
+    line("max_deliveries: " + std::to_string(o.max_deliveries), "max-deliveries");
     line("state_dir: " + quoted(o.state_dir.string()), "state-dir");
     line("proposal_ttl: " + seconds_text(o.proposal_ttl), "proposal-ttl");
     if (!o.http_listen && o.http_token_file.empty()) {
@@ -244,6 +256,11 @@ std::vector<NeedsRestart> needs_restart(const RunOptions& a, const RunOptions& b
     differ("actions_dir", a.actions_dir.string(), b.actions_dir.string());
     differ("events_dir", a.events_dir.string(), b.events_dir.string());
     differ("workers", std::to_string(a.workers), std::to_string(b.workers));
+    differ("intake", a.intake == IntakeKind::streams ? "streams" : "pubsub",
+           b.intake == IntakeKind::streams ? "streams" : "pubsub");
+    differ("stream_group", a.stream_group, b.stream_group);
+    differ("claim_idle", seconds_text(a.claim_idle), seconds_text(b.claim_idle));
+    differ("max_deliveries", std::to_string(a.max_deliveries), std::to_string(b.max_deliveries));
     const auto targets = [](const RunOptions& o) {
         std::vector<std::string> shown;
         for (const auto& t : o.notify) shown.push_back(t.type + " " + notify_url_text(t.url));

@@ -20,6 +20,7 @@
 #include <planner/file_sinks.hpp>
 #include <planner/http_transport.hpp>
 #include <planner/notifier.hpp>
+#include <planner/redis_stream_intake.hpp>
 #include <planner/replay.hpp>
 #include <planner/stream_sinks.hpp>
 #include <planner/swappable_router.hpp>
@@ -122,6 +123,41 @@ class NodeName {
     mutable std::mutex mutex_;
     std::string name_;
 };
+
+/// The Streams intake over the agent: each entry is dispatched with a settle callback, so it is
+/// acknowledged only once the agent is done with it (DispatchOutcome::settled).
+/// `seen` hears every state change too (the metrics' and readiness's view of Redis).
+std::unique_ptr<RedisStreamIntake> make_stream_intake(const RunOptions& o, PlannerAgent& agent,
+                                                      LogSink& log, SystemdNotifier& systemd,
+                                                      std::function<void(RedisState)> seen) {
+    RedisStreamIntakeOptions so;
+    so.url = o.redis;
+    so.streams = o.channels;
+    so.group = o.stream_group;
+    so.consumer = o.node + "-" + std::to_string(::getpid());
+    so.claim_idle = o.claim_idle;
+    so.max_deliveries = o.max_deliveries;
+    so.max_outstanding = agent.options().queue_capacity;
+    return std::make_unique<RedisStreamIntake>(
+        so,
+        [&agent](std::string_view stream, std::string_view data, RedisStreamIntake::Settle settle) {
+            agent.dispatch_text(stream, data,
+                                [settle = std::move(settle)](const DispatchOutcome& outcome) {
+                                    settle(outcome.settled());
+                                });
+        },
+        log,
+        [&log, &systemd, so, seen = std::move(seen)](RedisState state, std::string_view detail) {
+            seen(state);
+            if (state == RedisState::subscribed) {
+                // Ready means reading the group: entries added before are kept for it anyway.
+                systemd.ready("reading " + std::to_string(so.streams.size()) +
+                              " streams as group " + so.group + " on " + so.url.redacted());
+            }
+            log.log(state == RedisState::disconnected ? LogLevel::warn : LogLevel::info,
+                    "redis_state", {{"state", to_string(state)}, {"detail", detail}});
+        });
+}
 
 int usage_error(std::FILE* err, const std::string& message) {
     fmt::print(err, "planner-run: {}\n", message);
@@ -226,6 +262,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                               {"node", o.node},
                               {"source", o.replay ? "replay:" + *o.replay : o.redis.redacted()},
                               {"channels", o.channels},
+                              {"intake", o.intake == IntakeKind::streams ? "streams" : "pubsub"},
                               {"models", redacted_models(o)},
                               {"actions_dir", o.dry_run ? "" : o.actions_dir.string()},
                               {"events_dir", o.dry_run ? "" : o.events_dir.string()},
@@ -353,6 +390,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
         sweeper->start();
     }
     SystemdNotifier systemd;
+    std::unique_ptr<RedisStreamIntake> streams;  // outlives the agent's stop: see flush()
     std::thread heartbeat;
     if ((!o.heartbeat.empty() && !o.dry_run) || systemd.active()) {
         heartbeat = std::thread([&] { heartbeat_loop(o, agent, stop, log, systemd); });
@@ -367,6 +405,12 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
         // --replay exits once the last event is planned, unless a signal comes first.
         while (!agent.wait_idle(200ms) && !stop.requested()) {
         }
+    } else if (o.intake == IntakeKind::streams) {
+        streams = make_stream_intake(o, agent, log, systemd, [&](RedisState state) {
+            redis_connected = state == RedisState::subscribed;
+            intake_ready = state == RedisState::subscribed;
+        });
+        streams->run(stop.flag());
     } else {
         RedisSubscriberOptions so;
         so.url = o.redis;
@@ -397,6 +441,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     if (heartbeat.joinable()) heartbeat.join();
     if (http) http->stop();
     const StopReport report = agent.stop();
+    if (streams) streams->flush();  // what the agent finished while stopping is not redone
     // After the agent: what it stored last is still delivered (each try bounded).
     if (notifier) notifier->stop();
     log.flush();
@@ -406,6 +451,14 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     summary["log_lines_suppressed"] = log.suppressed_total();
     summary["config_reloads"] = reloads.succeeded.load();
     summary["config_reload_failures"] = reloads.failed.load();
+    if (streams) {
+        const auto st = streams->stats();
+        summary["streams"] = {{"read", st.read},
+                              {"acked", st.acked},
+                              {"claimed", st.claimed},
+                              {"dead_letters", st.dead},
+                              {"malformed", st.malformed}};
+    }
     log.log(LogLevel::info, "planner_stopped", summary);
     if (report.still_in_flight > 0) {
         // A model call outlived the grace period; its answer would be dropped anyway, and

@@ -42,6 +42,13 @@ constexpr FlagSpec kFlags[] = {
      "channel to subscribe to; repeatable; the variable is a comma list\n"
      "(default health_events,world_updates)",
      "intake"},
+    {"--intake", "PLANNER_INTAKE", true, "KIND",
+     "pubsub (SUBSCRIBE; nothing kept while the planner is away) or streams (a consumer\n"
+     "group on streams named like the channels: nothing lost, replicas share the work;\n"
+     "docs/scaling.md) (default pubsub)",
+     "intake"},
+    {"--stream-group", "PLANNER_STREAM_GROUP", true, "NAME",
+     "consumer group of --intake streams (default planner)", "intake"},
     {"--replay", "", true, "FILE",
      "read events as JSON lines from FILE ('-' for stdin) instead of Redis;\n"
      "each line an event or {\"channel\": ..., \"data\": \"<event JSON>\"}; exits when done",
@@ -170,6 +177,17 @@ void apply(RunOptions& o, std::string_view flag, const std::string& value, bool 
         else
             o.channels.push_back(value);
         channels_from_flag = channels_from_flag || !from_env;
+    } else if (flag == "--intake") {
+        if (value == "pubsub") {
+            o.intake = IntakeKind::pubsub;
+        } else if (value == "streams") {
+            o.intake = IntakeKind::streams;
+        } else {
+            throw std::invalid_argument("--intake must be pubsub or streams, got '" + value + "'");
+        }
+    } else if (flag == "--stream-group") {
+        if (value.empty()) throw std::invalid_argument("--stream-group needs a name");
+        o.stream_group = value;
     } else if (flag == "--replay") {
         o.replay = value;
     } else if (flag == "--actions-dir") {

@@ -24,11 +24,21 @@ namespace planner::cli {
 
 enum class LogFormat { json, text };
 
+/// Where events come from: Redis pub/sub (the original; nothing kept while the planner is away)
+/// or Redis Streams with a consumer group (nothing lost, replicas share it; docs/scaling.md).
+enum class IntakeKind { pubsub, streams };
+
 /// Everything planner-run needs to start; the defaults are the documented ones.
 struct RunOptions {
     RedisUrl redis{};
     std::vector<std::string> channels{"health_events", "world_updates"};
     std::optional<std::string> replay;  ///< a file of JSON lines, "-" for stdin
+    IntakeKind intake = IntakeKind::pubsub;
+    /// Streams intake: the consumer group, how long an entry may sit with a consumer before
+    /// another takes it over, and how many deliveries before it goes to `<stream>:dead`.
+    std::string stream_group = "planner";
+    std::chrono::milliseconds claim_idle{std::chrono::seconds{60}};
+    std::size_t max_deliveries = 5;
     std::filesystem::path actions_dir = "/var/lib/homelab-planner/actions";
     std::filesystem::path events_dir = "/var/lib/homelab-planner/events";
     std::string node;  ///< empty: the host name

@@ -20,6 +20,19 @@ std::string make_svc_key(std::string_view node, std::string_view service) {
 
 }  // namespace
 
+bool DispatchOutcome::settled() const noexcept {
+    switch (intake) {
+        case IntakeResult::queue_full:
+        case IntakeResult::stopped:
+            return false;
+        case IntakeResult::queued:
+            return handled.has_value() && *handled != HandleResult::write_failed &&
+                   *handled != HandleResult::abandoned;
+        default:
+            return true;
+    }
+}
+
 PlannerAgent::PlannerAgent(PlannerAgentOptions options, LLMRouter& router, ActionSink& actions,
                            EventSink& events, LogSink& log, SteadyTimeSource steady,
                            WallTimeSource wall, PendingProposals* pending)
@@ -94,7 +107,16 @@ IntakeResult PlannerAgent::dispatch_text(std::string_view channel, std::string_v
     return result;
 }
 
-IntakeResult PlannerAgent::intake_text(std::string_view channel, std::string_view data) {
+IntakeResult PlannerAgent::dispatch_text(std::string_view channel, std::string_view data,
+                                         DispatchDone done) {
+    const auto result = intake_text(channel, data, &done);
+    counters_->received(channel);
+    if (result != IntakeResult::queued && done) done(DispatchOutcome{result, std::nullopt});
+    return result;
+}
+
+IntakeResult PlannerAgent::intake_text(std::string_view channel, std::string_view data,
+                                       DispatchDone* done) {
     if (data.size() > options_.max_message_bytes) {
         return reject(channel,
                       "message is " + std::to_string(data.size()) + " bytes, limit " +
@@ -133,7 +155,7 @@ IntakeResult PlannerAgent::intake_text(std::string_view channel, std::string_vie
         const auto& e = *parsed.event;
         if (const auto skipped = screen(e.event_type, e.node, e.service)) return *skipped;
     }
-    return enqueue(std::move(*parsed.event));
+    return enqueue(std::move(*parsed.event), done);
 }
 
 IntakeResult PlannerAgent::submit(HealthEvent event) {
@@ -220,7 +242,7 @@ void PlannerAgent::release(const std::string& key) {
     if (queue_.empty() && in_flight_.empty()) idle_.notify_all();
 }
 
-IntakeResult PlannerAgent::enqueue(HealthEvent event) {
+IntakeResult PlannerAgent::enqueue(HealthEvent event, DispatchDone* done) {
     std::unique_lock lock(mutex_);
     for (;;) {
         if (!accepting_) {
@@ -243,7 +265,7 @@ IntakeResult PlannerAgent::enqueue(HealthEvent event) {
         }
         space_ready_.wait(lock);
     }
-    queue_.push_back(std::move(event));
+    queue_.push_back(Queued{std::move(event), done != nullptr ? std::move(*done) : DispatchDone{}});
     lock.unlock();
     work_ready_.notify_one();
     return IntakeResult::queued;
@@ -254,18 +276,21 @@ void PlannerAgent::worker_loop() {
     for (;;) {
         work_ready_.wait(lock, [this] { return !queue_.empty() || exit_; });
         if (queue_.empty()) return;
-        HealthEvent event = std::move(queue_.front());
+        Queued item = std::move(queue_.front());
         queue_.pop_front();
-        const std::string key = event.svc_key();
+        const std::string key = item.event.svc_key();
         in_flight_.push_back({key, steady_()});
         lock.unlock();
         space_ready_.notify_one();
 
-        plan_->run(event, abandoned_);
+        const HandleResult handled = plan_->run(item.event, abandoned_);
 
         lock.lock();
         pending_keys_.erase(key);
         std::erase_if(in_flight_, [&](const InFlight& f) { return f.key == key; });
+        // Told under the lock, before idle is signalled: whoever waits for idle (stop(), a
+        // test) finds every finished message already told.
+        if (item.done) item.done(DispatchOutcome{IntakeResult::queued, handled});
         if (queue_.empty() && in_flight_.empty()) idle_.notify_all();
     }
 }
@@ -291,6 +316,7 @@ bool PlannerAgent::wait_idle(std::chrono::milliseconds timeout) {
 
 StopReport PlannerAgent::stop() {
     StopReport report;
+    std::vector<DispatchDone> dropped;  // told after the lock is given back
     std::unique_lock lock(mutex_);
     if (stopped_) return report;
     stopped_ = true;
@@ -306,12 +332,18 @@ StopReport PlannerAgent::stop() {
         abandoned_ = true;
         report.abandoned_queued = queue_.size();
         report.still_in_flight = in_flight_.size();
-        for (const auto& e : queue_) pending_keys_.erase(e.svc_key());
+        for (auto& q : queue_) {
+            pending_keys_.erase(q.event.svc_key());
+            if (q.done) dropped.push_back(std::move(q.done));
+        }
         queue_.clear();
     }
     exit_ = true;
     lock.unlock();
     work_ready_.notify_all();
+    for (const auto& done : dropped) {
+        done(DispatchOutcome{IntakeResult::queued, HandleResult::abandoned});
+    }
     if (report.abandoned_queued > 0)
         counters_->add(&PlannerCounters::abandoned, report.abandoned_queued);
     if (!report.drained) {

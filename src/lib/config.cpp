@@ -319,6 +319,7 @@ void check_semantics(Checker& c, const json& root) {
         }
     };
     if (root.contains("cooldown")) duration("/cooldown", root["cooldown"], false, true);
+    if (root.contains("claim_idle")) duration("/claim_idle", root["claim_idle"], false, false);
     if (root.contains("proposal_ttl")) {
         duration("/proposal_ttl", root["proposal_ttl"], true, true);
     }
@@ -500,6 +501,10 @@ PlannerConfig build(const json& root, std::string_view file_name) {
     };
     if (root.contains("cooldown")) c.cooldown = duration(root["cooldown"]);
     if (root.contains("workers")) c.workers = root["workers"].get<int>();
+    if (root.contains("intake")) c.intake = root["intake"].get<std::string>();
+    if (root.contains("stream_group")) c.stream_group = root["stream_group"].get<std::string>();
+    if (root.contains("claim_idle")) c.claim_idle = duration(root["claim_idle"]);
+    if (root.contains("max_deliveries")) c.max_deliveries = root["max_deliveries"].get<int>();
     if (root.contains("state_dir")) c.state_dir = root["state_dir"].get<std::string>();
     if (root.contains("proposal_ttl")) {
         c.proposal_ttl =

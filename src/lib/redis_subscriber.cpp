@@ -1,18 +1,15 @@
 #include "planner/redis_subscriber.hpp"
 
 #include <poll.h>
-#include <sys/time.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <memory>
 #include <stdexcept>
-#include <thread>
-
-#include <hiredis/hiredis.h>
 
 #include "planner/url.hpp"
+#include "redis_connection.hpp"
 #include "url_parts.hpp"
 
 namespace planner {
@@ -39,86 +36,16 @@ int parse_int(std::string_view s, int lo, int hi, const char* what) {
     return value;
 }
 
-struct ContextDeleter {
-    void operator()(redisContext* c) const noexcept { redisFree(c); }
-};
-using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
-
-struct ReplyDeleter {
-    void operator()(redisReply* r) const noexcept { freeReplyObject(r); }
-};
-using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
-
-timeval to_timeval(std::chrono::milliseconds ms) {
-    timeval tv{};
-    tv.tv_sec = static_cast<decltype(tv.tv_sec)>(ms.count() / 1000);
-    tv.tv_usec = static_cast<decltype(tv.tv_usec)>((ms.count() % 1000) * 1000);
-    return tv;
-}
-
-/// Why a connection attempt or a live connection failed, without any secret in it.
-class ConnectionLost : public std::runtime_error {
-  public:
-    using std::runtime_error::runtime_error;
-};
-
-std::string context_error(const redisContext* c, std::string_view during) {
-    std::string msg(during);
-    if (c != nullptr && c->err != 0) {
-        msg += ": ";
-        msg += c->errstr;
-    }
-    return msg;
-}
-
-ReplyPtr command(redisContext* c, const std::vector<std::string>& args, std::string_view during) {
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
-    for (const auto& a : args) {
-        argv.push_back(a.data());
-        lens.push_back(a.size());
-    }
-    void* raw = redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
-    if (raw == nullptr) throw ConnectionLost(context_error(c, during));
-    ReplyPtr reply(static_cast<redisReply*>(raw));
-    if (reply->type == REDIS_REPLY_ERROR) {
-        // Redis's own error text (e.g. WRONGPASS) names no secret.
-        throw ConnectionLost(std::string(during) + ": " + std::string(reply->str, reply->len));
-    }
-    return reply;
-}
+using detail::ConnectionLost;
+using detail::context_error;
+using ContextPtr = detail::RedisContextPtr;
+using ReplyPtr = detail::RedisReplyPtr;
 
 ContextPtr connect_and_subscribe(const RedisSubscriberOptions& o) {
-    const timeval tv = to_timeval(o.connect_timeout);
-    ContextPtr c(o.url.unix_socket.empty()
-                     ? redisConnectWithTimeout(o.url.host.c_str(), o.url.port, tv)
-                     : redisConnectUnixWithTimeout(o.url.unix_socket.c_str(), tv));
-    if (!c) throw ConnectionLost("connect: out of memory");
-    if (c->err != 0) throw ConnectionLost(context_error(c.get(), "connect"));
-    // Blocking calls during the handshake are bounded; afterwards reads are driven by poll().
-    redisSetTimeout(c.get(), tv);
-    redisEnableKeepAlive(c.get());
-    if (!o.url.password.empty()) {
-        if (o.url.username.empty()) {
-            command(c.get(), {"AUTH", o.url.password}, "AUTH");
-        } else {
-            command(c.get(), {"AUTH", o.url.username, o.url.password}, "AUTH");
-        }
-    }
-    if (o.url.db != 0) command(c.get(), {"SELECT", std::to_string(o.url.db)}, "SELECT");
-
+    ContextPtr c = detail::redis_connect(o.url, o.connect_timeout);
     std::vector<std::string> args{"SUBSCRIBE"};
     args.insert(args.end(), o.channels.begin(), o.channels.end());
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
-    for (const auto& a : args) {
-        argv.push_back(a.data());
-        lens.push_back(a.size());
-    }
-    if (redisAppendCommandArgv(c.get(), static_cast<int>(argv.size()), argv.data(), lens.data()) !=
-        REDIS_OK) {
-        throw ConnectionLost(context_error(c.get(), "SUBSCRIBE"));
-    }
+    detail::append_command(c.get(), args, "SUBSCRIBE");
     // One confirmation per channel; only then is the subscription live.
     for (std::size_t i = 0; i < o.channels.size(); ++i) {
         void* raw = nullptr;
@@ -170,18 +97,6 @@ void pump(redisContext* c, const RedisSubscriberOptions& o,
         }
         if (ready == 0) continue;
         if (redisBufferRead(c) != REDIS_OK) throw ConnectionLost(context_error(c, "read"));
-    }
-}
-
-/// Waits `d` in poll-interval slices so a stop request is noticed promptly.
-void wait_unless_stopped(std::chrono::milliseconds d, std::chrono::milliseconds slice,
-                         const std::atomic<bool>& stop) {
-    const auto until = std::chrono::steady_clock::now() + d;
-    while (!stop.load() && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::min<std::chrono::milliseconds>(
-            slice, std::chrono::duration_cast<std::chrono::milliseconds>(
-                       until - std::chrono::steady_clock::now()) +
-                       std::chrono::milliseconds{1}));
     }
 }
 
@@ -295,36 +210,13 @@ RedisSubscriber::RedisSubscriber(RedisSubscriberOptions options, MessageHandler 
 }
 
 void RedisSubscriber::run(const std::atomic<bool>& stop) {
-    auto report = [this](RedisState s, std::string_view detail) {
-        if (on_state_) on_state_(s, detail);
-    };
-    auto backoff = options_.reconnect_initial;
-    std::string last_error;
-    bool announced_connecting = false;
-    while (!stop.load()) {
-        if (!announced_connecting) {
-            report(RedisState::connecting, options_.url.redacted());
-            announced_connecting = true;
-        }
-        try {
-            ContextPtr c = connect_and_subscribe(options_);
-            report(RedisState::subscribed, options_.url.redacted());
-            backoff = options_.reconnect_initial;
-            last_error.clear();
-            pump(c.get(), options_, on_message_, stop);
-            if (stop.load()) break;
-            throw ConnectionLost("connection closed");
-        } catch (const ConnectionLost& e) {
-            // Each distinct failure is reported once, not once per retry.
-            if (e.what() != last_error) {
-                report(RedisState::disconnected, e.what());
-                last_error = e.what();
-            }
-        }
-        wait_unless_stopped(backoff, options_.poll_interval, stop);
-        backoff = std::min(backoff * 2, options_.reconnect_max);
-    }
-    report(RedisState::stopped, options_.url.redacted());
+    const detail::ReconnectPolicy policy{options_.poll_interval, options_.reconnect_initial,
+                                         options_.reconnect_max};
+    detail::reconnect_loop(options_.url, policy, stop, on_state_, [&](const auto& connected) {
+        ContextPtr c = connect_and_subscribe(options_);
+        connected(options_.url.redacted());
+        pump(c.get(), options_, on_message_, stop);
+    });
 }
 
 }  // namespace planner

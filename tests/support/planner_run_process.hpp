@@ -41,7 +41,9 @@ inline const std::vector<std::string> kPlannerRunUnset = {"REDIS_URL",
                                                           "PLANNER_LOG_FORMAT",
                                                           "PLANNER_CONFIG",
                                                           "PLANNER_STATE_DIR",
-                                                          "PLANNER_PROPOSAL_TTL"};
+                                                          "PLANNER_PROPOSAL_TTL",
+                                                          "PLANNER_INTAKE",
+                                                          "PLANNER_STREAM_GROUP"};
 
 /// Regular files under `root`, sorted; empty when `root` is missing.
 inline std::vector<std::filesystem::path> files_under(const std::filesystem::path& root) {
