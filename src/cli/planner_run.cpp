@@ -21,6 +21,7 @@
 #include <planner/http_transport.hpp>
 #include <planner/notifier.hpp>
 #include <planner/redis_stream_intake.hpp>
+#include <planner/redis_stream_producer.hpp>
 #include <planner/replay.hpp>
 #include <planner/stream_sinks.hpp>
 #include <planner/swappable_router.hpp>
@@ -287,6 +288,8 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     // the agent's queue, so no client can delay intake or planning. Bound before anything
     // starts, so an address in use is exit 2 like any other bad option.
     std::atomic<bool> intake_ready{false};
+    // Before the listener, so it outlives every request that uses it.
+    std::unique_ptr<RedisStreamProducer> alert_stream;
     std::unique_ptr<HttpServer> http;
     if (o.http_listen) {
         try {
@@ -309,7 +312,23 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
             ho.metrics = [&] { return metrics.scrape(); };
             // Alertmanager's alerts join the same intake as Redis's events: the same checks,
             // cooldown and coalescing. Accepted means queued or skipped, as for a PUBLISH.
+            // With the Streams intake, accepted means added to the first stream (Redis gave it
+            // an id), so an alert survives a planner restart like any producer's entry.
+            if (o.intake == IntakeKind::streams) {
+                RedisStreamProducerOptions po;
+                po.url = o.redis;
+                alert_stream = std::make_unique<RedisStreamProducer>(po);
+            }
             ho.alerts = [&](std::string_view event) {
+                if (alert_stream) {
+                    try {
+                        alert_stream->add(o.channels.front(), event);
+                        return true;
+                    } catch (const std::exception& e) {
+                        log.log(LogLevel::warn, "alertmanager_not_stored", {{"error", e.what()}});
+                        return false;
+                    }
+                }
                 const auto r = agent.dispatch_text("alertmanager", event);
                 return r != IntakeResult::queue_full && r != IntakeResult::stopped;
             };

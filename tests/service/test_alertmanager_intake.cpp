@@ -24,7 +24,8 @@ const std::string kAlertToken = "am_receiver_secret_77c1";
 
 /// planner-run with the listener on a free port and an Alertmanager receiver token.
 struct AlertPlanner {
-    AlertPlanner() : run(PLANNER_RUN_PATH, tmp, args(tmp, redis)) {
+    explicit AlertPlanner(std::vector<std::string> extra = {})
+        : run(PLANNER_RUN_PATH, tmp, with(args(tmp, redis), std::move(extra))) {
         REQUIRE(eventually([&] { return run.count_log("http_listening") == 1; }));
         for (const auto& l : run.log_lines()) {
             if (l.value("event", "") == "http_listening") port = l["port"].get<int>();
@@ -47,6 +48,11 @@ struct AlertPlanner {
                 "--node",        "test",
                 "--http-listen", "127.0.0.1:0",
                 "--log-level",   "debug"};
+    }
+
+    static std::vector<std::string> with(std::vector<std::string> a, std::vector<std::string> b) {
+        a.insert(a.end(), b.begin(), b.end());
+        return a;
     }
 
     std::string webhook() const {
@@ -169,6 +175,36 @@ TEST_CASE("alertmanager: what the receiver refuses, and why Alertmanager would n
     const auto summary = p.run.log_lines().back();
     CHECK(summary["event"] == "planner_stopped");
     CHECK(summary["received"]["alertmanager"] == 3);
+}
+
+TEST_CASE("alertmanager: with the Streams intake, 200 means Redis has the entry",
+          "[alertmanager][http][streams]") {
+    AlertPlanner p({"--intake", "streams"});
+    const auto body = json{{"version", "4"},
+                           {"status", "firing"},
+                           {"alerts", json::array({firing("piha:9100", "mosquitto")})}}
+                          .dump();
+    REQUIRE(eventually([&] { return p.run.count_log("redis_state", "state", "subscribed") >= 1; }));
+    const auto ok = p.post(body);
+    REQUIRE(ok);
+    CHECK(ok->status == 200);
+    // In the stream before the answer: a planner killed now would still plan it on restart.
+    auto c = p.redis.connect();
+    REQUIRE(c);
+    auto* len = static_cast<redisReply*>(redisCommand(c.get(), "XLEN health_events"));
+    REQUIRE(len != nullptr);
+    CHECK(len->integer >= 1);
+    freeReplyObject(len);
+    REQUIRE(eventually([&] { return p.proposals().size() == 1; }));
+    CHECK(p.proposals().front()["service"] == "mosquitto");
+
+    // Redis gone: not stored, so 503 and Alertmanager retries; the planner lives.
+    p.redis.stop();
+    const auto refused = p.post(body);
+    REQUIRE(refused);
+    CHECK(refused->status == 503);
+    CHECK(p.run.count_log("alertmanager_not_stored") == 1);
+    CHECK(p.run.process().running());
 }
 
 #endif  // PLANNER_RUN_PATH

@@ -15,6 +15,7 @@
 #include <planner/action_store.hpp>
 #include <planner/file_sinks.hpp>
 #include <planner/redis_stream_intake.hpp>
+#include <planner/redis_stream_producer.hpp>
 
 #include "agent_fixture.hpp"
 #include "support/planner_run_process.hpp"
@@ -444,3 +445,35 @@ TEST_CASE(
 }
 
 #endif
+
+TEST_CASE("streams: RedisStreamProducer adds entries, trims, and reconnects after a restart",
+          "[streams]") {
+    RedisServer redis;
+    RedisStreamProducerOptions po;
+    po.url = parse_redis_url(redis.url());
+    po.max_len = 10;
+    RedisStreamProducer producer(po);
+    const std::string first = producer.add("health_events", event_for("piha", "a"));
+    CHECK(first.find('-') != std::string::npos);  // `<ms>-<seq>`: Redis's acknowledgement
+    for (int i = 0; i < 300; ++i) producer.add("health_events", event_for("piha", "b"));
+    auto c = redis.connect();
+    // MAXLEN ~ trims whole nodes only: near the bound, far below the 301 added.
+    CHECK(xlen(c.get(), "health_events") < 301);
+    auto range = cmd(c.get(), {"XRANGE", "health_events", "-", "+", "COUNT", "1"});
+    REQUIRE(range->elements == 1);
+
+    // Redis gone: one line that names the stream, not a hang and not a crash.
+    redis.stop();
+    try {
+        producer.add("health_events", event_for("piha", "c"));
+        FAIL("XADD without Redis succeeded");
+    } catch (const std::runtime_error& e) {
+        CHECK_THAT(e.what(), Catch::StartsWith("XADD to health_events on redis://127.0.0.1:"));
+        CHECK(std::string(e.what()).find('\n') == std::string::npos);
+    }
+    // Back (empty, no persistence): the next add reconnects by itself.
+    redis.start();
+    CHECK_FALSE(producer.add("health_events", event_for("piha", "d")).empty());
+    auto again = redis.connect();
+    CHECK(xlen(again.get(), "health_events") == 1);
+}
