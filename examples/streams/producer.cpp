@@ -1,34 +1,33 @@
 // Adds one health event to the planner's stream, as a monitoring script would:
-//   producer [redis-host] [port]
-// The stream is bounded (MAXLEN ~ 100000) so it never grows without limit; see docs/scaling.md.
-
-#include <hiredis/hiredis.h>
+//   producer [redis-url]        (default redis://127.0.0.1:6379/0)
+// The stream is bounded (MAXLEN ~ 100000 by default) so it never grows without limit; see
+// docs/scaling.md.
 
 #include <cstdio>
-#include <cstdlib>
-#include <string>
+#include <exception>
 
-#include <nlohmann/json.hpp>
+#include <planner/health_event.hpp>
+#include <planner/redis_stream_producer.hpp>
 
 int main(int argc, char** argv) {
-    const char* host = argc > 1 ? argv[1] : "127.0.0.1";
-    const int port = argc > 2 ? std::atoi(argv[2]) : 6379;
-    redisContext* c = redisConnect(host, port);
-    if (c == nullptr || c->err != 0) {
-        std::fprintf(stderr, "producer: cannot connect to %s:%d\n", host, port);
+    try {
+        planner::RedisStreamProducerOptions options;
+        options.url = planner::parse_redis_url(argc > 1 ? argv[1] : "redis://127.0.0.1:6379/0");
+        planner::RedisStreamProducer producer(options);
+        planner::HealthEvent event;
+        event.event_type = "service_unhealthy";
+        event.node = "piha";
+        event.service = "pihole";
+        event.severity = "error";
+        const nlohmann::json shape = {{"type", event.event_type},
+                                      {"node", event.node},
+                                      {"service", event.service},
+                                      {"severity", event.severity}};
+        // The entry id is Redis's acknowledgement: from here on the event is the planner's.
+        std::printf("%s\n", producer.add("health_events", shape.dump()).c_str());
+        return 0;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "producer: %s\n", e.what());
         return 1;
     }
-    const std::string event = nlohmann::json{
-        {"type", "service_unhealthy"},
-        {"node", "piha"},
-        {"service", "pihole"},
-        {"severity", "error"}}.dump();
-    auto* reply = static_cast<redisReply*>(redisCommand(
-        c, "XADD health_events MAXLEN ~ 100000 * data %b", event.data(), event.size()));
-    // The entry id is Redis's acknowledgement: from here on the event is the planner's.
-    const bool ok = reply != nullptr && reply->type == REDIS_REPLY_STRING;
-    if (ok) std::printf("%s\n", reply->str);
-    if (reply != nullptr) freeReplyObject(reply);
-    redisFree(c);
-    return ok ? 0 : 1;
 }
