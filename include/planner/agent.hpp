@@ -31,6 +31,7 @@
 #include "planner/pending_proposals.hpp"
 #include "planner/policy.hpp"
 #include "planner/router.hpp"
+#include "planner/shared_reservations.hpp"
 #include "planner/sinks.hpp"
 
 namespace planner {
@@ -58,6 +59,9 @@ struct PlannerAgentOptions {
     /// A proposal nobody decided on within this becomes `expired` (written as `expires_at`);
     /// zero writes no `expires_at`.
     std::chrono::seconds proposal_ttl{std::chrono::hours{24}};
+    /// Replicas on one bus (Redis Streams): a node/service another planner is planning or has
+    /// planned within the cooldown is skipped as `cooldown`. Not owned; null: this planner alone.
+    SharedReservations* shared_reservations = nullptr;
 };
 
 /// What intake did with one message or event.
@@ -249,6 +253,10 @@ class PlannerAgent {
     void release(const std::string& key);
     IntakeResult reject(std::string_view channel, std::string reason, std::size_t bytes);
     void worker_loop();
+    /// options_.shared_reservations: reserve a key that passed the local checks; after a plan,
+    /// start the shared cooldown or give the key back.
+    bool reserve_with_replicas(const std::string& key);
+    void tell_replicas(const std::string& key, HandleResult handled);
     void count(std::uint64_t PlannerCounters::*field);
 
     PlannerAgentOptions options_;

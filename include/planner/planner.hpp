@@ -16,6 +16,7 @@
 #include "planner/listen_address.hpp"
 #include "planner/log.hpp"
 #include "planner/notifier.hpp"
+#include "planner/redis_reservations.hpp"
 #include "planner/redis_stream_intake.hpp"
 #include "planner/redis_stream_producer.hpp"
 #include "planner/redis_subscriber.hpp"

@@ -8,7 +8,6 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -41,7 +40,6 @@ class RedisStreamProducer {
   private:
     struct Connection;
     RedisStreamProducerOptions options_;
-    std::mutex mutex_;
     std::unique_ptr<Connection> connection_;
 };
 

@@ -20,6 +20,7 @@
 #include <planner/file_sinks.hpp>
 #include <planner/http_transport.hpp>
 #include <planner/notifier.hpp>
+#include <planner/redis_reservations.hpp>
 #include <planner/redis_stream_intake.hpp>
 #include <planner/redis_stream_producer.hpp>
 #include <planner/replay.hpp>
@@ -125,6 +126,11 @@ class NodeName {
     std::string name_;
 };
 
+/// This process in the Streams group: the node name and the pid, unique among replicas.
+std::string consumer_name(const RunOptions& o) {
+    return o.node + "-" + std::to_string(::getpid());
+}
+
 /// The Streams intake over the agent: each entry is dispatched with a settle callback, so it is
 /// acknowledged only once the agent is done with it (DispatchOutcome::settled).
 /// `seen` hears every state change too (the metrics' and readiness's view of Redis).
@@ -135,7 +141,7 @@ std::unique_ptr<RedisStreamIntake> make_stream_intake(const RunOptions& o, Plann
     so.url = o.redis;
     so.streams = o.channels;
     so.group = o.stream_group;
-    so.consumer = o.node + "-" + std::to_string(::getpid());
+    so.consumer = consumer_name(o);
     so.claim_idle = o.claim_idle;
     so.max_deliveries = o.max_deliveries;
     so.max_outstanding = agent.options().queue_capacity;
@@ -250,6 +256,21 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     ao.wait_when_full = o.replay.has_value();  // a file can wait; Redis cannot
     ao.rules = o.rules;
     ao.prompt.topology = o.topology;
+    // Replicas in one consumer group plan each node/service once per cooldown between them,
+    // and a restarted planner finds the cooldowns it recorded (docs/scaling.md).
+    std::unique_ptr<RedisReservations> reservations;
+    if (o.intake == IntakeKind::streams && !o.replay) {
+        RedisReservationsOptions ro;
+        ro.url = o.redis;
+        ro.prefix = "planner:" + o.stream_group + ":plan:";
+        ro.owner = consumer_name(o);
+        // Below claim_idle, so an entry claimed from a replica that died mid-plan finds its
+        // key free again.
+        ro.planning_hold = std::max<std::chrono::milliseconds>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(o.claim_idle) / 2, 1ms);
+        reservations = std::make_unique<RedisReservations>(ro);
+        ao.shared_reservations = reservations.get();
+    }
     PlannerAgent agent(ao, *router, sink, *events, log, std::chrono::steady_clock::now,
                        std::chrono::system_clock::now, store.get());
     // What GET /metrics serves (the HTTP listener calls metrics.scrape()): read at scrape time

@@ -180,6 +180,7 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
     std::string key = make_svc_key(node, service);
     IntakeResult verdict{};
     std::optional<std::string> pending_id;
+    bool ask_replicas = false;
     {
         // Cooldown, coalescing and the pending proposal are read, and the key reserved, under
         // the lock the workers take to release a key after recording its cooldown (and telling
@@ -199,16 +200,30 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
             cooldown_.record(key);
             verdict = IntakeResult::pending;
         } else {
-            if (reserve) pending_keys_.insert(std::move(key));
-            return std::nullopt;
+            if (!reserve) return std::nullopt;
+            pending_keys_.insert(key);
+            if (options_.shared_reservations == nullptr) return std::nullopt;
+            ask_replicas = true;
         }
+    }
+    // Outside the lock: a round trip to the shared store must not stall the workers.
+    if (ask_replicas) {
+        if (reserve_with_replicas(key)) return std::nullopt;
+        std::lock_guard lock(mutex_);
+        pending_keys_.erase(key);
+        verdict = IntakeResult::cooldown;
     }
     switch (verdict) {
         case IntakeResult::cooldown:
             count(&PlannerCounters::cooldown);
             if (log_.enabled(LogLevel::debug)) {
-                log_.log(LogLevel::debug, "skip_cooldown",
-                         {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+                if (ask_replicas) {
+                    // Another planner has it (planning, or planned within the cooldown).
+                    log_.log(LogLevel::debug, "skip_cooldown", {{"key", key}, {"shared", true}});
+                } else {
+                    log_.log(LogLevel::debug, "skip_cooldown",
+                             {{"key", key}, {"remaining_s", cooldown_.remaining_seconds(key)}});
+                }
             }
             break;
         case IntakeResult::pending:
@@ -271,6 +286,34 @@ IntakeResult PlannerAgent::enqueue(HealthEvent event, DispatchDone* done) {
     return IntakeResult::queued;
 }
 
+bool PlannerAgent::reserve_with_replicas(const std::string& key) {
+    try {
+        return options_.shared_reservations->try_reserve(key);
+    } catch (const std::exception& e) {
+        // The store is away (Redis restarting): plan anyway; this planner's own cooldown and
+        // the pending proposal rule still hold, and the intake is likely paused as well.
+        log_.log(LogLevel::warn, "shared_reservation_failed", {{"key", key}, {"error", e.what()}});
+        return true;
+    }
+}
+
+void PlannerAgent::tell_replicas(const std::string& key, HandleResult handled) {
+    auto* shared = options_.shared_reservations;
+    if (shared == nullptr) return;
+    try {
+        // A proposal's shared cooldown started in the plan step, once its file was durable.
+        if (handled == HandleResult::proposed) return;
+        if (handled == HandleResult::ignored) {
+            shared->planned(
+                key, std::chrono::duration_cast<std::chrono::milliseconds>(cooldown_.cooldown()));
+        } else {
+            shared->release(key);
+        }
+    } catch (const std::exception& e) {
+        log_.log(LogLevel::warn, "shared_reservation_failed", {{"key", key}, {"error", e.what()}});
+    }
+}
+
 void PlannerAgent::worker_loop() {
     std::unique_lock lock(mutex_);
     for (;;) {
@@ -284,6 +327,7 @@ void PlannerAgent::worker_loop() {
         space_ready_.notify_one();
 
         const HandleResult handled = plan_->run(item.event, abandoned_);
+        tell_replicas(key, handled);
 
         lock.lock();
         pending_keys_.erase(key);

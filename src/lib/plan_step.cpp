@@ -112,6 +112,18 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
         log_.log(LogLevel::error, "write_failed", fields);
         return HandleResult::write_failed;
     }
+    // Replicas: the shared cooldown starts as soon as the file is durable, before anything
+    // else, so the window in which a crash could let another replica propose again is one
+    // round trip to Redis (docs/scaling.md).
+    if (auto* shared = options_.shared_reservations; shared != nullptr) {
+        try {
+            shared->planned(
+                key, std::chrono::duration_cast<std::chrono::milliseconds>(cooldown_.cooldown()));
+        } catch (const std::exception& e) {
+            log_.log(LogLevel::warn, "shared_reservation_failed",
+                     {{"key", key}, {"error", e.what()}});
+        }
+    }
     auto written = summary;
     written["path"] = where;
     log_.log(LogLevel::info, "proposal_written", written);

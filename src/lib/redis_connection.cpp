@@ -155,4 +155,22 @@ void reconnect_loop(
     report(RedisState::stopped, url.redacted());
 }
 
+RedisReplyPtr RetryingClient::command(const std::vector<std::string>& args,
+                                      std::string_view during) {
+    std::lock_guard lock(mutex_);
+    std::string last_error;
+    // A connection idle since the last call may have been closed: one fresh try after that.
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        try {
+            if (!context_) context_ = redis_connect(url_, timeout_);
+            return redis_command(context_.get(), args, during);
+        } catch (const ConnectionLost& e) {
+            context_.reset();
+            last_error = e.what();
+        }
+    }
+    throw std::runtime_error(std::string(during) + " on " + url_.redacted() +
+                             " failed: " + last_error);
+}
+
 }  // namespace planner::detail

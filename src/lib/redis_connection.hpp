@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -74,6 +75,23 @@ void reconnect_loop(
     const RedisSubscriber::StateHandler& on_state,
     const std::function<void(const std::function<void(std::string_view detail)>& connected)>&
         session);
+
+/// A request/response client for code that is not an intake (producers, the shared
+/// reservations): connects on first use and again after a lost connection, one retry per
+/// command. Thread-safe. Throws std::runtime_error naming `url` redacted, never a secret.
+class RetryingClient {
+  public:
+    RetryingClient(RedisUrl url, std::chrono::milliseconds timeout)
+        : url_(std::move(url)), timeout_(timeout) {}
+    RedisReplyPtr command(const std::vector<std::string>& args, std::string_view during);
+    const RedisUrl& url() const noexcept { return url_; }
+
+  private:
+    RedisUrl url_;
+    std::chrono::milliseconds timeout_;
+    std::mutex mutex_;
+    RedisContextPtr context_;
+};
 
 /// The text of a string, status or error reply; empty for other types.
 inline std::string_view reply_text(const redisReply* r) noexcept {
