@@ -30,6 +30,7 @@
 #include "planner/pending_proposals.hpp"
 #include "planner/policy.hpp"
 #include "planner/router.hpp"
+#include "planner/silences.hpp"
 #include "planner/sinks.hpp"
 
 namespace planner {
@@ -61,6 +62,7 @@ struct PlannerAgentOptions {
 
 /// What intake did with one message or event.
 /// `pending`: a proposal for the same node/service still waits for a decision.
+/// `silenced`: a person silenced the node/service (a maintenance window).
 enum class IntakeResult {
     queued,
     malformed,
@@ -69,7 +71,8 @@ enum class IntakeResult {
     coalesced,
     queue_full,
     stopped,
-    pending
+    pending,
+    silenced
 };
 
 /// How handle_event ended.
@@ -81,7 +84,8 @@ enum class HandleResult {
     chain_failed,
     write_failed,
     abandoned,
-    pending
+    pending,
+    silenced
 };
 
 std::string_view to_string(IntakeResult r) noexcept;
@@ -114,7 +118,8 @@ struct PlannerCounters {
     std::uint64_t benign = 0;
     std::uint64_t cooldown = 0;
     std::uint64_t coalesced = 0;
-    std::uint64_t pending = 0;  ///< a proposal for the key still waits for a decision
+    std::uint64_t pending = 0;   ///< a proposal for the key still waits for a decision
+    std::uint64_t silenced = 0;  ///< a silence (maintenance window) covered the key
     std::uint64_t queue_full = 0;
     std::uint64_t stopping = 0;                      ///< arrived after stop() began
     std::uint64_t routed = 0;                        ///< router calls, failed ones included
@@ -150,11 +155,13 @@ class PlannerAgent {
     /// `pending` (optional, e.g. the ActionStore over the actions directory the sink writes):
     /// while it knows a pending proposal for a node/service, new events for it are skipped as
     /// `pending` and counted on that proposal instead of proposing again.
+    /// `silences` (optional, e.g. a SilenceStore over the state directory): events whose
+    /// node/service a silence covers are skipped as `silenced`, before any other check.
     PlannerAgent(PlannerAgentOptions options, LLMRouter& router, ActionSink& actions,
                  EventSink& events, LogSink& log,
                  SteadyTimeSource steady = std::chrono::steady_clock::now,
                  WallTimeSource wall = std::chrono::system_clock::now,
-                 PendingProposals* pending = nullptr);
+                 PendingProposals* pending = nullptr, Silences* silences = nullptr);
     /// Stops (with the grace period) if still running, then joins the workers.
     ~PlannerAgent();
     PlannerAgent(const PlannerAgent&) = delete;
@@ -170,7 +177,8 @@ class PlannerAgent {
     /// An already parsed event: benign and cooldown checks, coalescing, then the queue.
     IntakeResult submit(HealthEvent event);
 
-    /// The original pipeline, synchronously on this thread: benign → skip; cooldown → skip;
+    /// The original pipeline, synchronously on this thread: benign → skip; silenced → skip;
+    /// cooldown → skip;
     /// a pending proposal for the key → skip;
     /// route → house rules → ignore records the cooldown, anything else writes the action,
     /// emits `remediation_started`, then records the cooldown. Never throws. Queued events take
@@ -226,6 +234,7 @@ class PlannerAgent {
     SteadyTimeSource steady_;
     WallTimeSource wall_;
     PendingProposals* pending_;
+    Silences* silences_;
     CooldownTracker cooldown_;
     std::unique_ptr<detail::CounterBoard> counters_;
     std::unique_ptr<detail::PlanStep> plan_;

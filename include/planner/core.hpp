@@ -19,6 +19,7 @@
 #include "planner/proposal.hpp"
 #include "planner/router.hpp"
 #include "planner/schema.hpp"
+#include "planner/silences.hpp"
 #include "planner/sinks.hpp"
 #include "planner/swappable_router.hpp"
 #include "planner/version.hpp"

@@ -198,6 +198,7 @@ class MetricsExporter::Collector final : public prometheus::Collectable {
                  {"cooldown", c.cooldown},
                  {"coalesced", c.coalesced},
                  {"pending", c.pending},
+                 {"silenced", c.silenced},
                  {"queue_full", c.queue_full},
                  {"stopping", c.stopping},
                  {"abandoned", c.abandoned}}) {

@@ -21,6 +21,7 @@
 #include <planner/http_transport.hpp>
 #include <planner/notifier.hpp>
 #include <planner/replay.hpp>
+#include <planner/silence_store.hpp>
 #include <planner/stream_sinks.hpp>
 #include <planner/swappable_router.hpp>
 #include <planner/url.hpp>
@@ -211,8 +212,10 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     ao.wait_when_full = o.replay.has_value();  // a file can wait; Redis cannot
     ao.rules = o.rules;
     ao.prompt.topology = o.topology;
+    // Maintenance windows planner-ctl writes to the state directory; re-read when it changes.
+    SilenceStore silences(SilenceStoreOptions{.state_dir = o.state_dir});
     PlannerAgent agent(ao, *router, sink, *events, log, std::chrono::steady_clock::now,
-                       std::chrono::system_clock::now, store.get());
+                       std::chrono::system_clock::now, store.get(), &silences);
     // What GET /metrics serves (the HTTP listener calls metrics.scrape()): read at scrape time
     // from the counters kept anyway. The Redis gauge exists only when Redis is the intake.
     std::atomic<bool> redis_connected{false};
