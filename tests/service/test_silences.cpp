@@ -57,7 +57,7 @@ TEST_CASE("a silence covers matching services until it ends by itself", "[silenc
     CHECK(all[0].match == "piha/*");
 }
 
-TEST_CASE("expire ends a silence at once; unknown, ended and hostile ids are refused",
+TEST_CASE("expire ends a silence at once, and unknown, ended and hostile ids are refused",
           "[silences]") {
     TempDir tmp;
     ManualClock clock;
