@@ -12,6 +12,7 @@
 #include "planner/silence_store.hpp"
 #include "planner/testing.hpp"
 #include "service/agent_fixture.hpp"
+#include "support/ctl_process.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -160,26 +161,11 @@ TEST_CASE("the agent skips silenced events, counts and logs them with the silenc
 
 namespace {
 
-struct Ctl {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
-
-Ctl ctl(const TempDir& tmp, std::vector<std::string> args) {
+CtlResult ctl(const TempDir& tmp, std::vector<std::string> args) {
     std::vector<std::string> argv = {PLANNER_CTL_PATH, "--actions-dir", (tmp / "actions").string(),
                                      "--state-dir", (tmp / "state").string()};
     argv.insert(argv.end(), args.begin(), args.end());
-    Process p(ProcessOptions{.argv = argv,
-                             .unset_env = {"ACTIONS_DIR", "EVENTS_DIR", "PLANNER_STATE_DIR",
-                                           "NODE_NAME", "PLANNER_CONFIG"},
-                             .stdout_stream = tmp / "ctl.out",
-                             .stderr_stream = tmp / "ctl.err"});
-    Ctl r;
-    r.code = p.wait(30s).value_or(-1);
-    r.out = read_text(tmp / "ctl.out");
-    r.err = read_text(tmp / "ctl.err");
-    return r;
+    return run_ctl_process(std::move(argv), tmp.path());
 }
 
 }  // namespace
