@@ -29,6 +29,7 @@
 #include "planner/messages.hpp"
 #include "planner/pending_proposals.hpp"
 #include "planner/policy.hpp"
+#include "planner/remediation_budget.hpp"
 #include "planner/router.hpp"
 #include "planner/silences.hpp"
 #include "planner/sinks.hpp"
@@ -128,6 +129,8 @@ struct PlannerCounters {
     std::uint64_t write_failures = 0;
     std::uint64_t emit_failures = 0;  ///< action file written, event not
     std::uint64_t abandoned = 0;      ///< dropped by stop() after the grace period
+    /// requires_human forced because `rules.budget` was used up (RemediationBudget)
+    std::uint64_t budget_forced_human = 0;
     /// By model name fit for a metric label: redact_url's masking, then no user info, query or
     /// fragment at all; past a bound, further names share one entry "(other)".
     std::map<std::string, ModelCounters> models;
@@ -195,6 +198,9 @@ class PlannerAgent {
 
     PlannerCounters counters() const;
     CooldownTracker& cooldown() noexcept { return cooldown_; }
+    /// The automatic proposals of the last window (`rules.budget`); seed it at start from the
+    /// action files so a restart does not reset it.
+    RemediationBudget& budget() noexcept { return budget_; }
     const PlannerAgentOptions& options() const noexcept { return options_; }
     /// `build_system_prompt(rules, prompt)` for the current rules (options() until the first
     /// reconfigure()), built once per configuration.
@@ -236,6 +242,7 @@ class PlannerAgent {
     PendingProposals* pending_;
     Silences* silences_;
     CooldownTracker cooldown_;
+    RemediationBudget budget_;
     std::unique_ptr<detail::CounterBoard> counters_;
     std::unique_ptr<detail::PlanStep> plan_;
     std::atomic<bool> abandoned_{false};

@@ -17,6 +17,7 @@
 #include "planner/plan.hpp"
 #include "planner/policy.hpp"
 #include "planner/proposal.hpp"
+#include "planner/remediation_budget.hpp"
 #include "planner/router.hpp"
 #include "planner/schema.hpp"
 #include "planner/silences.hpp"

@@ -214,6 +214,12 @@ class MetricsExporter::Collector final : public prometheus::Collectable {
         }
         out.push_back(std::move(proposals));
 
+        auto budget = family("planner_budget_forced_human_total",
+                             "Proposals that needed a human because rules.budget was used up.",
+                             MetricType::Counter);
+        add_counter(budget, {}, n(c.budget_forced_human));
+        out.push_back(std::move(budget));
+
         auto requests = family("planner_model_requests_total",
                                "Attempts at each model, by how they ended.", MetricType::Counter);
         auto latency = family("planner_model_request_duration_seconds",

@@ -30,9 +30,10 @@ PlannerAgent::PlannerAgent(PlannerAgentOptions options, LLMRouter& router, Actio
       pending_(pending),
       silences_(silences),
       cooldown_(options_.cooldown, steady_),
+      budget_(steady_, wall),
       counters_(std::make_unique<detail::CounterBoard>()),
       plan_(std::make_unique<detail::PlanStep>(options_, router, actions, events, log, cooldown_,
-                                               *counters_, std::move(wall), pending)) {
+                                               *counters_, std::move(wall), pending, &budget_)) {
     options_.workers = std::max<std::size_t>(options_.workers, 1);
     options_.queue_capacity = std::max<std::size_t>(options_.queue_capacity, 1);
 }

@@ -101,6 +101,7 @@ nlohmann::json PlannerCounters::to_json() const {
             {"write_failures", write_failures},
             {"emit_failures", emit_failures},
             {"abandoned", abandoned},
+            {"budget_forced_human", budget_forced_human},
             {"model_attempts", attempts_by_model(models)}};
 }
 
