@@ -15,6 +15,7 @@
 #include "support/ctl_process.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/process.hpp"
+#include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace planner;
@@ -234,6 +235,48 @@ TEST_CASE("planner-ctl silence refuses bad input with one line", "[silences]") {
     }
     CHECK_FALSE(fs::exists(tmp / "state" / "silences.json"));  // nothing written for any
 }
+
+#ifdef PLANNER_RUN_PATH
+
+TEST_CASE("a running planner-run sees a silence planner-ctl adds, within a second",
+          "[silences][redis]") {
+    TempDir tmp;
+    fs::create_directories(tmp / "actions");
+    RedisServer redis;
+    PlannerRunProcess run(
+        PLANNER_RUN_PATH, tmp,
+        {"--redis", redis.url(), "--model", "rules", "--log-format", "json", "--log-level", "debug",
+         "--actions-dir", (tmp / "actions").string(), "--events-dir", (tmp / "events").string(),
+         "--state-dir", (tmp / "state").string()});
+    REQUIRE(eventually([&] { return redis.subscribers("health_events") == 1; }));
+    REQUIRE(redis.publish("health_events", event_json("piha", "before")) == 1);
+    REQUIRE(eventually([&] { return files_under(tmp / "actions").size() == 1; }));
+
+    const auto added = ctl(tmp, {"silence", "add", "--match", "piha/*", "--for", "1h", "--by",
+                                 "alice", "--reason", "upgrade"});
+    REQUIRE(added.code == 0);
+    // A new service each time, so neither cooldown nor a pending proposal can skip it: only the
+    // silence does, once planner-run has looked at the file again.
+    int n = 0;
+    REQUIRE(eventually(
+        [&] {
+            redis.publish("health_events", event_json("piha", "s" + std::to_string(++n)));
+            return run.count_log("skip_silenced") > 0;
+        },
+        10s));
+    run.process().signal(SIGTERM);
+    REQUIRE(run.wait(20s) == 0);
+    const auto summary = run.log_lines().back();
+    REQUIRE(summary["event"] == "planner_stopped");
+    CHECK(summary["skipped"]["silenced"] == run.count_log("skip_silenced"));
+    CHECK(summary["skipped"]["silenced"].get<int>() >= 1);
+    // Every event was either planned (before the silence was seen) or silenced.
+    CHECK(summary["received_total"] ==
+          summary["routed"].get<int>() + summary["skipped"]["silenced"].get<int>());
+    CHECK(files_under(tmp / "actions").size() == summary["routed"].get<std::size_t>());
+}
+
+#endif  // PLANNER_RUN_PATH
 
 #endif  // PLANNER_CTL_PATH
 
