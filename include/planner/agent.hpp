@@ -30,8 +30,10 @@
 #include "planner/messages.hpp"
 #include "planner/pending_proposals.hpp"
 #include "planner/policy.hpp"
+#include "planner/remediation_budget.hpp"
 #include "planner/router.hpp"
 #include "planner/shared_reservations.hpp"
+#include "planner/silences.hpp"
 #include "planner/sinks.hpp"
 
 namespace planner {
@@ -66,6 +68,7 @@ struct PlannerAgentOptions {
 
 /// What intake did with one message or event.
 /// `pending`: a proposal for the same node/service still waits for a decision.
+/// `silenced`: a person silenced the node/service (a maintenance window).
 enum class IntakeResult {
     queued,
     malformed,
@@ -74,7 +77,8 @@ enum class IntakeResult {
     coalesced,
     queue_full,
     stopped,
-    pending
+    pending,
+    silenced
 };
 
 /// How handle_event ended.
@@ -86,7 +90,8 @@ enum class HandleResult {
     chain_failed,
     write_failed,
     abandoned,
-    pending
+    pending,
+    silenced
 };
 
 std::string_view to_string(IntakeResult r) noexcept;
@@ -136,7 +141,8 @@ struct PlannerCounters {
     std::uint64_t benign = 0;
     std::uint64_t cooldown = 0;
     std::uint64_t coalesced = 0;
-    std::uint64_t pending = 0;  ///< a proposal for the key still waits for a decision
+    std::uint64_t pending = 0;   ///< a proposal for the key still waits for a decision
+    std::uint64_t silenced = 0;  ///< a silence (maintenance window) covered the key
     std::uint64_t queue_full = 0;
     std::uint64_t stopping = 0;                      ///< arrived after stop() began
     std::uint64_t routed = 0;                        ///< router calls, failed ones included
@@ -145,6 +151,8 @@ struct PlannerCounters {
     std::uint64_t write_failures = 0;
     std::uint64_t emit_failures = 0;  ///< action file written, event not
     std::uint64_t abandoned = 0;      ///< dropped by stop() after the grace period
+    /// requires_human forced because `rules.budget` was used up (RemediationBudget)
+    std::uint64_t budget_forced_human = 0;
     /// By model name fit for a metric label: redact_url's masking, then no user info, query or
     /// fragment at all; past a bound, further names share one entry "(other)".
     std::map<std::string, ModelCounters> models;
@@ -172,11 +180,13 @@ class PlannerAgent {
     /// `pending` (optional, e.g. the ActionStore over the actions directory the sink writes):
     /// while it knows a pending proposal for a node/service, new events for it are skipped as
     /// `pending` and counted on that proposal instead of proposing again.
+    /// `silences` (optional, e.g. a SilenceStore over the state directory): events whose
+    /// node/service a silence covers are skipped as `silenced`, before any other check.
     PlannerAgent(PlannerAgentOptions options, LLMRouter& router, ActionSink& actions,
                  EventSink& events, LogSink& log,
                  SteadyTimeSource steady = std::chrono::steady_clock::now,
                  WallTimeSource wall = std::chrono::system_clock::now,
-                 PendingProposals* pending = nullptr);
+                 PendingProposals* pending = nullptr, Silences* silences = nullptr);
     /// Stops (with the grace period) if still running, then joins the workers.
     ~PlannerAgent();
     PlannerAgent(const PlannerAgent&) = delete;
@@ -197,7 +207,8 @@ class PlannerAgent {
     /// An already parsed event: benign and cooldown checks, coalescing, then the queue.
     IntakeResult submit(HealthEvent event);
 
-    /// The original pipeline, synchronously on this thread: benign → skip; cooldown → skip;
+    /// The original pipeline, synchronously on this thread: benign → skip; silenced → skip;
+    /// cooldown → skip;
     /// a pending proposal for the key → skip;
     /// route → house rules → ignore records the cooldown, anything else writes the action,
     /// emits `remediation_started`, then records the cooldown. Never throws. Queued events take
@@ -214,6 +225,9 @@ class PlannerAgent {
 
     PlannerCounters counters() const;
     CooldownTracker& cooldown() noexcept { return cooldown_; }
+    /// The automatic proposals of the last window (`rules.budget`); seed it at start from the
+    /// action files so a restart does not reset it.
+    RemediationBudget& budget() noexcept { return budget_; }
     const PlannerAgentOptions& options() const noexcept { return options_; }
     /// `build_system_prompt(rules, prompt)` for the current rules (options() until the first
     /// reconfigure()), built once per configuration.
@@ -264,7 +278,9 @@ class PlannerAgent {
     SteadyTimeSource steady_;
     WallTimeSource wall_;
     PendingProposals* pending_;
+    Silences* silences_;
     CooldownTracker cooldown_;
+    RemediationBudget budget_;
     std::unique_ptr<detail::CounterBoard> counters_;
     std::unique_ptr<detail::PlanStep> plan_;
     std::atomic<bool> abandoned_{false};

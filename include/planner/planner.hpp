@@ -22,5 +22,6 @@
 #include "planner/redis_subscriber.hpp"
 #include "planner/replay.hpp"
 #include "planner/schema_validator.hpp"
+#include "planner/silence_store.hpp"
 #include "planner/stream_sinks.hpp"
 #include "planner/url.hpp"

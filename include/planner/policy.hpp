@@ -13,6 +13,7 @@
 #include "planner/executor_mapping.hpp"
 #include "planner/health_event.hpp"
 #include "planner/proposal.hpp"
+#include "planner/remediation_budget.hpp"
 
 namespace planner {
 
@@ -42,6 +43,10 @@ struct HouseRules {
     /// Per service (`node/service`, exact), the only actions it may receive. An action outside
     /// its list is replaced by the most conservative one in the list (kConservativeOrder).
     std::map<std::string, std::vector<std::string>> allowed_actions{};
+    /// How many proposals may run without a human per node and for the homelab within a
+    /// window. Not part of apply_policy (one answer cannot know the others): the plan step
+    /// enforces it with a RemediationBudget after apply_policy. No limits by default.
+    RemediationBudgetLimits budget{};
 };
 
 /// Most conservative first: notify changes nothing and tells a human; ignore changes nothing

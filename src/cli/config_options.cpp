@@ -243,6 +243,9 @@ std::string print_config(const RunOptions& o) {
     y += "  notify_only_event_types: " + quoted_list(o.rules.notify_only_event_types) + "\n";
     y += fmt::format("  min_confidence_without_human: {}\n", o.rules.min_confidence_without_human);
     y += "  human_only_services: " + quoted_list(o.rules.human_only_service_patterns) + "\n";
+    y += fmt::format("  budget: {{per_node: {}, per_homelab: {}, window: {}s}}\n",
+                     o.rules.budget.per_node, o.rules.budget.per_homelab,
+                     o.rules.budget.window.count());
     return y;
 }
 

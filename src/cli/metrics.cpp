@@ -198,6 +198,7 @@ class MetricsExporter::Collector final : public prometheus::Collectable {
                  {"cooldown", c.cooldown},
                  {"coalesced", c.coalesced},
                  {"pending", c.pending},
+                 {"silenced", c.silenced},
                  {"queue_full", c.queue_full},
                  {"stopping", c.stopping},
                  {"abandoned", c.abandoned}}) {
@@ -212,6 +213,12 @@ class MetricsExporter::Collector final : public prometheus::Collectable {
             add_counter(proposals, {{"action", action}}, n(count));
         }
         out.push_back(std::move(proposals));
+
+        auto budget = family("planner_budget_forced_human_total",
+                             "Proposals that needed a human because rules.budget was used up.",
+                             MetricType::Counter);
+        add_counter(budget, {}, n(c.budget_forced_human));
+        out.push_back(std::move(budget));
 
         auto requests = family("planner_model_requests_total",
                                "Attempts at each model, by how they ended.", MetricType::Counter);

@@ -24,6 +24,7 @@
 #include <planner/redis_stream_intake.hpp>
 #include <planner/redis_stream_producer.hpp>
 #include <planner/replay.hpp>
+#include <planner/silence_store.hpp>
 #include <planner/stream_sinks.hpp>
 #include <planner/swappable_router.hpp>
 #include <planner/url.hpp>
@@ -271,8 +272,13 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
         reservations = std::make_unique<RedisReservations>(ro);
         ao.shared_reservations = reservations.get();
     }
+    // Maintenance windows planner-ctl writes to the state directory; re-read when it changes.
+    SilenceStore silences(SilenceStoreOptions{.state_dir = o.state_dir});
     PlannerAgent agent(ao, *router, sink, *events, log, std::chrono::steady_clock::now,
-                       std::chrono::system_clock::now, store.get());
+                       std::chrono::system_clock::now, store.get(), &silences);
+    // The budget's window survives a restart: the action files say what ran without a human.
+    const std::size_t budget_seeded =
+        store ? agent.budget().seed_from_actions(store->list(), o.rules.budget.window) : 0;
     // What GET /metrics serves (the HTTP listener calls metrics.scrape()): read at scrape time
     // from the counters kept anyway. The Redis gauge exists only when Redis is the intake.
     std::atomic<bool> redis_connected{false};
@@ -294,6 +300,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                               {"proposal_ttl_s", o.proposal_ttl.count()},
                               {"dry_run", o.dry_run},
                               {"notify_targets", notifier ? o.notify.size() : 0},
+                              {"budget_seeded", budget_seeded},
                               {"config", o.config ? o.config->string() : "built-in"}};
     if (!o.config) {
         // One line, so the operator of a homelab that is not piha/solaria/vps learns how to

@@ -15,6 +15,7 @@
 #include <planner/config.hpp>
 #include <planner/detail/time.hpp>
 #include <planner/file_sinks.hpp>
+#include <planner/silence_store.hpp>
 #include <planner/version.hpp>
 
 namespace planner::ctl {
@@ -34,11 +35,17 @@ commands:
   start ID [--by NAME]              approved (or pending, requires_human false) -> executing
   finish ID --result succeeded|failed [--detail T] [--by NAME]
   history [ID] [--json]             the audit log, newest first
+  silence add --match 'NODE/SERVICE' --for DURATION --by NAME --reason T
+                                    no proposals for matching services (* and ?) for a while;
+                                    prints the silence ID
+  silence list [--json]             silences, running and recently ended
+  silence expire ID --by NAME       end a silence now
 
 options (flag, else variable, else the configuration file, else default):
   --config FILE       PLANNER_CONFIG      planner-run's file: actions_dir, events_dir, state_dir, node
   --actions-dir DIR   ACTIONS_DIR         /var/lib/homelab-planner/actions
-  --state-dir DIR     PLANNER_STATE_DIR   the parent of the actions directory (audit.jsonl)
+  --state-dir DIR     PLANNER_STATE_DIR   the parent of the actions directory (audit.jsonl,
+                                          silences.json)
   --events-dir DIR    EVENTS_DIR          /var/lib/homelab-planner/events
   --node NAME         NODE_NAME           the host name (the events' node folder)
 
@@ -197,10 +204,67 @@ void print_show(std::FILE* out, const nlohmann::json& f) {
     fmt::print(out, "\n{}\n", dump(f, 2));
 }
 
+/// `silence add|list|expire`: maintenance windows in the state directory (docs/safety.md).
+int silence_command(const std::vector<std::string>& args, std::size_t at, const fs::path& state_dir,
+                    std::FILE* out) {
+    if (at >= args.size()) throw UsageError("silence needs add, list or expire");
+    const std::string sub = args[at];
+    SilenceStoreOptions options;
+    options.state_dir = state_dir;
+    SilenceStore store(options);
+    if (sub == "add") {
+        const auto a = parse_args(args, at + 1, {"--match", "--for", "--by", "--reason"}, {}, 0);
+        const std::string match = a.required("--match");
+        const auto duration = parse_duration(a.required("--for"));
+        if (!duration || *duration < std::chrono::seconds{1}) {
+            throw UsageError("--for must be a duration such as 30m, 2h or 1d");
+        }
+        const auto s = store.add(match, std::chrono::duration_cast<std::chrono::seconds>(*duration),
+                                 a.required("--by"), a.required("--reason"));
+        fmt::print(out, "{}\n", s.id);
+        return kExitOk;
+    }
+    if (sub == "list") {
+        const auto a = parse_args(args, at + 1, {}, {"--json"}, 0);
+        const auto now = std::chrono::system_clock::now();
+        const double now_s = detail::to_epoch_seconds(now);
+        const auto silences = store.list();
+        if (!a.get("--json")) {
+            fmt::print(out, "{:<30} {:<28} {:<7} {:>7} {:<12} {}\n", "ID", "MATCH", "STATE",
+                       "ENDS IN", "BY", "REASON");
+        }
+        for (const auto& s : silences) {
+            const bool active = s.created_at <= now && now < s.ends_at;
+            if (a.get("--json")) {
+                auto j = to_json(s);
+                j["active"] = active;
+                fmt::print(out, "{}\n", dump(j));
+                continue;
+            }
+            const std::string state = active                  ? "active"
+                                      : !s.expired_by.empty() ? "expired"
+                                                              : "ended";
+            fmt::print(out, "{:<30} {:<28} {:<7} {:>7} {:<12} {}\n", s.id, s.match, state,
+                       active ? short_duration(detail::to_epoch_seconds(s.ends_at) - now_s) : "-",
+                       s.expired_by.empty() ? s.created_by : s.expired_by, s.reason);
+        }
+        return kExitOk;
+    }
+    if (sub == "expire") {
+        const auto a = parse_args(args, at + 1, {"--by"}, {}, 1);
+        if (a.positional.empty()) throw UsageError("a silence ID is required");
+        const auto s = store.expire(a.positional[0], a.required("--by"));
+        fmt::print(out, "{}: expired by {}\n", s.id, s.expired_by);
+        return kExitOk;
+    }
+    throw UsageError("unknown silence command " + sub + " (add, list, expire)");
+}
+
 int run_command(const std::vector<std::string>& args, std::size_t at, ActionStoreOptions so,
                 const fs::path& events_dir, const std::string& node, std::FILE* out) {
     const std::string command = args[at];
     const std::string default_by = env_or("USER", "planner-ctl");
+    if (command == "silence") return silence_command(args, at + 1, so.state_dir, out);
     if (command == "list") {
         const auto a = parse_args(args, at + 1, {"--status"}, {"--json"}, 0);
         const auto status = a.get("--status");
@@ -373,6 +437,9 @@ int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err
     } catch (const ActionStoreError& e) {
         fmt::print(err, "planner-ctl: {}\n", e.what());
         return e.kind() == ActionStoreError::Kind::invalid_id ? kExitUsage : kExitRefused;
+    } catch (const SilenceError& e) {
+        fmt::print(err, "planner-ctl: {}\n", e.what());
+        return e.kind() == SilenceError::Kind::invalid ? kExitUsage : kExitRefused;
     } catch (const std::exception& e) {
         fmt::print(err, "planner-ctl: {}\n", e.what());
         return kExitRefused;

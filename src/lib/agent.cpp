@@ -35,16 +35,18 @@ bool DispatchOutcome::settled() const noexcept {
 
 PlannerAgent::PlannerAgent(PlannerAgentOptions options, LLMRouter& router, ActionSink& actions,
                            EventSink& events, LogSink& log, SteadyTimeSource steady,
-                           WallTimeSource wall, PendingProposals* pending)
+                           WallTimeSource wall, PendingProposals* pending, Silences* silences)
     : options_(std::move(options)),
       log_(log),
       steady_(std::move(steady)),
       wall_(wall),
       pending_(pending),
+      silences_(silences),
       cooldown_(options_.cooldown, steady_),
+      budget_(steady_, wall),
       counters_(std::make_unique<detail::CounterBoard>()),
       plan_(std::make_unique<detail::PlanStep>(options_, router, actions, events, log, cooldown_,
-                                               *counters_, std::move(wall), pending)) {
+                                               *counters_, std::move(wall), pending, &budget_)) {
     options_.workers = std::max<std::size_t>(options_.workers, 1);
     options_.queue_capacity = std::max<std::size_t>(options_.queue_capacity, 1);
 }
@@ -178,6 +180,17 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
         return IntakeResult::benign;
     }
     std::string key = make_svc_key(node, service);
+    // A person said so: before cooldowns and pending proposals, and without starting either.
+    if (silences_ != nullptr) {
+        if (const auto silence = silences_->active_match(key, wall_())) {
+            count(&PlannerCounters::silenced);
+            if (log_.enabled(LogLevel::debug)) {
+                log_.log(LogLevel::debug, "skip_silenced",
+                         {{"key", key}, {"silence_id", *silence}});
+            }
+            return IntakeResult::silenced;
+        }
+    }
     IntakeResult verdict{};
     std::optional<std::string> pending_id;
     bool ask_replicas = false;
@@ -346,6 +359,8 @@ HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
                 return HandleResult::benign;
             case IntakeResult::pending:
                 return HandleResult::pending;
+            case IntakeResult::silenced:
+                return HandleResult::silenced;
             default:
                 return HandleResult::cooldown;
         }

@@ -36,6 +36,8 @@ std::string_view to_string(IntakeResult r) noexcept {
             return "stopped";
         case IntakeResult::pending:
             return "pending";
+        case IntakeResult::silenced:
+            return "silenced";
     }
     return "stopped";
 }
@@ -58,6 +60,8 @@ std::string_view to_string(HandleResult r) noexcept {
             return "abandoned";
         case HandleResult::pending:
             return "pending";
+        case HandleResult::silenced:
+            return "silenced";
     }
     return "abandoned";
 }
@@ -88,6 +92,7 @@ nlohmann::json PlannerCounters::to_json() const {
               {"cooldown", cooldown},
               {"coalesced", coalesced},
               {"pending", pending},
+              {"silenced", silenced},
               {"queue_full", queue_full},
               {"stopping", stopping}}},
             {"routed", routed},
@@ -96,6 +101,7 @@ nlohmann::json PlannerCounters::to_json() const {
             {"write_failures", write_failures},
             {"emit_failures", emit_failures},
             {"abandoned", abandoned},
+            {"budget_forced_human", budget_forced_human},
             {"model_attempts", attempts_by_model(models)}};
 }
 

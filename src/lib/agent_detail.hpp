@@ -42,7 +42,8 @@ class PlanStep {
   public:
     PlanStep(const PlannerAgentOptions& options, LLMRouter& router, ActionSink& actions,
              EventSink& events, LogSink& log, CooldownTracker& cooldown, CounterBoard& counters,
-             WallTimeSource wall, PendingProposals* pending = nullptr);
+             WallTimeSource wall, PendingProposals* pending = nullptr,
+             RemediationBudget* budget = nullptr);
 
     /// Never throws. `abandoned` is read just before writing: a proposal that outlived stop()'s
     /// grace period is dropped rather than written after the planner said it was done.
@@ -60,6 +61,11 @@ class PlanStep {
 
   private:
     HandleResult plan(const HealthEvent& event, const std::atomic<bool>& abandoned);
+    /// `rules.budget` on a proposal that would run without a human: takes a unit, or forces
+    /// requires_human with a correction. True when a unit was taken (give it back if the
+    /// proposal is not written).
+    bool apply_budget(ActionProposal& p, const RemediationBudgetLimits& limits,
+                      const std::string& key);
 
     const PlannerAgentOptions& options_;
     mutable std::mutex guidance_mutex_;
@@ -72,6 +78,7 @@ class PlanStep {
     CounterBoard& counters_;
     WallTimeSource wall_;
     PendingProposals* pending_;
+    RemediationBudget* budget_;
     std::atomic<std::uint64_t> sequence_{0};
 };
 

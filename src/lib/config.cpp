@@ -407,6 +407,10 @@ void check_semantics(Checker& c, const json& root) {
         };
         patterns("human_only_nodes", never_matches_node);
         patterns("human_only_services", never_matches_service);
+        if (rules.contains("budget") && rules["budget"].is_object() &&
+            rules["budget"].contains("window")) {
+            duration("/rules/budget/window", rules["budget"]["window"], true, false);
+        }
     }
 
     // The dependency graph: every depends_on names a declared service, and there is no cycle.
@@ -573,6 +577,15 @@ PlannerConfig build(const json& root, std::string_view file_name) {
         }
         if (r.contains("human_only_services")) {
             rules.human_only_service_patterns = strings(r["human_only_services"]);
+        }
+        if (r.contains("budget")) {
+            const auto& b = r["budget"];
+            rules.budget.per_node = b.value("per_node", std::size_t{0});
+            rules.budget.per_homelab = b.value("per_homelab", std::size_t{0});
+            if (b.contains("window")) {
+                rules.budget.window =
+                    std::chrono::duration_cast<std::chrono::seconds>(duration(b["window"]));
+            }
         }
     }
     if (root.contains("topology")) {

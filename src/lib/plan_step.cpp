@@ -8,7 +8,8 @@ namespace planner::detail {
 
 PlanStep::PlanStep(const PlannerAgentOptions& options, LLMRouter& router, ActionSink& actions,
                    EventSink& events, LogSink& log, CooldownTracker& cooldown,
-                   CounterBoard& counters, WallTimeSource wall, PendingProposals* pending)
+                   CounterBoard& counters, WallTimeSource wall, PendingProposals* pending,
+                   RemediationBudget* budget)
     : options_(options),
       guidance_(std::make_shared<const Guidance>(Guidance{
           options.rules, options.prompt, build_system_prompt(options.rules, options.prompt)})),
@@ -19,7 +20,8 @@ PlanStep::PlanStep(const PlannerAgentOptions& options, LLMRouter& router, Action
       cooldown_(cooldown),
       counters_(counters),
       wall_(std::move(wall)),
-      pending_(pending) {}
+      pending_(pending),
+      budget_(budget) {}
 
 std::shared_ptr<const PlanStep::Guidance> PlanStep::guidance() const {
     std::lock_guard lock(guidance_mutex_);
@@ -47,6 +49,24 @@ HandleResult PlanStep::run(const HealthEvent& event, const std::atomic<bool>& ab
                  {{"key", event.svc_key()}, {"error", "unknown exception"}});
         return HandleResult::chain_failed;
     }
+}
+
+bool PlanStep::apply_budget(ActionProposal& p, const RemediationBudgetLimits& limits,
+                            const std::string& key) {
+    if (budget_ == nullptr || p.requires_human || !limits.enabled()) return false;
+    const auto decision = budget_->take(p.node, limits);
+    if (decision.allowed) return true;
+    p.requires_human = true;
+    p.policy_corrections.push_back(decision.correction);
+    counters_.add(&PlannerCounters::budget_forced_human);
+    log_.log(LogLevel::warn, "budget_used_up",
+             {{"key", key},
+              {"action_id", p.action_id},
+              {"action", p.action},
+              {"scope", decision.scope},
+              {"limit", decision.limit},
+              {"window_s", limits.window.count()}});
+    return false;
 }
 
 HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& abandoned) {
@@ -79,6 +99,8 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     p.created_at = wall_();
     if (options_.proposal_ttl.count() > 0) p.expires_at = p.created_at + options_.proposal_ttl;
     p.action_id = make_action_id(event, p.created_at, sequence_.fetch_add(1) + 1);
+    // After the house rules, before anything is written: the budget sees the final verdict.
+    const bool took_budget = p.action != "ignore" && apply_budget(p, guide->rules.budget, key);
     counters_.proposal(p.action);
     nlohmann::json summary = {
         {"action_id", p.action_id},   {"key", key},
@@ -97,6 +119,7 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
         return HandleResult::ignored;
     }
     if (abandoned.load()) {
+        if (took_budget) budget_->give_back(p.node);
         counters_.add(&PlannerCounters::abandoned);
         log_.log(LogLevel::warn, "proposal_abandoned", summary);
         return HandleResult::abandoned;
@@ -106,6 +129,7 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     try {
         where = actions_.write(p);
     } catch (const std::exception& e) {
+        if (took_budget) budget_->give_back(p.node);
         counters_.add(&PlannerCounters::write_failures);
         auto fields = summary;
         fields["error"] = e.what();

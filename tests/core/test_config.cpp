@@ -236,6 +236,28 @@ TEST_CASE("http: listen address and token file", "[config]") {
     CHECK_THAT(one_error("http:\n  listn: x\n"), Catch::StartsWith("p.yaml:2:3: http.listn: "));
 }
 
+TEST_CASE("rules.budget: limits and window, located errors", "[config][budget]") {
+    using namespace std::chrono_literals;
+    const auto r =
+        parse_config("rules:\n  budget: {per_node: 3, per_homelab: 10, window: 2h}\n", "p");
+    REQUIRE(r.ok());
+    const planner::RemediationBudgetLimits full{3, 10, 2h};
+    CHECK(r.config().rules->budget == full);
+    const auto partial = parse_config("rules:\n  budget:\n    per_node: 1\n", "p");
+    REQUIRE(partial.ok());
+    const planner::RemediationBudgetLimits one{1, 0, 1h};
+    CHECK(partial.config().rules->budget == one);
+    CHECK_FALSE(parse_config("node: a", "p").config().rules->budget.enabled());
+    CHECK(one_error("rules:\n  budget:\n    window: 0\n") ==
+          "p.yaml:3:13: rules.budget.window: must be more than 0");
+    CHECK(one_error("rules:\n  budget:\n    window: 1500ms\n") ==
+          "p.yaml:3:13: rules.budget.window: must be whole seconds");
+    CHECK_THAT(one_error("rules:\n  budget:\n    per_node: -1\n"),
+               Catch::StartsWith("p.yaml:3:15: rules.budget.per_node: "));
+    CHECK_THAT(one_error("rules:\n  budget:\n    per_nod: 1\n"),
+               Catch::StartsWith("p.yaml:3:5: rules.budget"));
+}
+
 TEST_CASE("notify targets: files for secrets, errors that never echo a URL", "[config]") {
     const auto r = parse_config(
         "notify:\n"

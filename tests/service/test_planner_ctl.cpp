@@ -4,6 +4,7 @@
 
 #include "planner/action_store.hpp"
 #include "planner/file_sinks.hpp"
+#include "support/ctl_process.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -12,12 +13,6 @@ using namespace planner::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct CtlResult {
-    int code = -1;
-    std::string out;
-    std::string err;
-};
 
 struct CtlFixture {
     TempDir tmp;
@@ -54,16 +49,7 @@ struct CtlFixture {
                                          "--node",
                                          "solaria"};
         argv.insert(argv.end(), args.begin(), args.end());
-        Process p(ProcessOptions{
-            .argv = argv,
-            .unset_env = {"ACTIONS_DIR", "EVENTS_DIR", "PLANNER_STATE_DIR", "NODE_NAME"},
-            .stdout_stream = tmp / "out.txt",
-            .stderr_stream = tmp / "err.txt"});
-        CtlResult r;
-        r.code = p.wait(30s).value_or(-1);
-        r.out = read_text(tmp / "out.txt");
-        r.err = read_text(tmp / "err.txt");
-        return r;
+        return run_ctl_process(std::move(argv), tmp.path());
     }
 
     nlohmann::json file(const std::string& id) {
@@ -198,17 +184,7 @@ TEST_CASE("planner-ctl --config reads planner-run's directories, and flags and v
     const auto ctl = [&](std::vector<std::string> args,
                          std::vector<std::pair<std::string, std::string>> env = {}) {
         args.insert(args.begin(), PLANNER_CTL_PATH);
-        Process p(ProcessOptions{.argv = args,
-                                 .env = std::move(env),
-                                 .unset_env = {"ACTIONS_DIR", "EVENTS_DIR", "PLANNER_STATE_DIR",
-                                               "NODE_NAME", "PLANNER_CONFIG"},
-                                 .stdout_stream = f.tmp / "out.txt",
-                                 .stderr_stream = f.tmp / "err.txt"});
-        CtlResult r;
-        r.code = p.wait(30s).value_or(-1);
-        r.out = read_text(f.tmp / "out.txt");
-        r.err = read_text(f.tmp / "err.txt");
-        return r;
+        return run_ctl_process(std::move(args), f.tmp.path(), std::move(env));
     };
     const std::string config = (f.tmp / "planner.yaml").string();
     auto r = ctl({"--config", config, "list", "--json"});

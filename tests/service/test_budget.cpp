@@ -1,0 +1,180 @@
+// Remediation budgets through the agent (fakes, ManualClock) and through planner-run --replay
+// against a loopback model that always says "restart, no human needed", across a restart.
+
+#include <chrono>
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+
+#include "planner/action_store.hpp"
+#include "planner/agent.hpp"
+#include "planner/testing.hpp"
+#include "service/agent_fixture.hpp"
+#include "support/planner_run_process.hpp"
+#include "support/provider_server.hpp"
+#include "support/temp_dir.hpp"
+#include "support/wire_formats.hpp"
+
+using namespace planner;
+using namespace planner::testing;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+PlannerAgentOptions with_budget(std::size_t per_node, std::size_t per_homelab) {
+    PlannerAgentOptions o;
+    o.rules.budget = {per_node, per_homelab, 1h};
+    return o;
+}
+
+bool has_correction(const ActionProposal& p, const std::string& text) {
+    return std::find(p.policy_corrections.begin(), p.policy_corrections.end(), text) !=
+           p.policy_corrections.end();
+}
+
+}  // namespace
+
+TEST_CASE("beyond the node's budget the agent forces requires_human, counts and logs it",
+          "[budget]") {
+    AgentFixture f(make_route_result(), with_budget(2, 0));
+    CHECK(f.agent.handle_event(make_health_event("piha", "a")) == HandleResult::proposed);
+    CHECK(f.agent.handle_event(make_health_event("piha", "b")) == HandleResult::proposed);
+    CHECK(f.agent.handle_event(make_health_event("piha", "c")) == HandleResult::proposed);
+    CHECK(f.agent.handle_event(make_health_event("solaria", "d")) == HandleResult::proposed);
+    const auto written = f.actions.written();
+    REQUIRE(written.size() == 4);
+    CHECK_FALSE(written[0].requires_human);
+    CHECK_FALSE(written[1].requires_human);
+    CHECK(written[2].requires_human);
+    CHECK(has_correction(written[2],
+                         "requires_human forced: automatic budget of 2 per hour on piha used up"));
+    CHECK(written[2].to_action_file()["description"].get<std::string>().find(
+              "automatic budget of 2 per hour on piha used up") != std::string::npos);
+    CHECK_FALSE(written[3].requires_human);  // solaria's own budget
+
+    CHECK(f.agent.counters().budget_forced_human == 1);
+    CHECK(f.agent.counters().to_json()["budget_forced_human"] == 1);
+    const auto lines = f.log.lines("budget_used_up");
+    REQUIRE(lines.size() == 1);
+    CHECK(lines[0].level == LogLevel::warn);
+    CHECK(lines[0].fields["key"] == "piha/c");
+    CHECK(lines[0].fields["scope"] == "node");
+    CHECK(lines[0].fields["limit"] == 2);
+    CHECK(lines[0].fields["action_id"] == written[2].action_id);
+
+    // An hour later the window has slid past the first two.
+    f.clock.advance(1h);
+    CHECK(f.agent.handle_event(make_health_event("piha", "e")) == HandleResult::proposed);
+    CHECK_FALSE(f.actions.written().back().requires_human);
+}
+
+TEST_CASE("proposals a human approves anyway, and ignores, take no budget", "[budget]") {
+    SECTION("requires_human from the model or the rules") {
+        AgentFixture f(make_route_result("restart", "a", "piha", "r", 0.9, true),
+                       with_budget(1, 1));
+        for (const char* svc : {"a", "b", "c"}) {
+            CHECK(f.agent.handle_event(make_health_event("piha", svc)) == HandleResult::proposed);
+        }
+        CHECK(f.agent.counters().budget_forced_human == 0);
+        CHECK(f.agent.budget().used(1h) == 0);
+    }
+    SECTION("ignore") {
+        AgentFixture f(make_route_result("ignore"), with_budget(1, 1));
+        CHECK(f.agent.handle_event(make_health_event("piha", "a")) == HandleResult::ignored);
+        CHECK(f.agent.budget().used(1h) == 0);
+    }
+    SECTION("a write that failed gives its unit back") {
+        AgentFixture f(make_route_result(), with_budget(1, 0));
+        f.actions.fail_next();
+        CHECK(f.agent.handle_event(make_health_event("piha", "a")) == HandleResult::write_failed);
+        CHECK(f.agent.handle_event(make_health_event("piha", "b")) == HandleResult::proposed);
+        CHECK_FALSE(f.actions.written().back().requires_human);
+    }
+}
+
+TEST_CASE("the homelab budget, and a reload changes the limits without forgetting", "[budget]") {
+    AgentFixture f(make_route_result(), with_budget(0, 2));
+    CHECK(f.agent.handle_event(make_health_event("piha", "a")) == HandleResult::proposed);
+    CHECK(f.agent.handle_event(make_health_event("solaria", "b")) == HandleResult::proposed);
+    CHECK(f.agent.handle_event(make_health_event("vps", "c")) == HandleResult::proposed);
+    CHECK(has_correction(
+        f.actions.written().back(),
+        "requires_human forced: automatic budget of 2 per hour for the homelab used up"));
+    HouseRules rules;
+    rules.budget = {0, 3, 1h};
+    f.agent.reconfigure(rules, {});
+    CHECK(f.agent.handle_event(make_health_event("vps", "d")) == HandleResult::proposed);
+    CHECK_FALSE(f.actions.written().back().requires_human);
+    CHECK(f.agent.handle_event(make_health_event("vps", "e")) == HandleResult::proposed);
+    CHECK(f.actions.written().back().requires_human);
+}
+
+#ifdef PLANNER_RUN_PATH
+
+TEST_CASE("planner-run: a budget of 1 forces requires_human on the second, also after a restart",
+          "[budget]") {
+    TempDir tmp;
+    ProviderServer model;
+    model.respond_with(
+        [](const RecordedRequest&) { return OllamaWire::answer(valid_proposal().dump()); });
+    {
+        std::FILE* f = std::fopen((tmp / "planner.yaml").c_str(), "w");
+        std::fputs("rules:\n  budget: {per_node: 1, window: 1h}\n", f);
+        std::fclose(f);
+    }
+    const auto write_events = [&](const std::vector<std::string>& services) {
+        std::string text;
+        for (const auto& s : services) {
+            text += nlohmann::json{{"type", "service_unhealthy"}, {"node", "piha"}, {"service", s}}
+                        .dump() +
+                    "\n";
+        }
+        std::FILE* f = std::fopen((tmp / "events.jsonl").c_str(), "w");
+        std::fputs(text.c_str(), f);
+        std::fclose(f);
+    };
+    const auto run = [&](const std::string& tag) {
+        PlannerRunProcess p(
+            PLANNER_RUN_PATH, tmp,
+            {"--config", (tmp / "planner.yaml").string(), "--replay",
+             (tmp / "events.jsonl").string(), "--model", "ollama/qwen2.5:7b@" + model.url(),
+             "--log-format", "json", "--actions-dir", (tmp / "actions").string(), "--events-dir",
+             (tmp / "events").string(), "--state-dir", (tmp / "state").string()},
+            {}, tag);
+        REQUIRE(p.wait(60s) == 0);
+        return p.log_lines();
+    };
+    const auto by_service = [&] {
+        std::map<std::string, nlohmann::json> out;
+        for (const auto& path : files_under(tmp / "actions")) {
+            auto j = nlohmann::json::parse(read_text(path));
+            out[j["service"].get<std::string>()] = j;
+        }
+        return out;
+    };
+
+    write_events({"a", "b"});
+    auto lines = run("first");
+    auto actions = by_service();
+    REQUIRE(actions.size() == 2);
+    // One worker plans them in file order.
+    CHECK(actions["a"]["requires_human"] == false);
+    CHECK(actions["b"]["requires_human"] == true);
+    CHECK(actions["b"]["description"].get<std::string>().find(
+              "automatic budget of 1 per hour on piha used up") != std::string::npos);
+    CHECK(lines.back()["event"] == "planner_stopped");
+    CHECK(lines.back()["budget_forced_human"] == 1);
+
+    // A restart within the hour remembers "a" from its file.
+    write_events({"c"});
+    lines = run("restarted");
+    CHECK(lines.front()["event"] == "planner_started");
+    CHECK(lines.front()["budget_seeded"] == 1);
+    actions = by_service();
+    REQUIRE(actions.size() == 3);
+    CHECK(actions["c"]["requires_human"] == true);
+    CHECK(lines.back()["budget_forced_human"] == 1);
+}
+
+#endif  // PLANNER_RUN_PATH

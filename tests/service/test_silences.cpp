@@ -1,0 +1,318 @@
+// Silences (maintenance windows): the store over the state directory with an injected clock,
+// the agent skipping what they cover, planner-ctl's silence commands and planner-run --replay
+// across a restart.
+
+#include <chrono>
+#include <filesystem>
+
+#include <catch2/catch.hpp>
+
+#include "planner/action_store.hpp"
+#include "planner/agent.hpp"
+#include "planner/silence_store.hpp"
+#include "planner/testing.hpp"
+#include "service/agent_fixture.hpp"
+#include "support/ctl_process.hpp"
+#include "support/planner_run_process.hpp"
+#include "support/process.hpp"
+#include "support/redis_server.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace planner;
+using namespace planner::testing;
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+namespace {
+
+SilenceStore make_store(const TempDir& tmp, const ManualClock& clock) {
+    return SilenceStore({.state_dir = tmp / "state", .fsync = false}, clock.wall_source(),
+                        clock.steady_source());
+}
+
+}  // namespace
+
+TEST_CASE("a silence covers matching services until it ends by itself", "[silences]") {
+    TempDir tmp;
+    ManualClock clock;
+    auto store = make_store(tmp, clock);
+    CHECK_FALSE(store.active_match("piha/mosquitto", clock.wall_now()));  // no file yet
+
+    const auto s = store.add("piha/*", 2h, "alice", "kernel upgrade");
+    CHECK(s.id.starts_with("sil-"));
+    CHECK(is_valid_action_id(s.id));
+    CHECK(store.active_match("piha/mosquitto", clock.wall_now()) == s.id);
+    CHECK(store.active_match("piha/zigbee2mqtt", clock.wall_now()) == s.id);
+    CHECK_FALSE(store.active_match("solaria/mosquitto", clock.wall_now()));
+    CHECK_FALSE(store.active_match("pihax/mosquitto", clock.wall_now()));
+
+    clock.advance(2h - 1s);
+    CHECK(store.active_match("piha/mosquitto", clock.wall_now()) == s.id);
+    clock.advance(1s);
+    CHECK_FALSE(store.active_match("piha/mosquitto", clock.wall_now()));
+
+    // Still listed (ended), with who made it and why.
+    const auto all = store.list();
+    REQUIRE(all.size() == 1);
+    CHECK(all[0].created_by == "alice");
+    CHECK(all[0].reason == "kernel upgrade");
+    CHECK(all[0].match == "piha/*");
+}
+
+TEST_CASE("expire ends a silence at once, and unknown, ended and hostile ids are refused",
+          "[silences]") {
+    TempDir tmp;
+    ManualClock clock;
+    auto store = make_store(tmp, clock);
+    const auto s = store.add("*/vaultwarden", 1h, "alice", "restore test");
+    REQUIRE(store.active_match("vps/vaultwarden", clock.wall_now()));
+    const auto ended = store.expire(s.id, "bob");
+    CHECK(ended.expired_by == "bob");
+    CHECK_FALSE(store.active_match("vps/vaultwarden", clock.wall_now()));
+
+    auto kind_of = [&](auto&& f) {
+        try {
+            f();
+        } catch (const SilenceError& e) {
+            return e.kind();
+        }
+        FAIL("no SilenceError");
+        return SilenceError::Kind::io;
+    };
+    CHECK(kind_of([&] { store.expire(s.id, "bob"); }) == SilenceError::Kind::conflict);
+    CHECK(kind_of([&] { store.expire("sil-nope", "bob"); }) == SilenceError::Kind::not_found);
+    CHECK(kind_of([&] { store.expire("../../etc/passwd", "bob"); }) == SilenceError::Kind::invalid);
+    CHECK(kind_of([&] { store.add("", 1h, "a", "r"); }) == SilenceError::Kind::invalid);
+    CHECK(kind_of([&] { store.add("piha/\n*", 1h, "a", "r"); }) == SilenceError::Kind::invalid);
+    CHECK(kind_of([&] { store.add("piha/*", 0s, "a", "r"); }) == SilenceError::Kind::invalid);
+    CHECK(kind_of([&] { store.add("piha/*", 24h * 365, "a", "r"); }) ==
+          SilenceError::Kind::invalid);
+    CHECK(kind_of([&] { store.add("piha/*", 1h, "", "r"); }) == SilenceError::Kind::invalid);
+    // Nothing but the two files in the state directory, whatever the ids said.
+    CHECK(files_under(tmp / "state").size() == 2);
+    CHECK(files_under(tmp.path()).size() == 2);
+}
+
+TEST_CASE("another process's silence is seen after one recheck interval, not per event",
+          "[silences]") {
+    TempDir tmp;
+    ManualClock clock;
+    auto planner_side = make_store(tmp, clock);
+    auto ctl_side = make_store(tmp, clock);
+    CHECK_FALSE(planner_side.active_match("piha/mosquitto", clock.wall_now()));
+
+    const auto s = ctl_side.add("piha/mosquitto", 1h, "alice", "maintenance");
+    // Within the interval the file is not looked at again: the planner still plans.
+    CHECK_FALSE(planner_side.active_match("piha/mosquitto", clock.wall_now()));
+    clock.advance(1s);
+    CHECK(planner_side.active_match("piha/mosquitto", clock.wall_now()) == s.id);
+
+    ctl_side.expire(s.id, "alice");
+    clock.advance(1s);
+    CHECK_FALSE(planner_side.active_match("piha/mosquitto", clock.wall_now()));
+
+    // A file that is not silences keeps the last good set and says why.
+    const auto again = ctl_side.add("piha/*", 1h, "alice", "again");
+    clock.advance(1s);
+    CHECK(planner_side.active_match("piha/x", clock.wall_now()) == again.id);
+    {
+        std::FILE* f = std::fopen(planner_side.path().c_str(), "w");
+        std::fputs("[not silences", f);
+        std::fclose(f);
+    }
+    clock.advance(1s);
+    CHECK(planner_side.active_match("piha/x", clock.wall_now()) == again.id);
+    CHECK(planner_side.last_error().find("not a silences file") != std::string::npos);
+}
+
+TEST_CASE("the agent skips silenced events, counts and logs them with the silence id",
+          "[silences]") {
+    TempDir tmp;
+    ManualClock clock;
+    auto store = make_store(tmp, clock);
+    FakeRouter router([](const std::vector<ChatMessage>&) { return make_route_result(); });
+    RecordingActionSink actions;
+    RecordingEventSink events;
+    RecordingLogSink log;
+    PlannerAgent agent({}, router, actions, events, log, clock.steady_source(), clock.wall_source(),
+                       nullptr, &store);
+    const auto s = store.add("piha/*", 1h, "alice", "upgrade");
+
+    CHECK(agent.dispatch_text("health", event_json("piha", "mosquitto")) == IntakeResult::silenced);
+    CHECK(agent.handle_event(make_health_event()) == HandleResult::silenced);
+    CHECK(router.calls().empty());
+    CHECK(actions.written().empty());
+    const auto c = agent.counters();
+    CHECK(c.silenced == 2);
+    CHECK(c.to_json()["skipped"]["silenced"] == 2);
+    const auto lines = log.lines("skip_silenced");
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].level == LogLevel::debug);
+    CHECK(lines[0].fields["silence_id"] == s.id);
+    CHECK(lines[0].fields["key"] == "piha/mosquitto");
+
+    // Another node is planned; the silence starts no cooldown, so once it ends piha is too.
+    CHECK(agent.handle_event(make_health_event("solaria", "mosquitto")) == HandleResult::proposed);
+    clock.advance(1h);
+    CHECK(agent.handle_event(make_health_event()) == HandleResult::proposed);
+    CHECK(agent.counters().silenced == 2);
+}
+
+#ifdef PLANNER_CTL_PATH
+
+namespace {
+
+CtlResult ctl(const TempDir& tmp, std::vector<std::string> args) {
+    std::vector<std::string> argv = {PLANNER_CTL_PATH, "--actions-dir", (tmp / "actions").string(),
+                                     "--state-dir", (tmp / "state").string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run_ctl_process(std::move(argv), tmp.path());
+}
+
+}  // namespace
+
+TEST_CASE("planner-ctl silence add, list and expire", "[silences]") {
+    TempDir tmp;
+    fs::create_directories(tmp / "actions");
+    const auto added = ctl(tmp, {"silence", "add", "--match", "piha/*", "--for", "2h", "--by",
+                                 "alice", "--reason", "kernel upgrade"});
+    REQUIRE(added.code == 0);
+    const std::string id = added.out.substr(0, added.out.find('\n'));
+    CHECK(id.starts_with("sil-"));
+    CHECK(added.out == id + "\n");  // the ID alone, for scripts
+
+    const auto table = ctl(tmp, {"silence", "list"});
+    REQUIRE(table.code == 0);
+    CHECK(table.out.find(id) != std::string::npos);
+    CHECK(table.out.find("piha/*") != std::string::npos);
+    CHECK(table.out.find("active") != std::string::npos);
+    CHECK(table.out.find("kernel upgrade") != std::string::npos);
+
+    const auto json = ctl(tmp, {"silence", "list", "--json"});
+    REQUIRE(json.code == 0);
+    const auto j = nlohmann::json::parse(json.out.substr(0, json.out.find('\n')));
+    CHECK(j["id"] == id);
+    CHECK(j["match"] == "piha/*");
+    CHECK(j["active"] == true);
+    CHECK(j["created_by"] == "alice");
+
+    // What planner-ctl wrote, the planner's store reads.
+    SilenceStore store({.state_dir = tmp / "state"});
+    CHECK(store.active_match("piha/mosquitto", std::chrono::system_clock::now()) == id);
+
+    const auto expired = ctl(tmp, {"silence", "expire", id, "--by", "bob"});
+    REQUIRE(expired.code == 0);
+    CHECK(expired.out == id + ": expired by bob\n");
+    const auto after = nlohmann::json::parse(ctl(tmp, {"silence", "list", "--json"}).out);
+    CHECK(after["active"] == false);
+    CHECK(after["expired_by"] == "bob");
+
+    const auto again = ctl(tmp, {"silence", "expire", id, "--by", "bob"});
+    CHECK(again.code == 1);
+    CHECK(again.err.find("already ended") != std::string::npos);
+}
+
+TEST_CASE("planner-ctl silence refuses bad input with one line", "[silences]") {
+    TempDir tmp;
+    fs::create_directories(tmp / "actions");
+    const std::vector<std::pair<std::vector<std::string>, int>> cases = {
+        {{"silence"}, 2},
+        {{"silence", "mute"}, 2},
+        {{"silence", "add", "--for", "2h", "--by", "a", "--reason", "r"}, 2},
+        {{"silence", "add", "--match", "piha/*", "--for", "soon", "--by", "a", "--reason", "r"}, 2},
+        {{"silence", "add", "--match", "piha/*", "--for", "2h", "--reason", "r"}, 2},
+        {{"silence", "add", "--match", "piha/*", "--for", "400d", "--by", "a", "--reason", "r"}, 2},
+        {{"silence", "expire", "../../etc/passwd", "--by", "a"}, 2},
+        {{"silence", "expire", "--by", "a"}, 2},
+        {{"silence", "expire", "sil-unknown", "--by", "a"}, 1},
+    };
+    for (const auto& [args, code] : cases) {
+        INFO(args.back());
+        const auto r = ctl(tmp, args);
+        CHECK(r.code == code);
+        CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+        CHECK(r.err.starts_with("planner-ctl: "));
+    }
+    CHECK_FALSE(fs::exists(tmp / "state" / "silences.json"));  // nothing written for any
+}
+
+#ifdef PLANNER_RUN_PATH
+
+TEST_CASE("a running planner-run sees a silence planner-ctl adds, within a second",
+          "[silences][redis]") {
+    TempDir tmp;
+    fs::create_directories(tmp / "actions");
+    RedisServer redis;
+    PlannerRunProcess run(
+        PLANNER_RUN_PATH, tmp,
+        {"--redis", redis.url(), "--model", "rules", "--log-format", "json", "--log-level", "debug",
+         "--actions-dir", (tmp / "actions").string(), "--events-dir", (tmp / "events").string(),
+         "--state-dir", (tmp / "state").string()});
+    REQUIRE(eventually([&] { return redis.subscribers("health_events") == 1; }));
+    REQUIRE(redis.publish("health_events", event_json("piha", "before")) == 1);
+    REQUIRE(eventually([&] { return files_under(tmp / "actions").size() == 1; }));
+
+    const auto added = ctl(tmp, {"silence", "add", "--match", "piha/*", "--for", "1h", "--by",
+                                 "alice", "--reason", "upgrade"});
+    REQUIRE(added.code == 0);
+    // A new service each time, so neither cooldown nor a pending proposal can skip it: only the
+    // silence does, once planner-run has looked at the file again.
+    int n = 0;
+    REQUIRE(eventually(
+        [&] {
+            redis.publish("health_events", event_json("piha", "s" + std::to_string(++n)));
+            return run.count_log("skip_silenced") > 0;
+        },
+        10s));
+    run.process().signal(SIGTERM);
+    REQUIRE(run.wait(20s) == 0);
+    const auto summary = run.log_lines().back();
+    REQUIRE(summary["event"] == "planner_stopped");
+    CHECK(summary["skipped"]["silenced"] == run.count_log("skip_silenced"));
+    CHECK(summary["skipped"]["silenced"].get<int>() >= 1);
+    // Every event was either planned (before the silence was seen) or silenced.
+    CHECK(summary["received_total"] ==
+          summary["routed"].get<int>() + summary["skipped"]["silenced"].get<int>());
+    CHECK(files_under(tmp / "actions").size() == summary["routed"].get<std::size_t>());
+}
+
+#endif  // PLANNER_RUN_PATH
+
+#endif  // PLANNER_CTL_PATH
+
+#ifdef PLANNER_RUN_PATH
+
+TEST_CASE("planner-run --replay does not plan a silenced event, also after a restart",
+          "[silences]") {
+    TempDir tmp;
+    fs::create_directories(tmp / "actions");
+    {
+        std::FILE* f = std::fopen((tmp / "events.jsonl").c_str(), "w");
+        std::fputs(
+            (event_json("piha", "mosquitto") + "\n" + event_json("solaria", "jellyfin") + "\n")
+                .c_str(),
+            f);
+        std::fclose(f);
+    }
+    SilenceStore({.state_dir = tmp / "state"}).add("piha/*", 2h, "alice", "upgrade");
+
+    for (const std::string tag : {"first", "restarted"}) {
+        PlannerRunProcess run(PLANNER_RUN_PATH, tmp,
+                              {"--replay", (tmp / "events.jsonl").string(), "--model", "rules",
+                               "--log-format", "json", "--log-level", "debug", "--cooldown", "0",
+                               "--actions-dir", (tmp / "actions" / tag).string(), "--events-dir",
+                               (tmp / "events").string(), "--state-dir", (tmp / "state").string()},
+                              {}, tag);
+        REQUIRE(run.wait(60s) == 0);
+        INFO(run.stderr_text());
+        const auto actions = files_under(tmp / "actions" / tag);
+        REQUIRE(actions.size() == 1);
+        CHECK(nlohmann::json::parse(read_text(actions[0]))["node"] == "solaria");
+        CHECK(run.count_log("skip_silenced", "key", "piha/mosquitto") == 1);
+        const auto summary = run.log_lines().back();
+        CHECK(summary["event"] == "planner_stopped");
+        CHECK(summary["skipped"]["silenced"] == 1);
+    }
+}
+
+#endif  // PLANNER_RUN_PATH
