@@ -52,13 +52,14 @@ class AlertmanagerServer {
             "  - name: planner\n"
             "    webhook_configs:\n"
             "      - url: '" +
-            options_.webhook_url + "'\n" + "        send_resolved: " +
-            (options_.send_resolved ? "true" : "false") + "\n";
+            options_.webhook_url + "'\n" +
+            "        send_resolved: " + (options_.send_resolved ? "true" : "false") + "\n";
         if (!options_.bearer_token.empty()) {
             write_text(dir_ / "token", options_.bearer_token);
-            config += "        http_config:\n          authorization:\n            "
-                      "credentials_file: '" +
-                      (dir_ / "token").string() + "'\n";
+            config +=
+                "        http_config:\n          authorization:\n            "
+                "credentials_file: '" +
+                (dir_ / "token").string() + "'\n";
         }
         write_text(dir_ / "alertmanager.yml", config);
         process_ = std::make_unique<Process>(ProcessOptions{
