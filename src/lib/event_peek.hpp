@@ -37,6 +37,9 @@ class EventPeek {
 
     /// Larger texts go to the SAX pass: keeps each thread's simdjson buffers small.
     static constexpr std::size_t kFastMaxBytes = 64 * 1024;
+    /// Deeper nesting goes to the SAX pass (which keeps no call stack per level): the fast
+    /// pass recurses once per level, and may be handed any text.
+    static constexpr std::size_t kFastMaxDepth = 128;
 
     /// Fills the fields from `data`; false when the text is not JSON nlohmann would accept.
     bool read(std::string_view data) {
@@ -141,6 +144,7 @@ class EventPeek {
     /// One value at container depth `depth` (1: a top-level field's value), read whole so that
     /// simdjson checks every byte; the top-level field's kind and text as the SAX pass records.
     bool walk_fast(simdjson::ondemand::value value, std::size_t depth) {
+        if (depth > kFastMaxDepth) return false;
         simdjson::ondemand::json_type type;
         if (value.type().get(type)) return false;
         const bool top = depth == 1 && current_ != kNone;

@@ -116,6 +116,12 @@ TEST_CASE("the peek's fast pass answers for ordinary messages and not for odd on
         planner::detail::EventPeek p;
         CHECK_FALSE(p.read_fast(odd));
     }
+    // Nesting deeper than the fast pass recurses: left to the SAX pass, whatever its depth.
+    const std::string deep = R"({"node":"piha","type":"heartbeat","p":)" +
+                             std::string(100'000, '[') + std::string(100'000, ']') + "}";
+    planner::detail::EventPeek deep_peek;
+    CHECK_FALSE(deep_peek.read_fast(deep));
+    CHECK(peek_disagreement(deep).empty());
     planner::detail::EventPeek big;
     const std::string huge = R"({"node":"piha","type":"heartbeat","p":")" +
                              std::string(planner::detail::EventPeek::kFastMaxBytes, 'a') + "\"}";
