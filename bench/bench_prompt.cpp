@@ -34,6 +34,77 @@ double median_ns_per_call(long batches, long per_batch, const std::function<void
     return bench::percentile(per_call, 50);
 }
 
+/// A configured homelab of `nodes` x `per_node` services, shaped like a real one: each service
+/// depends on the one before it on its node, the first of every other node on the last service
+/// of node0 (a shared DNS or proxy, so that one has a dependent on every node), and one service
+/// in ten has per-service allowed actions.
+struct Homelab {
+    planner::PromptOptions options;
+    planner::HouseRules rules;
+};
+
+Homelab make_homelab(int nodes, int per_node) {
+    Homelab lab;
+    lab.options.topology.nodes.clear();
+    lab.rules.human_only_service_patterns = {"*/vault*"};
+    for (int n = 0; n < nodes; ++n) {
+        planner::NodeDescription node{
+            "node" + std::to_string(n),
+            "mini PC in the rack, Debian 12, docker compose, number " + std::to_string(n)};
+        for (int i = 0; i < per_node; ++i) {
+            planner::ServiceDescription svc{"service-" + std::to_string(i)};
+            if (i > 0) svc.depends_on.push_back("service-" + std::to_string(i - 1));
+            if (i == 0 && n > 0) {
+                svc.depends_on.push_back("node0/service-" + std::to_string(per_node - 1));
+            }
+            if ((n * per_node + i) % 10 == 0) {
+                lab.rules.allowed_actions[node.name + "/" + svc.name] = {"restart", "notify"};
+            }
+            node.services.push_back(std::move(svc));
+        }
+        lab.options.topology.nodes.push_back(std::move(node));
+    }
+    return lab;
+}
+
+/// Prompt bytes per event (system + user message) for an event on every service of a
+/// configured homelab, and whether the system message is byte-identical for all of them (it
+/// is what a local server caches between requests). Target: at most 2 KiB per event.
+void prompt_economy(bench::Report& report, int nodes, int per_node, const char* event_text) {
+    const Homelab lab = make_homelab(nodes, per_node);
+    const std::string label =
+        std::to_string(nodes) + " nodes/" + std::to_string(nodes * per_node) + " services";
+    auto raw = nlohmann::json::parse(event_text);
+    std::string first_system;
+    bool identical = true;
+    std::size_t total = 0, largest = 0, events = 0;
+    for (const auto& node : lab.options.topology.nodes) {
+        for (const auto& svc : node.services) {
+            raw["node"] = node.name;
+            raw["service"] = svc.name;
+            const auto event = planner::try_parse_event(raw, "health_events", 1.78e9).event.value();
+            // The four-argument form builds the system message anew for each event.
+            const auto messages = planner::build_messages(event, lab.rules, lab.options);
+            if (events == 0) first_system = messages[0].content;
+            identical = identical && messages[0].content == first_system;
+            const std::size_t bytes = messages[0].content.size() + messages[1].content.size();
+            total += bytes;
+            largest = std::max(largest, bytes);
+            ++events;
+        }
+    }
+    report.figure(label + ": system message (every event)",
+                  static_cast<double>(first_system.size()), "bytes");
+    report.figure(label + ": prompt bytes per event, mean",
+                  static_cast<double>(total) / static_cast<double>(events), "bytes",
+                  bench::Target::at_most(2048));
+    report.figure(label + ": prompt bytes per event, max", static_cast<double>(largest), "bytes",
+                  bench::Target::at_most(2048));
+    report.check(
+        label + ": system message byte-identical across " + std::to_string(events) + " events",
+        identical);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -190,6 +261,8 @@ int main(int argc, char** argv) try {
                 1000.0,
             "us");
     }
+    prompt_economy(report, 5, 8, kEventText);
+    prompt_economy(report, 50, 4, kEventText);
     report.figure("calls per figure", static_cast<double>(batches * per_batch), "calls");
     report.print_table();
     std::fprintf(stderr, "(checksum %zu)\n", sink);

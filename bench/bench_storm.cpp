@@ -52,6 +52,12 @@ class FakeOllama {
         return it == by_prefix_.end() ? 0 : it->second;
     }
     int max_concurrent() const noexcept { return max_concurrent_.load(); }
+    /// What the model calls cost on the wire: request and answer body bytes, summed.
+    long request_bytes() const noexcept { return request_bytes_.load(); }
+    long answer_bytes() const noexcept { return answer_bytes_.load(); }
+    long calls() const noexcept { return calls_.load(); }
+    /// Calls whose body asked Ollama to keep the model loaded (`keep_alive`).
+    long calls_with_keep_alive() const noexcept { return keep_alive_calls_.load(); }
 
   private:
     void answer(const httplib::Request& req, httplib::Response& res) {
@@ -60,6 +66,9 @@ class FakeOllama {
         while (now > seen && !max_concurrent_.compare_exchange_weak(seen, now)) {
         }
         const auto body = nlohmann::json::parse(req.body);
+        ++calls_;
+        request_bytes_ += static_cast<long>(req.body.size());
+        if (body.contains("keep_alive")) ++keep_alive_calls_;
         const std::string prompt = body.at("messages").back().at("content");
         const auto event = nlohmann::json::parse(prompt.substr(
             prompt.find("<event>") + 7, prompt.find("</event>") - prompt.find("<event>") - 7));
@@ -77,7 +86,9 @@ class FakeOllama {
             {"model", body.value("model", "bench")},
             {"message", {{"role", "assistant"}, {"content", proposal.dump()}}},
             {"done", true}};
-        res.set_content(reply.dump(), "application/json");
+        const std::string reply_text = reply.dump();
+        answer_bytes_ += static_cast<long>(reply_text.size());
+        res.set_content(reply_text, "application/json");
         --concurrent_;
     }
 
@@ -89,6 +100,7 @@ class FakeOllama {
     std::map<std::string, long> by_prefix_;
     std::atomic<int> concurrent_{0};
     std::atomic<int> max_concurrent_{0};
+    std::atomic<long> request_bytes_{0}, answer_bytes_{0}, calls_{0}, keep_alive_calls_{0};
 };
 
 /// Action files whose name starts with `prefix`.
@@ -238,6 +250,16 @@ int main(int argc, char** argv) try {
                       bench::Target::at_most(256));
     }
     report.figure("max concurrent model calls", ollama.max_concurrent(), "calls");
+    if (ollama.calls() > 0) {
+        const auto per_call = [&](long bytes) {
+            return static_cast<double>(bytes) / static_cast<double>(ollama.calls());
+        };
+        report.figure("request body per model call (default topology)",
+                      per_call(ollama.request_bytes()), "bytes");
+        report.figure("answer body per model call", per_call(ollama.answer_bytes()), "bytes");
+        report.check("every model call sends keep_alive",
+                     ollama.calls_with_keep_alive() == ollama.calls());
+    }
 
     if (planner.stop(std::chrono::seconds{30}) != 0) {
         throw std::runtime_error("planner-run did not stop cleanly");

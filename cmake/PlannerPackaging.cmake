@@ -88,6 +88,6 @@ chain, Redis intake and sinks).")
 # libplanner.a is static: whoever links it needs the -dev packages of what it links privately,
 # which plannerConfig.cmake finds with find_dependency.
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "nlohmann-json3-dev (>= 3.10), libcurl4-openssl-dev | libcurl-dev, libhiredis-dev, libyaml-cpp-dev, libssl-dev, pkg-config")
+    "nlohmann-json3-dev (>= 3.10), libcurl4-openssl-dev | libcurl-dev, libhiredis-dev, libyaml-cpp-dev, libssl-dev, libsimdjson-dev, pkg-config")
 
 include(CPack)

@@ -135,7 +135,7 @@ IntakeResult PlannerAgent::intake_text(std::string_view channel, std::string_vie
     // the peek can read the message it feeds the one decision; otherwise the full parse does.
     std::string reserved;
     detail::EventPeek peek;
-    if (nlohmann::json::sax_parse(data, &peek) && peek.valid(options_.limits)) {
+    if (peek.read(data) && peek.valid(options_.limits)) {
         if (const auto skipped = screen(peek.event_type(), peek.node(), peek.service())) {
             return *skipped;
         }

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "agent_fixture.hpp"
+#include "support/malformed_events.hpp"
 
 using namespace planner;
 using namespace planner::testing;
@@ -322,26 +323,7 @@ TEST_CASE("skipped events are still logged at debug for a sink that keeps debug"
 TEST_CASE("a suppressed event that is malformed is still counted as malformed", "[agent]") {
     AgentFixture f(make_route_result("restart"));
     f.agent.cooldown().record("piha/mosquitto");
-    const std::string too_long(300, 'n');
-    for (const std::string& data : std::vector<std::string>{
-             R"({"node":"piha","type":"heartbeat","payload":5})",
-             R"({"node":"piha","type":"heartbeat","payload":[]})",
-             R"({"node":"piha","type":"heartbeat","timestamp":true})",
-             R"({"node":"piha","type":"heartbeat","timestamp":{}})",
-             R"({"node":"piha","type":"heartbeat","service":7})",
-             R"({"node":"piha","type":"heartbeat","severity":["x"]})",
-             R"({"node":7,"type":"heartbeat"})",
-             R"({"type":"heartbeat"})",
-             R"({"node":"","type":"heartbeat"})",
-             R"({"node":"piha","type":"","event_type":5})",
-             R"({"node":"piha","node":5,"type":"heartbeat"})",
-             R"({"node":"piha","type":"heartbeat"} x)",
-             R"({"node":"piha","type":"heartbeat")",
-             R"({"node":")" + too_long + R"(","type":"heartbeat"})",
-             R"({"node":"piha","service":"mosquitto","type":"service_unhealthy","payload":1})",
-             R"({"node":"piha","service":"mosquitto","type":"x","timestamp":false})",
-             R"([{"node":"piha","type":"heartbeat"}])",
-         }) {
+    for (const std::string& data : planner::testing::suppressed_but_malformed_messages()) {
         INFO(data);
         CHECK(f.agent.dispatch_text("health_events", data) == IntakeResult::malformed);
     }
