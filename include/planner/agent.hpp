@@ -26,6 +26,7 @@
 #include "planner/clock.hpp"
 #include "planner/cooldown.hpp"
 #include "planner/health_event.hpp"
+#include "planner/incidents.hpp"
 #include "planner/log.hpp"
 #include "planner/messages.hpp"
 #include "planner/pending_proposals.hpp"
@@ -69,6 +70,7 @@ struct PlannerAgentOptions {
 /// What intake did with one message or event.
 /// `pending`: a proposal for the same node/service still waits for a decision.
 /// `silenced`: a person silenced the node/service (a maintenance window).
+/// `inhibited`: something it depends on (or its node) has an open incident: a symptom.
 enum class IntakeResult {
     queued,
     malformed,
@@ -78,7 +80,8 @@ enum class IntakeResult {
     queue_full,
     stopped,
     pending,
-    silenced
+    silenced,
+    inhibited
 };
 
 /// How handle_event ended.
@@ -91,7 +94,8 @@ enum class HandleResult {
     write_failed,
     abandoned,
     pending,
-    silenced
+    silenced,
+    inhibited
 };
 
 std::string_view to_string(IntakeResult r) noexcept;
@@ -141,8 +145,9 @@ struct PlannerCounters {
     std::uint64_t benign = 0;
     std::uint64_t cooldown = 0;
     std::uint64_t coalesced = 0;
-    std::uint64_t pending = 0;   ///< a proposal for the key still waits for a decision
-    std::uint64_t silenced = 0;  ///< a silence (maintenance window) covered the key
+    std::uint64_t pending = 0;    ///< a proposal for the key still waits for a decision
+    std::uint64_t silenced = 0;   ///< a silence (maintenance window) covered the key
+    std::uint64_t inhibited = 0;  ///< a dependency or the node had an open incident
     std::uint64_t queue_full = 0;
     std::uint64_t stopping = 0;                      ///< arrived after stop() began
     std::uint64_t routed = 0;                        ///< router calls, failed ones included
@@ -182,6 +187,8 @@ class PlannerAgent {
     /// `pending` and counted on that proposal instead of proposing again.
     /// `silences` (optional, e.g. a SilenceStore over the state directory): events whose
     /// node/service a silence covers are skipped as `silenced`, before any other check.
+    /// Then events whose dependencies (prompt.topology, transitively) or node have an open
+    /// incident (rules.inhibit_window, or a pending proposal) are skipped as `inhibited`.
     PlannerAgent(PlannerAgentOptions options, LLMRouter& router, ActionSink& actions,
                  EventSink& events, LogSink& log,
                  SteadyTimeSource steady = std::chrono::steady_clock::now,
@@ -272,6 +279,9 @@ class PlannerAgent {
     bool reserve_with_replicas(const std::string& key);
     void tell_replicas(const std::string& key, HandleResult handled);
     void count(std::uint64_t PlannerCounters::*field);
+    /// The root cause that inhibits `key`, if any: an open incident or a pending proposal of
+    /// something it depends on. Records `key`'s own incident when it is not inhibited.
+    std::optional<std::string> inhibited_by(const std::string& key, std::string_view event_type);
 
     PlannerAgentOptions options_;
     LogSink& log_;
@@ -281,6 +291,7 @@ class PlannerAgent {
     Silences* silences_;
     CooldownTracker cooldown_;
     RemediationBudget budget_;
+    IncidentTracker incidents_;
     std::unique_ptr<detail::CounterBoard> counters_;
     std::unique_ptr<detail::PlanStep> plan_;
     std::atomic<bool> abandoned_{false};

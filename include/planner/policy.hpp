@@ -3,6 +3,7 @@
 /// \file
 /// The house rules, enforced in code after every model answer: the prompt asks, this decides.
 
+#include <chrono>
 #include <cmath>
 #include <map>
 #include <string>
@@ -47,6 +48,10 @@ struct HouseRules {
     /// window. Not part of apply_policy (one answer cannot know the others): the plan step
     /// enforces it with a RemediationBudget after apply_policy. No limits by default.
     RemediationBudgetLimits budget{};
+    /// How long an actionable event keeps an incident open: while one of a service's
+    /// dependencies (or its node, for node_offline/node_unreachable) has one, the service's own
+    /// events are inhibited as symptoms (IncidentTracker). Zero: no inhibition.
+    std::chrono::milliseconds inhibit_window{std::chrono::minutes{10}};
 };
 
 /// Most conservative first: notify changes nothing and tells a human; ignore changes nothing

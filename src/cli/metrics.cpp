@@ -199,6 +199,7 @@ class MetricsExporter::Collector final : public prometheus::Collectable {
                  {"coalesced", c.coalesced},
                  {"pending", c.pending},
                  {"silenced", c.silenced},
+                 {"inhibited", c.inhibited},
                  {"queue_full", c.queue_full},
                  {"stopping", c.stopping},
                  {"abandoned", c.abandoned}}) {

@@ -44,6 +44,7 @@ PlannerAgent::PlannerAgent(PlannerAgentOptions options, LLMRouter& router, Actio
       silences_(silences),
       cooldown_(options_.cooldown, steady_),
       budget_(steady_, wall),
+      incidents_(options_.prompt.topology, options_.rules.inhibit_window),
       counters_(std::make_unique<detail::CounterBoard>()),
       plan_(std::make_unique<detail::PlanStep>(options_, router, actions, events, log, cooldown_,
                                                *counters_, std::move(wall), pending, &budget_)) {
@@ -79,6 +80,7 @@ std::string PlannerAgent::system_prompt() const {
 }
 
 void PlannerAgent::reconfigure(HouseRules rules, PromptOptions prompt) {
+    incidents_.reconfigure(prompt.topology, rules.inhibit_window);
     plan_->reconfigure(std::move(rules), std::move(prompt));
 }
 
@@ -191,6 +193,14 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
             return IntakeResult::silenced;
         }
     }
+    // A symptom of an open incident upstream: the root cause's proposal is the one to decide.
+    if (const auto root = inhibited_by(key, event_type)) {
+        count(&PlannerCounters::inhibited);
+        if (log_.enabled(LogLevel::debug)) {
+            log_.log(LogLevel::debug, "skip_inhibited", {{"key", key}, {"by", *root}});
+        }
+        return IntakeResult::inhibited;
+    }
     IntakeResult verdict{};
     std::optional<std::string> pending_id;
     bool ask_replicas = false;
@@ -262,6 +272,25 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
             break;
     }
     return verdict;
+}
+
+std::optional<std::string> PlannerAgent::inhibited_by(const std::string& key,
+                                                      std::string_view event_type) {
+    const auto now = steady_();
+    if (auto root = incidents_.open_root_for(key, now)) return root;
+    if (pending_ != nullptr) {
+        // A proposal still waiting keeps its incident open past the window.
+        for (const auto& dep : incidents_.dependencies_of(key)) {
+            const auto slash = dep.find('/');
+            if (pending_->find_pending(std::string_view(dep).substr(0, slash),
+                                       std::string_view(dep).substr(slash + 1))) {
+                return dep;
+            }
+        }
+    }
+    // Not a symptom: its own incident opens (or stays open), whatever screen() decides next.
+    incidents_.record(key, is_node_down_event_type(event_type), now);
+    return std::nullopt;
 }
 
 void PlannerAgent::release(const std::string& key) {
@@ -361,6 +390,8 @@ HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
                 return HandleResult::pending;
             case IntakeResult::silenced:
                 return HandleResult::silenced;
+            case IntakeResult::inhibited:
+                return HandleResult::inhibited;
             default:
                 return HandleResult::cooldown;
         }

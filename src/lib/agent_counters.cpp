@@ -38,6 +38,8 @@ std::string_view to_string(IntakeResult r) noexcept {
             return "pending";
         case IntakeResult::silenced:
             return "silenced";
+        case IntakeResult::inhibited:
+            return "inhibited";
     }
     return "stopped";
 }
@@ -62,6 +64,8 @@ std::string_view to_string(HandleResult r) noexcept {
             return "pending";
         case HandleResult::silenced:
             return "silenced";
+        case HandleResult::inhibited:
+            return "inhibited";
     }
     return "abandoned";
 }
@@ -93,6 +97,7 @@ nlohmann::json PlannerCounters::to_json() const {
               {"coalesced", coalesced},
               {"pending", pending},
               {"silenced", silenced},
+              {"inhibited", inhibited},
               {"queue_full", queue_full},
               {"stopping", stopping}}},
             {"routed", routed},

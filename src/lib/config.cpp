@@ -411,6 +411,9 @@ void check_semantics(Checker& c, const json& root) {
             rules["budget"].contains("window")) {
             duration("/rules/budget/window", rules["budget"]["window"], true, false);
         }
+        if (rules.contains("inhibit_window")) {
+            duration("/rules/inhibit_window", rules["inhibit_window"], false, true);
+        }
     }
 
     // The dependency graph: every depends_on names a declared service, and there is no cycle.
@@ -587,6 +590,7 @@ PlannerConfig build(const json& root, std::string_view file_name) {
                     std::chrono::duration_cast<std::chrono::seconds>(duration(b["window"]));
             }
         }
+        if (r.contains("inhibit_window")) rules.inhibit_window = duration(r["inhibit_window"]);
     }
     if (root.contains("topology")) {
         Topology topology;

@@ -1,0 +1,152 @@
+// Dependency-aware suppression through the agent (fakes, injected clock) and through
+// planner-run --replay with a configuration file.
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <optional>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "planner/agent.hpp"
+#include "planner/testing.hpp"
+#include "service/agent_fixture.hpp"
+
+using namespace planner;
+using namespace planner::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+PlannerAgentOptions vps_options() {
+    PlannerAgentOptions o;
+    o.prompt.topology.nodes = {
+        {"vps", "cloud", {{"traefik"}, {"vaultwarden", {"traefik"}}}},
+        {"piha", "hub", {{"mosquitto"}, {"zigbee2mqtt"}}},
+    };
+    return o;
+}
+
+/// Knows one pending proposal, for vps/traefik.
+struct OnePendingProposal : PendingProposals {
+    std::optional<std::string> find_pending(std::string_view node,
+                                            std::string_view service) override {
+        if (node == "vps" && service == "traefik") return std::string("act-traefik");
+        return std::nullopt;
+    }
+    bool note_occurrence(const std::string&,
+                         std::chrono::system_clock::time_point) noexcept override {
+        return true;
+    }
+    void added(const ActionProposal&) override {}
+};
+
+}  // namespace
+
+TEST_CASE(
+    "an event for a dependent of an open incident is inhibited, then planned after the "
+    "window",
+    "[inhibit]") {
+    AgentFixture f(make_route_result(), vps_options());
+    CHECK(f.agent.handle_event(make_health_event("vps", "traefik")) == HandleResult::proposed);
+    CHECK(f.agent.handle_event(make_health_event("vps", "vaultwarden")) == HandleResult::inhibited);
+    CHECK(f.agent.dispatch_text("health", event_json("vps", "vaultwarden")) ==
+          IntakeResult::inhibited);
+    CHECK(DispatchOutcome{IntakeResult::inhibited, std::nullopt}.settled());
+    CHECK(f.router.calls().size() == 1);
+    CHECK(f.actions.written().size() == 1);
+    auto c = f.agent.counters();
+    CHECK(c.inhibited == 2);
+    CHECK(c.to_json()["skipped"]["inhibited"] == 2);
+    const auto lines = f.log.lines("skip_inhibited");
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[0].level == LogLevel::debug);
+    CHECK(lines[0].fields["key"] == "vps/vaultwarden");
+    CHECK(lines[0].fields["by"] == "vps/traefik");
+
+    // An unrelated service on the same node is planned.
+    CHECK(f.agent.handle_event(make_health_event("piha", "mosquitto")) == HandleResult::proposed);
+
+    f.clock.advance(10min);
+    CHECK(f.agent.handle_event(make_health_event("vps", "vaultwarden")) == HandleResult::proposed);
+    CHECK(f.router.calls().size() == 3);
+    CHECK(f.agent.counters().inhibited == 2);
+}
+
+TEST_CASE("a node_offline event inhibits the node's services; the event itself is planned",
+          "[inhibit]") {
+    AgentFixture f(make_route_result(), vps_options());
+    CHECK(f.agent.handle_event(make_health_event("piha", "host", "node_offline")) ==
+          HandleResult::proposed);
+    CHECK(f.agent.handle_event(make_health_event("piha", "mosquitto")) == HandleResult::inhibited);
+    CHECK(f.agent.handle_event(make_health_event("piha", "zigbee2mqtt")) ==
+          HandleResult::inhibited);
+    CHECK(f.agent.handle_event(make_health_event("vps", "traefik")) == HandleResult::proposed);
+    CHECK(f.router.calls().size() == 2);
+    CHECK(f.log.lines("skip_inhibited").at(0).fields["by"] == "piha/host");
+}
+
+TEST_CASE("a pending proposal for a dependency keeps inhibiting past the window", "[inhibit]") {
+    ManualClock clock;
+    FakeRouter router([](const std::vector<ChatMessage>&) { return make_route_result(); });
+    RecordingActionSink actions;
+    RecordingEventSink events;
+    RecordingLogSink log;
+    OnePendingProposal pending;
+    PlannerAgent agent(vps_options(), router, actions, events, log, clock.steady_source(),
+                       clock.wall_source(), &pending);
+    clock.advance(1h);
+    CHECK(agent.handle_event(make_health_event("vps", "vaultwarden")) == HandleResult::inhibited);
+    CHECK(log.lines("skip_inhibited").at(0).fields["by"] == "vps/traefik");
+    CHECK(router.calls().empty());
+}
+
+TEST_CASE("inhibit_window zero turns inhibition off", "[inhibit]") {
+    auto options = vps_options();
+    options.rules.inhibit_window = 0ms;
+    AgentFixture f(make_route_result(), options);
+    CHECK(f.agent.handle_event(make_health_event("vps", "traefik")) == HandleResult::proposed);
+    CHECK(f.agent.handle_event(make_health_event("vps", "vaultwarden")) == HandleResult::proposed);
+    CHECK(f.agent.counters().inhibited == 0);
+}
+
+#ifdef PLANNER_RUN_PATH
+
+#include "support/planner_run_process.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+TEST_CASE("planner-run --replay with a configuration plans the root cause, not its dependent",
+          "[inhibit]") {
+    namespace fs = std::filesystem;
+    TempDir tmp;
+    {
+        std::ofstream(tmp / "planner.yaml") << "topology:\n"
+                                               "  nodes:\n"
+                                               "    vps:\n"
+                                               "      services:\n"
+                                               "        traefik: {}\n"
+                                               "        vaultwarden: {depends_on: [traefik]}\n"
+                                               "rules:\n"
+                                               "  inhibit_window: 10m\n";
+        std::ofstream(tmp / "events.jsonl") << event_json("vps", "traefik") << "\n"
+                                            << event_json("vps", "vaultwarden") << "\n";
+    }
+    PlannerRunProcess run(
+        PLANNER_RUN_PATH, tmp,
+        {"--config", (tmp / "planner.yaml").string(), "--replay", (tmp / "events.jsonl").string(),
+         "--model", "rules", "--log-format", "json", "--log-level", "debug", "--cooldown", "0",
+         "--actions-dir", (tmp / "actions").string(), "--events-dir", (tmp / "events").string()});
+    REQUIRE(run.wait(60s) == 0);
+    INFO(run.stderr_text());
+    const auto actions = files_under(tmp / "actions");
+    REQUIRE(actions.size() == 1);
+    CHECK(nlohmann::json::parse(read_text(actions[0]))["service"] == "traefik");
+    CHECK(run.count_log("skip_inhibited", "key", "vps/vaultwarden") == 1);
+    const auto summary = run.log_lines().back();
+    CHECK(summary["event"] == "planner_stopped");
+    CHECK(summary["skipped"]["inhibited"] == 1);
+}
+
+#endif  // PLANNER_RUN_PATH
