@@ -424,3 +424,15 @@ TEST_CASE("the schema that ships is the one compiled in", "[config]") {
     CHECK(nlohmann::json::parse(read_file(PLANNER_SOURCE_DIR "/docs/planner.schema.json")) ==
           planner::config_schema());
 }
+
+TEST_CASE("rules.inhibit_window: a duration, 10m by default, 0 turns it off", "[config][inhibit]") {
+    CHECK((planner::HouseRules{}.inhibit_window == std::chrono::minutes{10}));
+    const auto r = parse_config("rules:\n  inhibit_window: 90s\n", "p.yaml");
+    REQUIRE(r.ok());
+    CHECK(r.config().rules->inhibit_window == std::chrono::seconds{90});
+    const auto off = parse_config("rules:\n  inhibit_window: 0\n", "p.yaml");
+    REQUIRE(off.ok());
+    CHECK(off.config().rules->inhibit_window.count() == 0);
+    CHECK_THAT(one_error("rules:\n  inhibit_window: soon\n"),
+               Catch::StartsWith("p.yaml:2:19: rules.inhibit_window: "));
+}

@@ -74,8 +74,7 @@ TEST_CASE(
     CHECK(f.agent.counters().inhibited == 2);
 }
 
-TEST_CASE("a node_offline event inhibits the node's services; the event itself is planned",
-          "[inhibit]") {
+TEST_CASE("a node_offline event inhibits the node's services and is itself planned", "[inhibit]") {
     AgentFixture f(make_route_result(), vps_options());
     CHECK(f.agent.handle_event(make_health_event("piha", "host", "node_offline")) ==
           HandleResult::proposed);
