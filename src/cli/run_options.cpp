@@ -361,8 +361,9 @@ ParsedCommand parse_command_line(const std::vector<std::string>& args, const Env
         } catch (const CLI::ParseError& e) {
             throw std::invalid_argument(parse_error_text(e));
         }
-        if (!cli.app->remaining().empty()) {
-            std::string_view unknown = cli.app->remaining().front();
+        // remaining() returns a new vector: keep it, the view below points into it.
+        if (const auto rest = cli.app->remaining(); !rest.empty()) {
+            std::string_view unknown = rest.front();
             if (unknown.starts_with("--")) unknown = unknown.substr(0, unknown.find('='));
             throw std::invalid_argument(fmt::format("unknown argument '{}' (see --help)", unknown));
         }
