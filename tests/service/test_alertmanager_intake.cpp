@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/alertmanager_server.hpp"
+#include "support/listening_planner.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"
@@ -24,35 +25,18 @@ const std::string kAlertToken = "am_receiver_secret_77c1";
 
 /// planner-run with the listener on a free port and an Alertmanager receiver token.
 struct AlertPlanner {
-    explicit AlertPlanner(std::vector<std::string> extra = {})
-        : run(PLANNER_RUN_PATH, tmp, with(args(tmp, redis), std::move(extra))) {
-        REQUIRE(eventually([&] { return run.count_log("http_listening") == 1; }));
-        for (const auto& l : run.log_lines()) {
-            if (l.value("event", "") == "http_listening") port = l["port"].get<int>();
-        }
-        REQUIRE(port > 0);
-    }
+    explicit AlertPlanner(const std::vector<std::string>& extra = {})
+        : run(PLANNER_RUN_PATH, tmp, args(tmp, redis, extra)), port(logged_http_port(run)) {}
 
-    static std::vector<std::string> args(const TempDir& tmp, const RedisServer& redis) {
+    static std::vector<std::string> args(const TempDir& tmp, const RedisServer& redis,
+                                         const std::vector<std::string>& extra) {
         write_text(tmp / "am.token", kAlertToken + "\n");
         write_text(tmp / "planner.yaml",
                    "topology:\n  nodes:\n    piha:\n      services:\n        mosquitto: {}\n"
                    "models:\n  - spec: rules\n"
                    "alertmanager:\n  token_file: " +
                        (tmp / "am.token").string() + "\n");
-        return {"--config",      (tmp / "planner.yaml").string(),
-                "--redis",       redis.url(),
-                "--actions-dir", (tmp / "actions").string(),
-                "--events-dir",  (tmp / "events").string(),
-                "--state-dir",   (tmp / "state").string(),
-                "--node",        "test",
-                "--http-listen", "127.0.0.1:0",
-                "--log-level",   "debug"};
-    }
-
-    static std::vector<std::string> with(std::vector<std::string> a, std::vector<std::string> b) {
-        a.insert(a.end(), b.begin(), b.end());
-        return a;
+        return listening_planner_args(tmp, redis, tmp / "planner.yaml", extra);
     }
 
     std::string webhook() const {

@@ -9,6 +9,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "support/listening_planner.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
@@ -27,13 +28,7 @@ const std::string kWrongToken = "tk_http_guess_0000";
 /// planner-run with --http-listen 127.0.0.1:0 and the port it logged.
 struct HttpPlanner {
     explicit HttpPlanner(bool with_token = true)
-        : run(PLANNER_RUN_PATH, tmp, args(tmp, redis, with_token)) {
-        REQUIRE(eventually([&] { return run.count_log("http_listening") == 1; }));
-        for (const auto& l : run.log_lines()) {
-            if (l.value("event", "") == "http_listening") port = l["port"].get<int>();
-        }
-        REQUIRE(port > 0);
-    }
+        : run(PLANNER_RUN_PATH, tmp, args(tmp, redis, with_token)), port(logged_http_port(run)) {}
 
     static std::vector<std::string> args(TempDir& tmp, const RedisServer& redis, bool with_token) {
         const auto config = tmp / "planner.yaml";
@@ -43,19 +38,9 @@ struct HttpPlanner {
                    "rules:\n  human_only_services: [\"*/mosquitto\", \"*/grafana\"]\n"
                    "models:\n  - spec: rules\n");
         write_text(tmp / "http.token", kToken + "\n");
-        std::vector<std::string> a = {"--config",      config.string(),
-                                      "--redis",       redis.url(),
-                                      "--actions-dir", (tmp / "actions").string(),
-                                      "--events-dir",  (tmp / "events").string(),
-                                      "--state-dir",   (tmp / "state").string(),
-                                      "--node",        "test",
-                                      "--http-listen", "127.0.0.1:0",
-                                      "--log-level",   "debug"};
-        if (with_token) {
-            a.push_back("--http-token-file");
-            a.push_back((tmp / "http.token").string());
-        }
-        return a;
+        if (!with_token) return listening_planner_args(tmp, redis, config);
+        return listening_planner_args(tmp, redis, config,
+                                      {"--http-token-file", (tmp / "http.token").string()});
     }
 
     httplib::Client client() const {
