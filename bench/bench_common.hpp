@@ -22,6 +22,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/proc_status.hpp"
+
 namespace bench {
 
 /// Monotonic nanoseconds. CLOCK_MONOTONIC is system-wide on Linux, so a time taken in one
@@ -140,19 +142,8 @@ inline double percentile(std::vector<double>& samples, double p) {
     return samples[std::min(index, samples.size() - 1)];
 }
 
-/// A `VmRSS`/`VmHWM`-style field of /proc/<pid>/status in KiB; nullopt when unreadable.
-/// `file` is "status" or "smaps_rollup" (which has `Pss`).
-inline std::optional<double> proc_status_kib(long pid, std::string_view field,
-                                             const std::string& file = "status") {
-    std::ifstream in("/proc/" + (pid > 0 ? std::to_string(pid) : std::string("self")) + "/" + file);
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.starts_with(field) && line.size() > field.size() && line[field.size()] == ':') {
-            return std::strtod(line.c_str() + field.size() + 1, nullptr);
-        }
-    }
-    return std::nullopt;
-}
+/// A `VmRSS`/`VmHWM`-style field of /proc/<pid>/status (or `Pss` of smaps_rollup) in KiB.
+using planner::testing::proc_status_kib;
 
 /// Peak resident memory of this process, MiB.
 inline double self_peak_rss_mib() {

@@ -69,10 +69,12 @@ remediation, enforces the house rules and writes each proposal as a file for
 a human to approve with planner-ctl. Ships the systemd unit
 homelab-planner.service (not enabled) and its configuration in
 /etc/homelab-planner.")
-# The shared libraries the programs link (libcurl, hiredis, yaml-cpp, fmt, libsystemd, ...)
-# from dpkg-shlibdeps; adduser for the maintainer scripts.
+# The shared libraries the programs and planner-http.so link (hiredis, yaml-cpp, fmt,
+# libsystemd, cpp-httplib, ...) from dpkg-shlibdeps; adduser for the maintainer scripts.
+# libcurl.so.4 (the HTTP models, notifications) and libcrypto.so.3 (webhook signatures) are
+# opened with dlopen on first use, which dpkg-shlibdeps cannot see: named here.
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "adduser")
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "adduser, libcurl4, libssl3")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/cmake/debian/conffiles
     ${PROJECT_SOURCE_DIR}/cmake/debian/postinst
@@ -86,8 +88,9 @@ package. find_package(planner) gives planner::core (the header-only decision
 logic, nlohmann/json only) and planner::planner (the compiled agent, model
 chain, Redis intake and sinks).")
 # libplanner.a is static: whoever links it needs the -dev packages of what it links privately,
-# which plannerConfig.cmake finds with find_dependency.
+# which plannerConfig.cmake finds with find_dependency, and at run time the two libraries it
+# opens with dlopen (libcurl4, libssl3's libcrypto).
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "nlohmann-json3-dev (>= 3.10), libcurl4-openssl-dev | libcurl-dev, libhiredis-dev, libyaml-cpp-dev, libssl-dev, libsimdjson-dev, pkg-config")
+    "nlohmann-json3-dev (>= 3.10), libhiredis-dev, libyaml-cpp-dev, libsimdjson-dev, pkg-config, libcurl4, libssl3")
 
 include(CPack)

@@ -91,7 +91,8 @@ struct NotifierCounters {
     std::map<std::string, NotifyTargetCounters> targets;
 };
 
-/// HMAC-SHA256 of `message` under `key`, lower-case hex (OpenSSL's libcrypto).
+/// HMAC-SHA256 of `message` under `key`, lower-case hex (OpenSSL's libcrypto, opened on the
+/// first call; throws std::runtime_error with one line when libcrypto.so.3 is missing).
 std::string hmac_sha256_hex(std::string_view key, std::string_view message);
 
 /// Delivers proposals to the targets on its own thread.

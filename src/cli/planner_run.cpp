@@ -32,7 +32,7 @@
 
 #include "config_options.hpp"
 #include "heartbeat.hpp"
-#include "http_server.hpp"
+#include "http_listener.hpp"
 #include "journal_stream.hpp"
 #include "line_reader.hpp"
 #include "metrics.hpp"
@@ -318,7 +318,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     std::atomic<bool> intake_ready{false};
     // Before the listener, so it outlives every request that uses it.
     std::unique_ptr<RedisStreamProducer> alert_stream;
-    std::unique_ptr<HttpServer> http;
+    std::unique_ptr<HttpListener> http;
     if (o.http_listen) {
         try {
             HttpServerOptions ho;
@@ -364,7 +364,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
             if (!o.alertmanager_token_file.empty()) {
                 ho.alerts_token = read_key_file(o.alertmanager_token_file);
             }
-            http = std::make_unique<HttpServer>(std::move(ho), log);
+            http = load_http_listener(std::move(ho), log);
             http->start();
         } catch (const std::exception& e) {
             return usage_error(err, e.what());

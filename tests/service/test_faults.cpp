@@ -8,7 +8,6 @@
 #include <hiredis/hiredis.h>
 
 #include <cstdio>
-#include <fstream>
 #include <thread>
 
 #include <catch2/catch.hpp>
@@ -16,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/planner_run_process.hpp"
+#include "support/proc_status.hpp"
 #include "support/process.hpp"
 #include "support/provider_server.hpp"
 #include "support/redis_server.hpp"
@@ -81,16 +81,6 @@ std::size_t check_complete_files(const fs::path& dir) {
         CHECK(j.is_object());
     }
     return temporaries;
-}
-
-/// A field of /proc/<pid>/status in KiB (VmRSS, VmHWM); -1 when the process is gone.
-long proc_status_kib(pid_t pid, const std::string& field) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(in, line)) {
-        if (line.starts_with(field + ":")) return std::stol(line.substr(field.size() + 1));
-    }
-    return -1;
 }
 
 /// How many times `needle` occurs in `text`.
@@ -529,7 +519,7 @@ TEST_CASE("faults: a flood of 100 000 tiny messages per second keeps memory and 
     RedisServer redis({"--client-output-buffer-limit", "pubsub", "0", "0", "0"});
     auto run = start_on_redis(tmp, redis, {"--log-level", "info"});
     const pid_t pid = run->process().pid();
-    const long rss_before_kib = proc_status_kib(pid, "VmRSS");
+    const auto rss_before_kib = static_cast<long>(proc_status_kib(pid, "VmRSS").value_or(-1));
 
     // Paced at 100 000 messages/s in batches of 1 000 every 10 ms, for 2 s; every 10 000th is a
     // real event for one of 20 services, the rest are malformed, each one a log line to refuse.
@@ -568,8 +558,8 @@ TEST_CASE("faults: a flood of 100 000 tiny messages per second keeps memory and 
     REQUIRE(eventually([&] { return actions_for(tmp / "actions", "sentinel") == 1; }, 120s));
     const double drained_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const long hwm_kib = proc_status_kib(pid, "VmHWM");
-    const long rss_after_kib = proc_status_kib(pid, "VmRSS");
+    const auto hwm_kib = static_cast<long>(proc_status_kib(pid, "VmHWM").value_or(-1));
+    const auto rss_after_kib = static_cast<long>(proc_status_kib(pid, "VmRSS").value_or(-1));
 
     run->process().signal(SIGTERM);
     REQUIRE(run->wait(20s) == 0);
