@@ -292,7 +292,7 @@ TEST_CASE("healthcheck compares the heartbeat's age with max age", "[cli]") {
 
 #endif  // PLANNER_RUN_PATH
 
-TEST_CASE("--clock, --eval and --json", "[cli]") {
+TEST_CASE("the event clock and eval flags parse and refuse misuse", "[cli]") {
     CHECK(parse({}).options.clock == ClockKind::wall);
     const auto replay = parse({"--replay", "day.jsonl", "--clock", "event"});
     REQUIRE(replay.command == Command::run);
