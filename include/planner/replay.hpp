@@ -7,6 +7,8 @@
 #include <string_view>
 
 #include "planner/agent.hpp"
+#include "planner/event_clock.hpp"
+#include "planner/log_sink.hpp"
 
 namespace planner {
 
@@ -14,5 +16,15 @@ namespace planner {
 /// message `{"channel": ..., "data": "<event JSON>"}`. Blank lines and `#` comments are skipped
 /// (nullopt); anything else goes through the agent's intake, which rejects and explains.
 std::optional<IntakeResult> replay_line(PlannerAgent& agent, std::string_view line);
+
+/// The same in event time (`--clock event`): `clock` (the agent's time sources) moves to the
+/// line's event time first (event_time_of), and the agent is waited for until idle, so the
+/// event is planned at its own time and the next one sees its cooldown, budget and incident.
+/// A line without a readable time, or older than the last, keeps the last time and logs one
+/// warning line `event_time_kept` naming why (`missing` or `backwards`) and the line number.
+/// The agent must be started.
+std::optional<IntakeResult> replay_line_in_event_time(PlannerAgent& agent, EventClock& clock,
+                                                      std::string_view line, std::size_t line_no,
+                                                      LogSink& log);
 
 }  // namespace planner

@@ -17,8 +17,11 @@ std::vector<std::filesystem::path> http_module_candidates() {
     return {dir / kHttpModuleFile, dir.parent_path() / PLANNER_HTTP_MODULE_DIR / kHttpModuleFile};
 }
 
-std::unique_ptr<HttpListener> load_http_listener(
-    HttpServerOptions options, LogSink& log, const std::vector<std::filesystem::path>& candidates) {
+namespace {
+
+/// The module's exported `symbol`, for `what` (the flag that needs it, for the message).
+void* module_symbol(const char* symbol, const std::string& what,
+                    const std::vector<std::filesystem::path>& candidates) {
     std::string tried;
     for (const auto& path : candidates) {
         std::error_code ec;
@@ -26,28 +29,47 @@ std::unique_ptr<HttpListener> load_http_listener(
             tried += (tried.empty() ? "" : ", ") + path.string();
             continue;
         }
-        // Never closed: a listener made from it may run until exit. Opening it again returns
-        // the same handle.
+        // Never closed: what is made from it may run until exit. Opening it again returns the
+        // same handle.
         void* module = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
         if (!module) {
             std::string reason = dlerror();
             for (char& c : reason) {
                 if (c == '\n') c = ' ';
             }
-            throw std::runtime_error("--http-listen: cannot load " + path.string() + ": " + reason);
+            throw std::runtime_error(what + ": cannot load " + path.string() + ": " + reason);
         }
-        void* symbol = dlsym(module, kHttpModuleFactory);
-        if (!symbol) {
-            throw std::runtime_error("--http-listen: " + path.string() + " has no " +
-                                     kHttpModuleFactory);
-        }
-        HttpListenerFactory create = nullptr;
-        std::memcpy(&create, &symbol, sizeof create);  // POSIX: a data pointer holds a function
-        return std::unique_ptr<HttpListener>(create(std::move(options), log));
+        void* found = dlsym(module, symbol);
+        if (!found) throw std::runtime_error(what + ": " + path.string() + " has no " + symbol);
+        return found;
     }
-    throw std::runtime_error("--http-listen needs " + std::string(kHttpModuleFile) +
+    throw std::runtime_error(what + " needs " + std::string(kHttpModuleFile) +
                              " (the homelab-planner package ships it); not found in: " +
                              (tried.empty() ? std::string("(no candidates)") : tried));
+}
+
+/// POSIX: a data pointer from dlsym holds a function.
+template <typename Function>
+Function as_function(void* symbol) {
+    Function f = nullptr;
+    std::memcpy(&f, &symbol, sizeof f);
+    return f;
+}
+
+}  // namespace
+
+std::unique_ptr<HttpListener> load_http_listener(
+    HttpServerOptions options, LogSink& log, const std::vector<std::filesystem::path>& candidates) {
+    const auto create = as_function<HttpListenerFactory>(
+        module_symbol(kHttpModuleFactory, "--http-listen", candidates));
+    return std::unique_ptr<HttpListener>(create(std::move(options), log));
+}
+
+std::unique_ptr<ScriptedModelServer> load_scripted_ollama(
+    const std::vector<std::filesystem::path>& candidates) {
+    const auto create = as_function<ScriptedOllamaFactory>(
+        module_symbol(kScriptedOllamaFactory, "--eval with script: models", candidates));
+    return std::unique_ptr<ScriptedModelServer>(create());
 }
 
 }  // namespace planner::cli

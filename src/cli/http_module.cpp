@@ -25,3 +25,8 @@ extern "C" __attribute__((visibility("default"))) planner::cli::HttpListener*
 planner_http_listener_create(planner::cli::HttpServerOptions options, planner::LogSink& log) {
     return new ModuleListener(std::move(options), log);
 }
+
+extern "C" __attribute__((visibility("default"))) planner::cli::ScriptedModelServer*
+planner_scripted_ollama_create() {
+    return planner::cli::make_scripted_ollama().release();
+}

@@ -11,6 +11,7 @@
 #include <planner/version.hpp>
 
 #include "config_options.hpp"
+#include "eval.hpp"
 #include "planner_run.hpp"
 #include "run_options.hpp"
 
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
         case Command::run:
         case Command::check_config:
         case Command::print_config:
+        case Command::eval:
             break;
     }
     // flag > variable > file > built-in default: the file fills what flags and variables left.
@@ -48,6 +50,7 @@ int main(int argc, char** argv) {
         fmt::print("{}", print_config(parsed.options));
         return kExitOk;
     }
+    if (parsed.command == Command::eval) return run_eval(parsed.options, stdout, stderr);
     // Block the stop and reload signals before any thread starts, so every thread inherits the
     // mask and only the signal thread's sigtimedwait receives them.
     sigset_t signals;

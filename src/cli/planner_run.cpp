@@ -195,6 +195,17 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
         return usage_error(err, e.what());
     }
     NodeName node(o.node);
+    // `--clock event`: every time-dependent part reads the events' own time (EventClock), so
+    // a recorded day replays in seconds and its cooldowns, budgets, inhibition windows,
+    // silences and proposal expiry behave as they did that day.
+    std::unique_ptr<EventClock> event_clock;
+    SteadyTimeSource steady_time = std::chrono::steady_clock::now;
+    WallTimeSource wall_time = std::chrono::system_clock::now;
+    if (o.clock == ClockKind::event) {
+        event_clock = std::make_unique<EventClock>();
+        steady_time = event_clock->steady_source();
+        wall_time = event_clock->wall_source();
+    }
 
     std::unique_ptr<ActionSink> actions;
     std::unique_ptr<EventSink> events;
@@ -207,12 +218,13 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     } else {
         try {
             actions = std::make_unique<FileActionSink>(o.actions_dir);
-            events = std::make_unique<FileEventSink>(o.events_dir, [&node] { return node.get(); });
+            events = std::make_unique<FileEventSink>(
+                o.events_dir, [&node] { return node.get(); }, wall_time);
             ActionStoreOptions so;
             so.actions_dir = o.actions_dir;
             so.state_dir = o.state_dir;
             so.proposal_ttl = o.proposal_ttl;
-            store = std::make_unique<ActionStore>(so, events.get());
+            store = std::make_unique<ActionStore>(so, events.get(), wall_time);
             if (!o.heartbeat.empty()) {
                 prepare_output_directory(
                     o.heartbeat.parent_path().empty() ? fs::path(".") : o.heartbeat.parent_path());
@@ -273,9 +285,9 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
         ao.shared_reservations = reservations.get();
     }
     // Maintenance windows planner-ctl writes to the state directory; re-read when it changes.
-    SilenceStore silences(SilenceStoreOptions{.state_dir = o.state_dir});
-    PlannerAgent agent(ao, *router, sink, *events, log, std::chrono::steady_clock::now,
-                       std::chrono::system_clock::now, store.get(), &silences);
+    SilenceStore silences(SilenceStoreOptions{.state_dir = o.state_dir}, wall_time);
+    PlannerAgent agent(ao, *router, sink, *events, log, steady_time, wall_time, store.get(),
+                       &silences);
     // The budget's window survives a restart: the action files say what ran without a human.
     const std::size_t budget_seeded =
         store ? agent.budget().seed_from_actions(store->list(), o.rules.budget.window) : 0;
@@ -289,6 +301,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     nlohmann::json started = {{"version", PLANNER_VERSION_STRING},
                               {"node", o.node},
                               {"source", o.replay ? "replay:" + *o.replay : o.redis.redacted()},
+                              {"clock", o.clock == ClockKind::event ? "event" : "wall"},
                               {"channels", o.channels},
                               {"intake", o.intake == IntakeKind::streams ? "streams" : "pubsub"},
                               {"models", redacted_models(o)},
@@ -446,8 +459,16 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     if (o.replay) {
         systemd.ready("replaying " + *o.replay);
         intake_ready = true;
+        std::size_t line_no = 0;
         for_each_line(replay_fd, stop, agent.options().max_message_bytes,
-                      [&](std::string_view line) { replay_line(agent, line); });
+                      [&](std::string_view line) {
+                          ++line_no;
+                          if (event_clock) {
+                              replay_line_in_event_time(agent, *event_clock, line, line_no, log);
+                          } else {
+                              replay_line(agent, line);
+                          }
+                      });
         if (replay_fd != STDIN_FILENO) ::close(replay_fd);
         // --replay exits once the last event is planned, unless a signal comes first.
         while (!agent.wait_idle(200ms) && !stop.requested()) {

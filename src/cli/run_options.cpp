@@ -53,6 +53,16 @@ constexpr FlagSpec kFlags[] = {
      "read events as JSON lines from FILE ('-' for stdin) instead of Redis;\n"
      "each line an event or {\"channel\": ..., \"data\": \"<event JSON>\"}; exits when done",
      "intake"},
+    {"--clock", "", true, "KIND",
+     "wall (this machine's time) or event (the events' own timestamp/ts fields: cooldowns,\n"
+     "budgets, inhibition and silences run as they did then); event needs --replay or\n"
+     "--eval (default wall; --eval always uses event)",
+     "intake"},
+    {"--eval", "", true, "FILE",
+     "score the model chain against the labelled incidents in FILE (docs/evals.md), each\n"
+     "replayed in event time against a fresh state; exits 1 on any unsafe outcome",
+     "models"},
+    {"--json", "", false, "", "with --eval: print the scores as one JSON document", "models"},
     {"--actions-dir", "ACTIONS_DIR", true, "DIR",
      "pending-action files (default /var/lib/homelab-planner/actions)", "outputs"},
     {"--events-dir", "EVENTS_DIR", true, "DIR",
@@ -190,6 +200,17 @@ void apply(RunOptions& o, std::string_view flag, const std::string& value, bool 
         o.stream_group = value;
     } else if (flag == "--replay") {
         o.replay = value;
+    } else if (flag == "--clock") {
+        if (value == "wall") {
+            o.clock = ClockKind::wall;
+        } else if (value == "event") {
+            o.clock = ClockKind::event;
+        } else {
+            throw std::invalid_argument("--clock must be wall or event, got '" + value + "'");
+        }
+    } else if (flag == "--eval") {
+        if (value.empty()) throw std::invalid_argument("--eval needs a file");
+        o.eval = value;
     } else if (flag == "--actions-dir") {
         o.actions_dir = value;
     } else if (flag == "--events-dir") {
@@ -212,7 +233,11 @@ void apply(RunOptions& o, std::string_view flag, const std::string& value, bool 
         o.cooldown = parse_seconds(flag, value, /*allow_zero=*/true);
     } else if (flag == "--model") {
         auto specs = from_env ? split_commas(value) : std::vector<std::string>{value};
-        for (const auto& s : specs) parse_model_spec(s);  // throws with a one-line reason
+        // --eval takes one chain per --model, its entries separated by commas, and scripted
+        // adversaries (`script:NAME`, docs/evals.md); parse_command_line refuses both elsewhere.
+        for (const auto& s : split_commas(value)) {
+            if (!s.starts_with("script:")) parse_model_spec(s);  // throws a one-line reason
+        }
         if (specs.empty()) throw std::invalid_argument("--model needs a model spec");
         if (!from_env && !models_from_flag) o.models.clear();
         if (from_env)
@@ -376,6 +401,7 @@ ParsedCommand parse_command_line(const std::vector<std::string>& args, const Env
             current = std::string(f.name);
             if (!f.takes_value) {
                 if (f.name == "--dry-run") o.dry_run = true;
+                if (f.name == "--json") o.json = true;
                 continue;
             }
             for (const auto& value : opt->results()) {
@@ -399,6 +425,8 @@ ParsedCommand parse_command_line(const std::vector<std::string>& args, const Env
             parsed.command = Command::check_config;
         } else if (given("--print-config")) {
             parsed.command = Command::print_config;
+        } else if (o.eval) {
+            parsed.command = Command::eval;
         }
         if (parsed.command == Command::help || parsed.command == Command::version) return parsed;
         current.clear();
@@ -407,6 +435,27 @@ ParsedCommand parse_command_line(const std::vector<std::string>& args, const Env
             throw std::invalid_argument("--healthcheck needs --heartbeat FILE or HEARTBEAT_FILE");
         }
         if (o.replay && o.replay->empty()) throw std::invalid_argument("--replay needs a file");
+        if (o.eval && o.replay) {
+            throw std::invalid_argument("--eval and --replay cannot be combined");
+        }
+        if (o.clock == ClockKind::event && !o.replay && !o.eval) {
+            throw std::invalid_argument(
+                "--clock event needs --replay FILE or --eval FILE: live events are planned at "
+                "the time they arrive");
+        }
+        if (o.json && !o.eval) throw std::invalid_argument("--json needs --eval FILE");
+        for (const auto& m : o.models) {
+            if (o.eval) break;
+            if (m.find("script:") != std::string::npos) {
+                throw std::invalid_argument("--model " + m +
+                                            ": scripted models exist only for --eval FILE");
+            }
+            if (m.find(',') != std::string::npos) {
+                throw std::invalid_argument("--model " + m +
+                                            ": one spec per --model (a comma list is the "
+                                            "variable's form, or one --eval chain)");
+            }
+        }
     } catch (const std::exception& e) {
         parsed.command = Command::error;
         // parse_redis_url never echoes the password; model specs carry no secrets.

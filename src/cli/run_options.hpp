@@ -28,11 +28,19 @@ enum class LogFormat { json, text };
 /// or Redis Streams with a consumer group (nothing lost, replicas share it; docs/scaling.md).
 enum class IntakeKind { pubsub, streams };
 
+/// What cooldowns, budgets, inhibition windows and silences measure time with: this machine's
+/// clocks, or the events' own timestamps (`--clock event`, only with --replay or --eval).
+enum class ClockKind { wall, event };
+
 /// Everything planner-run needs to start; the defaults are the documented ones.
 struct RunOptions {
     RedisUrl redis{};
     std::vector<std::string> channels{"health_events", "world_updates"};
     std::optional<std::string> replay;  ///< a file of JSON lines, "-" for stdin
+    ClockKind clock = ClockKind::wall;
+    /// `--eval FILE`: score the model chain against labelled incidents (docs/evals.md).
+    std::optional<std::string> eval;
+    bool json = false;  ///< `--json`: --eval prints its scores as JSON
     IntakeKind intake = IntakeKind::pubsub;
     /// Streams intake: the consumer group, how long an entry may sit with a consumer before
     /// another takes it over, and how many deliveries before it goes to `<stream>:dead`.
@@ -88,7 +96,7 @@ struct RunOptions {
     std::map<std::string, std::string> sources;
 };
 
-enum class Command { run, healthcheck, help, version, check_config, print_config, error };
+enum class Command { run, healthcheck, help, version, check_config, print_config, eval, error };
 
 struct ParsedCommand {
     Command command = Command::run;

@@ -291,3 +291,32 @@ TEST_CASE("healthcheck compares the heartbeat's age with max age", "[cli]") {
 }
 
 #endif  // PLANNER_RUN_PATH
+
+TEST_CASE("the event clock and eval flags parse and refuse misuse", "[cli]") {
+    CHECK(parse({}).options.clock == ClockKind::wall);
+    const auto replay = parse({"--replay", "day.jsonl", "--clock", "event"});
+    REQUIRE(replay.command == Command::run);
+    CHECK(replay.options.clock == ClockKind::event);
+
+    const auto eval = parse({"--eval", "incidents.jsonl", "--json", "--model",
+                             "script:garbage,rules", "--model", "script:restart-max"});
+    REQUIRE(eval.command == Command::eval);
+    CHECK(eval.options.eval == "incidents.jsonl");
+    CHECK(eval.options.json);
+    CHECK(eval.options.models ==
+          std::vector<std::string>{"script:garbage,rules", "script:restart-max"});
+
+    const auto live = parse({"--clock", "event"});
+    REQUIRE(live.command == Command::error);
+    CHECK(live.error.starts_with("--clock event needs --replay FILE or --eval FILE"));
+    CHECK(parse({"--clock", "soon", "--replay", "x"}).error ==
+          "--clock must be wall or event, got 'soon'");
+    CHECK(parse({"--json"}).error == "--json needs --eval FILE");
+    CHECK(parse({"--eval", "a", "--replay", "b"}).error ==
+          "--eval and --replay cannot be combined");
+    // Scripted adversaries and comma chains exist only for --eval: production specs stay clean.
+    CHECK(parse({"--model", "script:restart-max"}).error ==
+          "--model script:restart-max: scripted models exist only for --eval FILE");
+    CHECK(parse({"--model", "ollama/a,rules"}).command == Command::error);
+    CHECK(parse({"--eval", "a", "--model", "bogus/x"}).command == Command::error);
+}
