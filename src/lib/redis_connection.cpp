@@ -55,7 +55,7 @@ RedisReplyPtr redis_command(redisContext* c, const std::vector<std::string>& arg
     RedisReplyPtr reply(static_cast<redisReply*>(raw));
     if (reply->type == REDIS_REPLY_ERROR) {
         // Redis's own error text (e.g. WRONGPASS) names no secret.
-        throw ConnectionLost(std::string(during) + ": " + std::string(reply_text(reply.get())));
+        throw RedisError(std::string(during) + ": " + std::string(reply_text(reply.get())));
     }
     return reply;
 }
@@ -70,14 +70,19 @@ RedisContextPtr redis_connect(const RedisUrl& url, std::chrono::milliseconds tim
     // Blocking calls during the handshake are bounded; long reads are driven by poll().
     redisSetTimeout(c.get(), tv);
     redisEnableKeepAlive(c.get());
-    if (!url.password.empty()) {
-        if (url.username.empty()) {
-            redis_command(c.get(), {"AUTH", url.password}, "AUTH");
-        } else {
-            redis_command(c.get(), {"AUTH", url.username, url.password}, "AUTH");
+    try {
+        if (!url.password.empty()) {
+            if (url.username.empty()) {
+                redis_command(c.get(), {"AUTH", url.password}, "AUTH");
+            } else {
+                redis_command(c.get(), {"AUTH", url.username, url.password}, "AUTH");
+            }
         }
+        if (url.db != 0) redis_command(c.get(), {"SELECT", std::to_string(url.db)}, "SELECT");
+    } catch (const RedisError& e) {
+        // Refused at the handshake: no usable connection (the intakes retry with backoff).
+        throw ConnectionLost(e.what());
     }
-    if (url.db != 0) redis_command(c.get(), {"SELECT", std::to_string(url.db)}, "SELECT");
     return c;
 }
 
@@ -164,6 +169,10 @@ RedisReplyPtr RetryingClient::command(const std::vector<std::string>& args,
         try {
             if (!context_) context_ = redis_connect(url_, timeout_);
             return redis_command(context_.get(), args, during);
+        } catch (const RedisError& e) {
+            // Redis answered: the connection is fine and a retry would get the same answer.
+            last_error = e.what();
+            break;
         } catch (const ConnectionLost& e) {
             context_.reset();
             last_error = e.what();

@@ -34,17 +34,26 @@ class ConnectionLost : public std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// Redis answered with an error reply (WRONGTYPE, NOGROUP, NOSCRIPT, ...): the connection is
+/// fine and the same command would fail again, so this is not a reason to reconnect or retry.
+/// The text is Redis's own, which names no secret.
+class RedisError : public std::runtime_error {
+  public:
+    using std::runtime_error::runtime_error;
+};
+
 /// `during`, plus the context's error text when it has one.
 std::string context_error(const redisContext* c, std::string_view during);
 
 /// Connects, AUTHs and SELECTs; blocking calls on it are bounded by `timeout`.
-/// Throws ConnectionLost.
+/// Throws ConnectionLost, also when AUTH or SELECT is refused (no usable connection).
 RedisContextPtr redis_connect(const RedisUrl& url, std::chrono::milliseconds timeout);
 
 /// Queues one command on the context's output buffer (nothing is sent yet).
 void append_command(redisContext* c, const std::vector<std::string>& args, std::string_view during);
 
-/// One blocking command. Throws ConnectionLost for a lost connection and for an error reply.
+/// One blocking command. Throws ConnectionLost for a lost connection, RedisError for an error
+/// reply.
 RedisReplyPtr redis_command(redisContext* c, const std::vector<std::string>& args,
                             std::string_view during);
 
@@ -78,7 +87,8 @@ void reconnect_loop(
 
 /// A request/response client for code that is not an intake (producers, the shared
 /// reservations): connects on first use and again after a lost connection, one retry per
-/// command. Thread-safe. Throws std::runtime_error naming `url` redacted, never a secret.
+/// command. An error reply is thrown at once, keeping the connection: retrying would only
+/// repeat it. Thread-safe. Throws std::runtime_error naming `url` redacted, never a secret.
 class RetryingClient {
   public:
     RetryingClient(RedisUrl url, std::chrono::milliseconds timeout)
