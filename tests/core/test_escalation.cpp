@@ -6,9 +6,12 @@
 #include <catch2/catch.hpp>
 
 #include "planner/escalation.hpp"
+#include "planner/plan.hpp"
 #include "planner/proposal.hpp"
+#include "planner/testing.hpp"
 
 using namespace planner;
+using namespace planner::testing;
 using namespace std::chrono_literals;
 
 namespace {
@@ -192,19 +195,10 @@ TEST_CASE("seeding from action files: wall timestamps, the window and the newest
 }
 
 TEST_CASE("an action file reads back as the proposal it describes", "[escalation]") {
-    ActionProposal p;
+    // What the plan step writes: make_proposal from a model's answer, with a correction.
+    auto p = make_proposal(make_health_event("piha", "a"), make_route_result("restart", "a"));
     p.action_id = "id1";
-    p.type = "docker_restart";
-    p.action = "restart";
-    p.node = "piha";
-    p.service = "a";
-    p.reason = "unhealthy";
-    p.confidence = 0.8;
-    p.requires_human = false;
-    p.risk_level = "medium";
     p.policy_corrections = {"x"};
-    p.llm_model = "rules";
-    p.llm_attempts = 2;
     p.created_at = std::chrono::system_clock::time_point{std::chrono::seconds{1'780'000'000}};
     p.expires_at = p.created_at + 1h;
     p.escalated = true;
