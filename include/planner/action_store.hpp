@@ -114,6 +114,12 @@ class ActionStore final : public PendingProposals {
     bool note_occurrence(const std::string& action_id,
                          std::chrono::system_clock::time_point when) noexcept override;
     void added(const ActionProposal& proposal) override;
+    /// read(), without throwing: nullopt for an invalid id, a missing or unreadable file.
+    std::optional<nlohmann::json> action_file(const std::string& action_id) noexcept override;
+    /// Under the file's flock, like note_occurrence; not a transition (no audit line).
+    std::optional<nlohmann::json> escalate_pending(const std::string& action_id, std::size_t after,
+                                                   const std::string& correction,
+                                                   const nlohmann::json& history) noexcept override;
     /// How many node/services have a pending, unexpired proposal now (a gauge for metrics):
     /// find_pending's answer for every one this store knows, reading only their files, so the
     /// cost grows with what waits, not with the history in the directory.

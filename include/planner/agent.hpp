@@ -25,6 +25,7 @@
 
 #include "planner/clock.hpp"
 #include "planner/cooldown.hpp"
+#include "planner/escalation.hpp"
 #include "planner/health_event.hpp"
 #include "planner/incidents.hpp"
 #include "planner/log.hpp"
@@ -158,6 +159,10 @@ struct PlannerCounters {
     std::uint64_t abandoned = 0;      ///< dropped by stop() after the grace period
     /// requires_human forced because `rules.budget` was used up (RemediationBudget)
     std::uint64_t budget_forced_human = 0;
+    /// New proposals escalated by `rules.escalate` (flapping, or the previous one failed)
+    std::uint64_t escalated = 0;
+    /// Pending proposals marked escalated and notified again (seen `after` times)
+    std::uint64_t escalated_pending = 0;
     /// By model name fit for a metric label: redact_url's masking, then no user info, query or
     /// fragment at all; past a bound, further names share one entry "(other)".
     std::map<std::string, ModelCounters> models;
@@ -235,6 +240,9 @@ class PlannerAgent {
     /// The automatic proposals of the last window (`rules.budget`); seed it at start from the
     /// action files so a restart does not reset it.
     RemediationBudget& budget() noexcept { return budget_; }
+    /// The earlier proposals per node/service (`rules.escalate`); seed it at start from the
+    /// action files so a restart does not forget a flapping service or a failed fix.
+    EscalationHistory& escalation() noexcept { return escalation_; }
     const PlannerAgentOptions& options() const noexcept { return options_; }
     /// `build_system_prompt(rules, prompt)` for the current rules (options() until the first
     /// reconfigure()), built once per configuration.
@@ -282,6 +290,9 @@ class PlannerAgent {
     /// The root cause that inhibits `key`, if any: an open incident or a pending proposal of
     /// something it depends on. Records `key`'s own incident when it is not inhibited.
     std::optional<std::string> inhibited_by(const std::string& key, std::string_view event_type);
+    /// `rules.escalate` for a pending proposal that just got another occurrence: marks it
+    /// escalated once its occurrences reach `after`, and tells the ActionSink (people) again.
+    void escalate_pending(const std::string& key, const std::string& action_id);
 
     PlannerAgentOptions options_;
     LogSink& log_;
@@ -291,6 +302,8 @@ class PlannerAgent {
     Silences* silences_;
     CooldownTracker cooldown_;
     RemediationBudget budget_;
+    EscalationHistory escalation_;
+    ActionSink& actions_;
     IncidentTracker incidents_;
     std::unique_ptr<detail::CounterBoard> counters_;
     std::unique_ptr<detail::PlanStep> plan_;

@@ -9,6 +9,7 @@
 #include "planner/alertmanager.hpp"
 #include "planner/clock.hpp"
 #include "planner/cooldown.hpp"
+#include "planner/escalation.hpp"
 #include "planner/event_clock.hpp"
 #include "planner/executor_mapping.hpp"
 #include "planner/health_event.hpp"

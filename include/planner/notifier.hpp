@@ -152,6 +152,10 @@ class NotifyingActionSink final : public ActionSink {
         notifier_.notify(proposal);
         return where;
     }
+    void escalated(const ActionProposal& proposal) override {
+        inner_.escalated(proposal);
+        notifier_.notify(proposal);
+    }
 
   private:
     ActionSink& inner_;

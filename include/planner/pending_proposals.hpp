@@ -6,9 +6,12 @@
 /// with their own ActionSink can answer it from their own store (or not at all).
 
 #include <chrono>
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <nlohmann/json.hpp>
 
 #include "planner/proposal.hpp"
 
@@ -17,7 +20,9 @@ namespace planner {
 /// One pending proposal per node/service. The agent calls `find_pending` inside its one
 /// screening decision (under its queue lock, so it must be quick and must not write),
 /// `note_occurrence` after that decision for an event it skipped, and `added` once a proposal
-/// was written. Thread-safe implementations only.
+/// was written. Thread-safe implementations only. For `rules.escalate` the agent also asks how
+/// earlier proposals ended (`action_file`) and marks a pending one escalated
+/// (`escalate_pending`); the defaults know nothing, which turns those parts off.
 class PendingProposals {
   public:
     virtual ~PendingProposals() = default;
@@ -30,6 +35,20 @@ class PendingProposals {
                                  std::chrono::system_clock::time_point when) noexcept = 0;
     /// A proposal was stored by the ActionSink.
     virtual void added(const ActionProposal& proposal) = 0;
+    /// The action file of a proposal, whatever its state now; nullopt when unknown or
+    /// unreadable. Never throws.
+    virtual std::optional<nlohmann::json> action_file(const std::string& /*action_id*/) noexcept {
+        return std::nullopt;
+    }
+    /// Once the pending proposal's `occurrences` reach `after`, and only the first time: marks
+    /// it `escalated: true` with `history` and `escalated_at`, forces `requires_human` and adds
+    /// `correction` to its description, in one locked update. Returns the file as now stored
+    /// when this call marked it, else nullopt. Never throws.
+    virtual std::optional<nlohmann::json> escalate_pending(
+        const std::string& /*action_id*/, std::size_t /*after*/, const std::string& /*correction*/,
+        const nlohmann::json& /*history*/) noexcept {
+        return std::nullopt;
+    }
 };
 
 }  // namespace planner

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "planner/detail/glob.hpp"
+#include "planner/escalation.hpp"
 #include "planner/executor_mapping.hpp"
 #include "planner/health_event.hpp"
 #include "planner/proposal.hpp"
@@ -48,6 +49,10 @@ struct HouseRules {
     /// window. Not part of apply_policy (one answer cannot know the others): the plan step
     /// enforces it with a RemediationBudget after apply_policy. No limits by default.
     RemediationBudgetLimits budget{};
+    /// When a node/service's proposals escalate to a human at high priority (flapping, or the
+    /// previous fix failed). Like the budget, enforced by the plan step after apply_policy, from
+    /// the history of earlier proposals (EscalationHistory). Off by default.
+    EscalationRules escalate{};
     /// How long an actionable event keeps an incident open: while one of a service's
     /// dependencies (or its node, for node_offline/node_unreachable) has one, the service's own
     /// events are inhibited as symptoms (IncidentTracker). Zero: no inhibition.

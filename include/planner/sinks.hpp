@@ -27,6 +27,10 @@ class ActionSink {
     virtual ~ActionSink() = default;
     /// Stores the proposal durably; returns where (for logs). Throws on failure.
     virtual std::string write(const ActionProposal& proposal) = 0;
+    /// A stored proposal that still waits escalated (`rules.escalate`: seen `after` times while
+    /// pending); its file already says so. A sink that tells people tells them again, at high
+    /// priority. The default does nothing. Throws on failure.
+    virtual void escalated(const ActionProposal& /*proposal*/) {}
 };
 
 /// Receives the planner's own events, after the action they refer to was stored.

@@ -246,6 +246,8 @@ std::string print_config(const RunOptions& o) {
     y += fmt::format("  budget: {{per_node: {}, per_homelab: {}, window: {}s}}\n",
                      o.rules.budget.per_node, o.rules.budget.per_homelab,
                      o.rules.budget.window.count());
+    y += fmt::format("  escalate: {{after: {}, window: {}s}}\n", o.rules.escalate.after,
+                     o.rules.escalate.window.count());
     return y;
 }
 

@@ -221,6 +221,14 @@ class MetricsExporter::Collector final : public prometheus::Collectable {
         add_counter(budget, {}, n(c.budget_forced_human));
         out.push_back(std::move(budget));
 
+        auto escalations = family("planner_escalations_total",
+                                  "Escalations by rules.escalate: new proposals (flapping, or the "
+                                  "previous one failed) and pending ones seen `after` times.",
+                                  MetricType::Counter);
+        add_counter(escalations, {{"kind", "proposal"}}, n(c.escalated));
+        add_counter(escalations, {{"kind", "pending"}}, n(c.escalated_pending));
+        out.push_back(std::move(escalations));
+
         auto requests = family("planner_model_requests_total",
                                "Attempts at each model, by how they ended.", MetricType::Counter);
         auto latency = family("planner_model_request_duration_seconds",

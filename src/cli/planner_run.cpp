@@ -291,6 +291,9 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     // The budget's window survives a restart: the action files say what ran without a human.
     const std::size_t budget_seeded =
         store ? agent.budget().seed_from_actions(store->list(), o.rules.budget.window) : 0;
+    // So does escalation's history: a flapping service or a failed fix is not forgotten.
+    const std::size_t escalation_seeded =
+        store ? agent.escalation().seed_from_actions(store->list(), o.rules.escalate.window) : 0;
     // What GET /metrics serves (the HTTP listener calls metrics.scrape()): read at scrape time
     // from the counters kept anyway. The Redis gauge exists only when Redis is the intake.
     std::atomic<bool> redis_connected{false};
@@ -314,6 +317,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                               {"dry_run", o.dry_run},
                               {"notify_targets", notifier ? o.notify.size() : 0},
                               {"budget_seeded", budget_seeded},
+                              {"escalation_seeded", escalation_seeded},
                               {"config", o.config ? o.config->string() : "built-in"}};
     if (!o.config) {
         // One line, so the operator of a homelab that is not piha/solaria/vps learns how to

@@ -520,6 +520,45 @@ bool ActionStore::note_occurrence(const std::string& action_id,
     }
 }
 
+std::optional<nlohmann::json> ActionStore::action_file(const std::string& action_id) noexcept {
+    try {
+        return read(action_id);
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
+std::optional<nlohmann::json> ActionStore::escalate_pending(
+    const std::string& action_id, std::size_t after, const std::string& correction,
+    const nlohmann::json& history) noexcept {
+    try {
+        const std::string name = file_name(action_id);
+        const UniqueFd dir_fd = open_dir(options_.actions_dir);
+        auto locked = lock_action(dir_fd.get(), name, action_id);
+        if (!locked || status_of(locked->file) != ActionStatus::pending) return std::nullopt;
+        auto& file = locked->file;
+        const auto seen = file.find("occurrences");
+        const std::int64_t occurrences =
+            seen != file.end() && seen->is_number_integer() ? seen->get<std::int64_t>() : 1;
+        const auto flag = file.find("escalated");
+        if (occurrences < static_cast<std::int64_t>(after) ||
+            (flag != file.end() && flag->is_boolean() && flag->get<bool>())) {
+            return std::nullopt;  // not yet, or already: people hear about it once
+        }
+        file["escalated"] = true;
+        file["escalated_at"] = detail::format_iso8601_utc(wall_());
+        file["history"] = history;
+        file["requires_human"] = true;
+        file["description"] = string_field(file, "description") + " [policy: " + correction + "]";
+        detail::write_file_atomically(dir_fd.get(), name, detail::dump_lenient(file, 2) + "\n",
+                                      options_.fsync, options_.actions_dir / name);
+        file["action_id"] = action_id;
+        return std::move(file);
+    } catch (...) {
+        return std::nullopt;
+    }
+}
+
 std::size_t ActionStore::count_pending() {
     std::vector<std::string> keys;
     {

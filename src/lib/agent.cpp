@@ -44,10 +44,13 @@ PlannerAgent::PlannerAgent(PlannerAgentOptions options, LLMRouter& router, Actio
       silences_(silences),
       cooldown_(options_.cooldown, steady_),
       budget_(steady_, wall),
+      escalation_(steady_, wall),
+      actions_(actions),
       incidents_(options_.prompt.topology, options_.rules.inhibit_window),
       counters_(std::make_unique<detail::CounterBoard>()),
       plan_(std::make_unique<detail::PlanStep>(options_, router, actions, events, log, cooldown_,
-                                               *counters_, std::move(wall), pending, &budget_)) {
+                                               *counters_, std::move(wall), pending, &budget_,
+                                               &escalation_)) {
     options_.workers = std::max<std::size_t>(options_.workers, 1);
     options_.queue_capacity = std::max<std::size_t>(options_.queue_capacity, 1);
 }
@@ -253,6 +256,7 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
             // Counted on the proposal a person is looking at, after the decision was made.
             count(&PlannerCounters::pending);
             pending_->note_occurrence(*pending_id, wall_());
+            escalate_pending(key, *pending_id);
             if (log_.enabled(LogLevel::debug)) {
                 log_.log(LogLevel::debug, "skip_pending",
                          {{"key", key}, {"action_id", *pending_id}});
@@ -291,6 +295,32 @@ std::optional<std::string> PlannerAgent::inhibited_by(const std::string& key,
     // Not a symptom: its own incident opens (or stays open), whatever screen() decides next.
     incidents_.record(key, is_node_down_event_type(event_type), now);
     return std::nullopt;
+}
+
+void PlannerAgent::escalate_pending(const std::string& key, const std::string& action_id) {
+    const auto rules = plan_->guidance()->rules.escalate;
+    if (!rules.enabled()) return;
+    const auto earlier =
+        detail::past_proposals(escalation_, pending_, key, rules.window, action_id);
+    const auto file = pending_->escalate_pending(
+        action_id, rules.after, pending_escalation_words(rules.after), history_json(earlier));
+    if (!file) return;
+    count(&PlannerCounters::escalated_pending);
+    const auto proposal = proposal_from_action_file(*file);
+    log_.log(LogLevel::warn, "proposal_escalated",
+             {{"key", key},
+              {"action_id", action_id},
+              {"action", proposal.action},
+              {"reasons", nlohmann::json::array({"occurrences"})},
+              {"after", rules.after},
+              {"window_s", rules.window.count()},
+              {"history", earlier.size()}});
+    try {
+        actions_.escalated(proposal);
+    } catch (const std::exception& e) {
+        log_.log(LogLevel::error, "escalation_notify_failed",
+                 {{"key", key}, {"action_id", action_id}, {"error", e.what()}});
+    }
 }
 
 void PlannerAgent::release(const std::string& key) {

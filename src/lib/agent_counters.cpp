@@ -107,6 +107,7 @@ nlohmann::json PlannerCounters::to_json() const {
             {"emit_failures", emit_failures},
             {"abandoned", abandoned},
             {"budget_forced_human", budget_forced_human},
+            {"escalated", {{"proposal", escalated}, {"pending", escalated_pending}}},
             {"model_attempts", attempts_by_model(models)}};
 }
 

@@ -34,6 +34,12 @@ class CounterBoard {
 /// redact_url's masking, then no user info, query or fragment at all, printable and bounded.
 std::string model_label(std::string_view model);
 
+/// The earlier proposals for `key` the escalation decision reads (EscalationHistory::earlier),
+/// with their outcomes from the action files `store` knows (unknown without a store).
+std::vector<PastProposal> past_proposals(const EscalationHistory& history, PendingProposals* store,
+                                         const std::string& key, std::chrono::seconds window,
+                                         std::string_view except = {});
+
 /// The plan step, free of threads and queues: route, apply the house rules, write the action,
 /// tell the pending index, emit `remediation_started`, record the cooldown. The event has already
 /// been screened (benign, cooldown) by its one caller. Safe to run for different keys on several
@@ -43,7 +49,7 @@ class PlanStep {
     PlanStep(const PlannerAgentOptions& options, LLMRouter& router, ActionSink& actions,
              EventSink& events, LogSink& log, CooldownTracker& cooldown, CounterBoard& counters,
              WallTimeSource wall, PendingProposals* pending = nullptr,
-             RemediationBudget* budget = nullptr);
+             RemediationBudget* budget = nullptr, EscalationHistory* escalation = nullptr);
 
     /// Never throws. `abandoned` is read just before writing: a proposal that outlived stop()'s
     /// grace period is dropped rather than written after the planner said it was done.
@@ -66,6 +72,10 @@ class PlanStep {
     /// proposal is not written).
     bool apply_budget(ActionProposal& p, const RemediationBudgetLimits& limits,
                       const std::string& key);
+    /// `rules.escalate` on a proposal that is not `ignore`: lowers its action to one that
+    /// already failed, forces requires_human, marks it escalated with its history.
+    EscalationDecision apply_escalation(ActionProposal& p, const EscalationRules& rules,
+                                        const std::string& key);
 
     const PlannerAgentOptions& options_;
     mutable std::mutex guidance_mutex_;
@@ -79,6 +89,7 @@ class PlanStep {
     WallTimeSource wall_;
     PendingProposals* pending_;
     RemediationBudget* budget_;
+    EscalationHistory* escalation_;
     std::atomic<std::uint64_t> sequence_{0};
 };
 

@@ -411,6 +411,10 @@ void check_semantics(Checker& c, const json& root) {
             rules["budget"].contains("window")) {
             duration("/rules/budget/window", rules["budget"]["window"], true, false);
         }
+        if (rules.contains("escalate") && rules["escalate"].is_object() &&
+            rules["escalate"].contains("window")) {
+            duration("/rules/escalate/window", rules["escalate"]["window"], true, false);
+        }
         if (rules.contains("inhibit_window")) {
             duration("/rules/inhibit_window", rules["inhibit_window"], false, true);
         }
@@ -588,6 +592,14 @@ PlannerConfig build(const json& root, std::string_view file_name) {
             if (b.contains("window")) {
                 rules.budget.window =
                     std::chrono::duration_cast<std::chrono::seconds>(duration(b["window"]));
+            }
+        }
+        if (r.contains("escalate")) {
+            const auto& e = r["escalate"];
+            rules.escalate.after = e.value("after", std::size_t{0});
+            if (e.contains("window")) {
+                rules.escalate.window =
+                    std::chrono::duration_cast<std::chrono::seconds>(duration(e["window"]));
             }
         }
         if (r.contains("inhibit_window")) rules.inhibit_window = duration(r["inhibit_window"]);

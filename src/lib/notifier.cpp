@@ -39,8 +39,10 @@ std::string header_value(std::string_view s) {
 }
 
 std::string title_of(const ActionProposal& p) {
-    return (p.requires_human ? "Approve: " : "Planned: ") + p.action + " " + p.service + " on " +
-           p.node;
+    return (p.escalated        ? "Escalated: "
+            : p.requires_human ? "Approve: "
+                               : "Planned: ") +
+           p.action + " " + p.service + " on " + p.node;
 }
 
 std::string text_of(const ActionProposal& p) {
@@ -162,8 +164,14 @@ HttpRequest Notifier::build_request(const NotifyTarget& t, const ActionProposal&
         case NotifyFormat::ntfy: {
             r.url = t.url;
             r.body = text_of(p);
-            const int priority = t.priority > 0 ? t.priority : (p.requires_human ? 4 : 3);
+            // An escalation is the one thing that must wake someone: the highest, whatever
+            // the target's configured priority.
+            const int priority = p.escalated        ? 5
+                                 : t.priority > 0   ? t.priority
+                                 : p.requires_human ? 4
+                                                    : 3;
             std::string tags = "robot," + p.risk_level + "," + p.action;
+            if (p.escalated) tags += ",rotating_light";
             for (const auto& tag : t.tags) tags += "," + tag;
             r.headers = {{"Content-Type", "text/plain; charset=utf-8"},
                          {"Title", header_value(title_of(p))},
@@ -174,7 +182,10 @@ HttpRequest Notifier::build_request(const NotifyTarget& t, const ActionProposal&
         }
         case NotifyFormat::gotify: {
             r.url = trim_slash(t.url) + "/message";
-            const int priority = t.priority > 0 ? t.priority : (p.requires_human ? 8 : 5);
+            const int priority = p.escalated        ? 10
+                                 : t.priority > 0   ? t.priority
+                                 : p.requires_human ? 8
+                                                    : 5;
             r.body =
                 dump({{"title", title_of(p)}, {"message", text_of(p)}, {"priority", priority}});
             r.headers = {{"Content-Type", "application/json"}, {"X-Gotify-Key", t.token}};
@@ -185,6 +196,7 @@ HttpRequest Notifier::build_request(const NotifyTarget& t, const ActionProposal&
             nlohmann::json doc = {{"event", "remediation_proposed"},
                                   {"proposal", p.to_action_file()}};
             if (!options_.link_base.empty()) doc["link"] = options_.link_base + p.action_id;
+            if (p.escalated) doc["priority"] = "high";
             r.body = dump(doc);
             r.headers = {{"Content-Type", "application/json"}};
             for (const auto& [name, value] : t.headers) {

@@ -9,7 +9,7 @@ namespace planner::detail {
 PlanStep::PlanStep(const PlannerAgentOptions& options, LLMRouter& router, ActionSink& actions,
                    EventSink& events, LogSink& log, CooldownTracker& cooldown,
                    CounterBoard& counters, WallTimeSource wall, PendingProposals* pending,
-                   RemediationBudget* budget)
+                   RemediationBudget* budget, EscalationHistory* escalation)
     : options_(options),
       guidance_(std::make_shared<const Guidance>(Guidance{
           options.rules, options.prompt, build_system_prompt(options.rules, options.prompt)})),
@@ -21,7 +21,8 @@ PlanStep::PlanStep(const PlannerAgentOptions& options, LLMRouter& router, Action
       counters_(counters),
       wall_(std::move(wall)),
       pending_(pending),
-      budget_(budget) {}
+      budget_(budget),
+      escalation_(escalation) {}
 
 std::shared_ptr<const PlanStep::Guidance> PlanStep::guidance() const {
     std::lock_guard lock(guidance_mutex_);
@@ -69,6 +70,35 @@ bool PlanStep::apply_budget(ActionProposal& p, const RemediationBudgetLimits& li
     return false;
 }
 
+std::vector<PastProposal> past_proposals(const EscalationHistory& history, PendingProposals* store,
+                                         const std::string& key, std::chrono::seconds window,
+                                         std::string_view except) {
+    auto earlier = history.earlier(key, window, except);
+    for (auto& e : earlier) {
+        e.read_outcome(store != nullptr ? store->action_file(e.action_id) : std::nullopt);
+    }
+    return earlier;
+}
+
+EscalationDecision PlanStep::apply_escalation(ActionProposal& p, const EscalationRules& rules,
+                                              const std::string& key) {
+    if (escalation_ == nullptr || !rules.enabled() || p.action == "ignore") return {};
+    auto earlier = past_proposals(*escalation_, pending_, key, rules.window);
+    auto decision = decide_escalation(rules, key, p.action, earlier);
+    if (!decision.escalate) return decision;
+    if (!decision.capped_to.empty()) {
+        p.action = decision.capped_to;
+        const auto [type, risk] = map_action_to_executor_type(p.action);
+        p.type = std::string(type);
+        p.risk_level = std::string(risk);
+    }
+    p.requires_human = true;
+    for (const auto& c : decision.corrections) p.policy_corrections.push_back(c);
+    p.escalated = true;
+    p.history = history_json(earlier);
+    return decision;
+}
+
 HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& abandoned) {
     const std::string key = event.svc_key();
     const auto guide = guidance();  // this event's rules, even if a reload swaps them meanwhile
@@ -99,7 +129,9 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     p.created_at = wall_();
     if (options_.proposal_ttl.count() > 0) p.expires_at = p.created_at + options_.proposal_ttl;
     p.action_id = make_action_id(event, p.created_at, sequence_.fetch_add(1) + 1);
-    // After the house rules, before anything is written: the budget sees the final verdict.
+    // After the house rules, before anything is written: escalation may lower the action and
+    // force a human, and the budget sees the final verdict.
+    const auto escalation = apply_escalation(p, guide->rules.escalate, key);
     const bool took_budget = p.action != "ignore" && apply_budget(p, guide->rules.budget, key);
     counters_.proposal(p.action);
     nlohmann::json summary = {
@@ -108,6 +140,7 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
         {"risk_level", p.risk_level}, {"requires_human", p.requires_human},
         {"confidence", p.confidence}, {"model", p.llm_model},
         {"attempts", p.llm_attempts}, {"policy_corrections", p.policy_corrections}};
+    if (p.escalated) summary["escalated"] = true;
     // A fallback must say why: without the failed attempts, "model": "rules" after a dead GPU
     // box or a revoked key looks the same as a chain configured with rules alone.
     for (const auto& a : result.attempts) {
@@ -151,6 +184,22 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     auto written = summary;
     written["path"] = where;
     log_.log(LogLevel::info, "proposal_written", written);
+    if (escalation_ != nullptr) {
+        escalation_->record(key, p.action_id, p.action, detail::format_iso8601_utc(p.created_at),
+                            guide->rules.escalate.window);
+    }
+    if (escalation.escalate) {
+        counters_.add(&PlannerCounters::escalated);
+        nlohmann::json fields = {{"key", key},
+                                 {"action_id", p.action_id},
+                                 {"action", p.action},
+                                 {"reasons", escalation.reasons},
+                                 {"after", guide->rules.escalate.after},
+                                 {"window_s", guide->rules.escalate.window.count()},
+                                 {"history", p.history.size()}};
+        if (!escalation.capped_to.empty()) fields["capped_to"] = escalation.capped_to;
+        log_.log(LogLevel::warn, "proposal_escalated", fields);
+    }
     // Before the key is released (the caller does that after run returns), so the next event for
     // it finds this proposal pending.
     if (pending_ != nullptr) pending_->added(p);

@@ -258,6 +258,29 @@ TEST_CASE("rules.budget: limits and window, located errors", "[config][budget]")
                Catch::StartsWith("p.yaml:3:5: rules.budget"));
 }
 
+TEST_CASE("rules.escalate: after and window, located errors", "[config][escalation]") {
+    using namespace std::chrono_literals;
+    const auto r = parse_config("rules:\n  escalate: {after: 3, window: 2h}\n", "p");
+    REQUIRE(r.ok());
+    const planner::EscalationRules full{3, 2h};
+    CHECK(r.config().rules->escalate == full);
+    const auto partial = parse_config("rules:\n  escalate:\n    after: 4\n", "p");
+    REQUIRE(partial.ok());
+    const planner::EscalationRules four{4, 6h};
+    CHECK(partial.config().rules->escalate == four);
+    CHECK_FALSE(parse_config("node: a", "p").config().rules->escalate.enabled());
+    CHECK(one_error("rules:\n  escalate:\n    window: 0\n") ==
+          "p.yaml:3:13: rules.escalate.window: must be more than 0");
+    CHECK(one_error("rules:\n  escalate:\n    window: 90500ms\n") ==
+          "p.yaml:3:13: rules.escalate.window: must be whole seconds");
+    CHECK_THAT(one_error("rules:\n  escalate:\n    after: -1\n"),
+               Catch::StartsWith("p.yaml:3:12: rules.escalate.after: "));
+    CHECK_THAT(one_error("rules:\n  escalate:\n    after: 1001\n"),
+               Catch::StartsWith("p.yaml:3:12: rules.escalate.after: "));
+    CHECK_THAT(one_error("rules:\n  escalate:\n    afer: 1\n"),
+               Catch::StartsWith("p.yaml:3:5: rules.escalate"));
+}
+
 TEST_CASE("notify targets: files for secrets, errors that never echo a URL", "[config]") {
     const auto r = parse_config(
         "notify:\n"

@@ -135,15 +135,9 @@ TEST_CASE("planner-run: a budget of 1 forces requires_human on the second, also 
         std::fclose(f);
     };
     const auto run = [&](const std::string& tag) {
-        PlannerRunProcess p(
-            PLANNER_RUN_PATH, tmp,
-            {"--config", (tmp / "planner.yaml").string(), "--replay",
-             (tmp / "events.jsonl").string(), "--model", "ollama/qwen2.5:7b@" + model.url(),
-             "--log-format", "json", "--actions-dir", (tmp / "actions").string(), "--events-dir",
-             (tmp / "events").string(), "--state-dir", (tmp / "state").string()},
-            {}, tag);
-        REQUIRE(p.wait(60s) == 0);
-        return p.log_lines();
+        auto r = run_replay_in_dir(PLANNER_RUN_PATH, tmp, "ollama/qwen2.5:7b@" + model.url(), tag);
+        REQUIRE(r.exit_code == 0);
+        return r.lines;
     };
     const auto by_service = [&] {
         std::map<std::string, nlohmann::json> out;

@@ -225,6 +225,11 @@ TEST_CASE("the agent's families hold exactly what it counted", "[metrics]") {
           Approx(0.8));
     CHECK(s[bucket("rules", "0.05")] == 1);
 
+    // rules.escalate is off here: both kinds exported from the start, at 0.
+    CHECK(s["planner_escalations_total{kind=\"proposal\"}"] == 0);
+    CHECK(s["planner_escalations_total{kind=\"pending\"}"] == 0);
+    CHECK(s.type.at("planner_escalations_total") == "counter");
+
     CHECK(s["planner_queue_depth"] == 1);
     CHECK(s["planner_in_flight"] == 0);
     CHECK(s["planner_build_info{version=\"" PLANNER_VERSION_STRING "\"}"] == 1);

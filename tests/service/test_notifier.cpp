@@ -1,6 +1,8 @@
 // Notifications over real loopback HTTP, one receiver per wire format, and every way a
 // receiver fails: 500s, a receiver that never answers, nothing listening, a full queue.
 
+#include <map>
+
 #include <catch2/catch.hpp>
 
 #include <planner/testing.hpp>
@@ -265,4 +267,50 @@ TEST_CASE("NotifyingActionSink notifies only what was stored", "[notifier]") {
     n.start();
     REQUIRE(n.wait_idle(10s));
     CHECK(server.requests().size() == 1);
+}
+
+TEST_CASE("an escalated proposal goes out at the highest priority in every format",
+          "[notifier][escalation]") {
+    ProviderServer server;
+    server.script({reply(200, "{}"), reply(200, "{}"), reply(200, "{}"), reply(200, "ok")});
+    Setup s;
+    auto ntfy = target(NotifyFormat::ntfy, server.url() + "/ntfy");
+    ntfy.priority = 2;  // configured low: an escalation overrides it
+    auto gotify = target(NotifyFormat::gotify, server.url());
+    gotify.priority = 1;
+    gotify.token = "AppToken";
+    auto o = s.options({ntfy, gotify, target(NotifyFormat::webhook, server.url() + "/hook"),
+                        target(NotifyFormat::slack, server.url() + "/slack")});
+    Notifier n(std::move(o), make_curl_transport(), s.log);
+    RecordingActionSink inner;
+    NotifyingActionSink sink(inner, n);
+    auto p = proposal();
+    p.escalated = true;
+    p.history = nlohmann::json::array({{{"action_id", "earlier"}, {"status", "failed"}}});
+    // The pending proposal's file was updated already: the sink only tells people again.
+    sink.escalated(p);
+    CHECK(inner.written().empty());
+    n.start();
+    REQUIRE(n.wait_idle(10s));
+    const auto reqs = server.requests();
+    REQUIRE(reqs.size() == 4);
+    std::map<std::string, RecordedRequest> by_path;
+    for (const auto& r : reqs) by_path[r.path] = r;
+    CHECK(by_path["/ntfy"].header("Priority") == "5");
+    CHECK(by_path["/ntfy"].header("Title") == "Escalated: restart mosquitto on piha");
+    CHECK(by_path["/ntfy"].header("Tags") == "robot,low,restart,rotating_light");
+    CHECK(by_path["/message"].json()["priority"] == 10);
+    const auto hook = by_path["/hook"].json();
+    CHECK(hook["priority"] == "high");
+    CHECK(hook["proposal"]["escalated"] == true);
+    CHECK(hook["proposal"]["history"][0]["status"] == "failed");
+    CHECK(by_path["/slack"].json()["text"].get<std::string>().starts_with(
+        "*Escalated: restart mosquitto on piha*"));
+
+    // Not escalated: the webhook body has no priority, as before.
+    ProviderServer plain;
+    plain.script({reply(204, "")});
+    Setup s2;
+    s2.deliver(s2.options({target(NotifyFormat::webhook, plain.url() + "/hook")}));
+    CHECK_FALSE(plain.requests().at(0).json().contains("priority"));
 }

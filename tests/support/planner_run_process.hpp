@@ -45,6 +45,19 @@ inline const std::vector<std::string> kPlannerRunUnset = {"REDIS_URL",
                                                           "PLANNER_INTAKE",
                                                           "PLANNER_STREAM_GROUP"};
 
+/// planner-run's arguments for a replay of `dir`/events.jsonl with `dir`/planner.yaml against
+/// one model, JSON logs, and the actions, events and state directories under `dir`.
+inline std::vector<std::string> replay_in_dir_args(const std::filesystem::path& dir,
+                                                   const std::string& model_spec) {
+    return {"--config",      (dir / "planner.yaml").string(),
+            "--replay",      (dir / "events.jsonl").string(),
+            "--model",       model_spec,
+            "--log-format",  "json",
+            "--actions-dir", (dir / "actions").string(),
+            "--events-dir",  (dir / "events").string(),
+            "--state-dir",   (dir / "state").string()};
+}
+
 /// Regular files under `root`, sorted; empty when `root` is missing.
 inline std::vector<std::filesystem::path> files_under(const std::filesystem::path& root) {
     std::vector<std::filesystem::path> out;
@@ -117,5 +130,18 @@ class PlannerRunProcess {
     std::filesystem::path err_;
     std::unique_ptr<Process> process_;
 };
+
+/// A replay of `tmp` (replay_in_dir_args) run to its end within 60 s: how it exited (nullopt:
+/// still running then, and stopped) and its JSON log lines.
+struct ReplayRun {
+    std::optional<int> exit_code;
+    std::vector<nlohmann::json> lines;
+};
+inline ReplayRun run_replay_in_dir(const std::string& binary, const TempDir& tmp,
+                                   const std::string& model_spec, const std::string& tag) {
+    PlannerRunProcess p(binary, tmp, replay_in_dir_args(tmp.path(), model_spec), {}, tag);
+    auto exit_code = p.wait(std::chrono::seconds{60});
+    return {exit_code, p.log_lines()};
+}
 
 }  // namespace planner::testing
