@@ -114,6 +114,10 @@ class ActionStore final : public PendingProposals {
     bool note_occurrence(const std::string& action_id,
                          std::chrono::system_clock::time_point when) noexcept override;
     void added(const ActionProposal& proposal) override;
+    /// Appends to the pending file's `affected` under its flock (the same rewrite as
+    /// note_occurrence).
+    bool note_affected(const std::string& action_id,
+                       const std::vector<std::string>& keys) noexcept override;
     /// How many node/services have a pending, unexpired proposal now (a gauge for metrics):
     /// find_pending's answer for every one this store knows, reading only their files, so the
     /// cost grows with what waits, not with the history in the directory.
@@ -125,6 +129,8 @@ class ActionStore final : public PendingProposals {
   private:
     struct Move;
     TransitionResult apply(std::string_view id, const Move& move);
+    template <class Change>
+    bool update_pending(const std::string& action_id, Change change) noexcept;
     void append_audit(const nlohmann::json& line);
 
     ActionStoreOptions options_;

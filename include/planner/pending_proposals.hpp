@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "planner/proposal.hpp"
 
@@ -30,6 +31,14 @@ class PendingProposals {
                                  std::chrono::system_clock::time_point when) noexcept = 0;
     /// A proposal was stored by the ActionSink.
     virtual void added(const ActionProposal& proposal) = 0;
+    /// Events for `keys` were inhibited by that pending proposal's incident: add them to its
+    /// `affected` list (deduplicated, at most ActionProposal::kMaxAffected). Never throws;
+    /// false when nothing was recorded (no longer pending, nothing new, or not supported: the
+    /// default, so existing implementations need not change).
+    virtual bool note_affected(const std::string& /*action_id*/,
+                               const std::vector<std::string>& /*keys*/) noexcept {
+        return false;
+    }
 };
 
 }  // namespace planner

@@ -35,6 +35,12 @@ struct ActionProposal {
     /// When a still-pending proposal becomes `expired`; written as `expires_at` only when set,
     /// so a file without it reads exactly as before the approval workflow existed.
     std::optional<std::chrono::system_clock::time_point> expires_at;
+    /// `node/service` keys whose events were inhibited because of this proposal's incident (its
+    /// symptoms), at most kMaxAffected; written as `affected` only when not empty.
+    std::vector<std::string> affected;
+    /// A root cause's proposal lists at most this many symptoms: a node with 300 containers
+    /// going down needs a short list, the log has the rest.
+    static constexpr std::size_t kMaxAffected = 64;
 
     /// The executor's pending-action JSON: exactly the keys documented in docs/formats.md.
     nlohmann::json to_action_file() const {
@@ -64,6 +70,7 @@ struct ActionProposal {
             {"description", std::move(desc)},
         };
         if (expires_at) file["expires_at"] = detail::format_iso8601_utc(*expires_at);
+        if (!affected.empty()) file["affected"] = affected;
         return file;
     }
 };

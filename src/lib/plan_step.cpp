@@ -99,6 +99,8 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     p.created_at = wall_();
     if (options_.proposal_ttl.count() > 0) p.expires_at = p.created_at + options_.proposal_ttl;
     p.action_id = make_action_id(event, p.created_at, sequence_.fetch_add(1) + 1);
+    // Symptoms inhibited while this root cause was being planned (docs/safety.md).
+    if (incidents_ != nullptr) p.affected = incidents_->symptoms_of(key);
     // After the house rules, before anything is written: the budget sees the final verdict.
     const bool took_budget = p.action != "ignore" && apply_budget(p, guide->rules.budget, key);
     counters_.proposal(p.action);
@@ -153,7 +155,15 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     log_.log(LogLevel::info, "proposal_written", written);
     // Before the key is released (the caller does that after run returns), so the next event for
     // it finds this proposal pending.
-    if (pending_ != nullptr) pending_->added(p);
+    if (pending_ != nullptr) {
+        pending_->added(p);
+        // Symptoms inhibited between the list above and `added` found no pending proposal to
+        // join: append them now (the agent appends the ones that come later).
+        if (incidents_ != nullptr) {
+            const auto late = incidents_->symptoms_of(key);
+            if (late.size() > p.affected.size()) pending_->note_affected(p.action_id, late);
+        }
+    }
 
     PlannerEvent started;
     started.type = "remediation_started";
