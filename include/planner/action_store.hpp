@@ -120,6 +120,10 @@ class ActionStore final : public PendingProposals {
     std::optional<nlohmann::json> escalate_pending(const std::string& action_id, std::size_t after,
                                                    const std::string& correction,
                                                    const nlohmann::json& history) noexcept override;
+    /// Appends to the pending file's `affected` under its flock (the same rewrite as
+    /// note_occurrence).
+    bool note_affected(const std::string& action_id,
+                       const std::vector<std::string>& keys) noexcept override;
     /// How many node/services have a pending, unexpired proposal now (a gauge for metrics):
     /// find_pending's answer for every one this store knows, reading only their files, so the
     /// cost grows with what waits, not with the history in the directory.
@@ -131,6 +135,8 @@ class ActionStore final : public PendingProposals {
   private:
     struct Move;
     TransitionResult apply(std::string_view id, const Move& move);
+    template <class Change>
+    bool update_pending(const std::string& action_id, Change change) noexcept;
     void append_audit(const nlohmann::json& line);
 
     ActionStoreOptions options_;

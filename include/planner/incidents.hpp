@@ -6,6 +6,7 @@
 /// proposal to restart it would be noise beside the one that fixes the cause. Header-only,
 /// part of planner::core; the caller passes the time, so tests and replays own the clock.
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "planner/messages.hpp"
+#include "planner/proposal.hpp"
 
 namespace planner {
 
@@ -61,11 +63,32 @@ class IncidentTracker {
         std::lock_guard lock(mutex_);
         if (window_.count() <= 0) return;
         const std::string k(key);
+        const std::string node = k.substr(0, k.find('/'));
+        // A new incident of `k` (the last one closed): its symptoms start afresh.
+        if (!open_locked(k, node, now)) symptoms_.erase(k);
         if (roots_.contains(k)) open_[k] = now;
-        if (node_down) {
-            const std::string node = k.substr(0, k.find('/'));
-            if (nodes_.contains(node)) node_open_[node] = {k, now};
+        if (node_down && nodes_.contains(node)) node_open_[node] = {k, now};
+    }
+
+    /// `symptom` was inhibited by the open incident of `root` (what open_root_for answered):
+    /// remembered for the root's proposal, at most ActionProposal::kMaxAffected per root. True
+    /// when it is new for this incident (so a pending proposal should list it).
+    bool note_symptom(std::string_view root, std::string_view symptom) {
+        std::lock_guard lock(mutex_);
+        auto& list = symptoms_[std::string(root)];
+        if (list.size() >= ActionProposal::kMaxAffected ||
+            std::find(list.begin(), list.end(), symptom) != list.end()) {
+            return false;
         }
+        list.emplace_back(symptom);
+        return true;
+    }
+
+    /// The symptoms inhibited by the current incident of `root`, in the order they came.
+    std::vector<std::string> symptoms_of(std::string_view root) const {
+        std::lock_guard lock(mutex_);
+        const auto it = symptoms_.find(root);
+        return it == symptoms_.end() ? std::vector<std::string>{} : it->second;
     }
 
     /// The key of an open incident that `key` depends on (itself excluded): one of its
@@ -97,6 +120,14 @@ class IncidentTracker {
     }
 
   private:
+    /// True while `k` has an open incident of its own (as a root, or as a node-level event).
+    bool open_locked(const std::string& k, const std::string& node, time_point now) const {
+        if (const auto it = open_.find(k); it != open_.end() && now - it->second < window_)
+            return true;
+        const auto n = node_open_.find(node);
+        return n != node_open_.end() && n->second.first == k && now - n->second.second < window_;
+    }
+
     /// `key` first, then its dependencies breadth-first, each once.
     std::vector<std::string> closure_locked(const std::string& key) const {
         std::vector<std::string> out{key};
@@ -118,6 +149,8 @@ class IncidentTracker {
     std::set<std::string> nodes_;                           ///< nodes with services
     std::map<std::string, time_point> open_;
     std::map<std::string, std::pair<std::string, time_point>> node_open_;  ///< node → root key
+    /// root key → its symptoms; only keys open_root_for answered, so bounded by the topology.
+    std::map<std::string, std::vector<std::string>, std::less<>> symptoms_;
 };
 
 }  // namespace planner

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -48,6 +49,14 @@ class PendingProposals {
         const std::string& /*action_id*/, std::size_t /*after*/, const std::string& /*correction*/,
         const nlohmann::json& /*history*/) noexcept {
         return std::nullopt;
+    }
+    /// Events for `keys` were inhibited by that pending proposal's incident: add them to its
+    /// `affected` list (deduplicated, at most ActionProposal::kMaxAffected). Never throws;
+    /// false when nothing was recorded (no longer pending, nothing new, or not supported: the
+    /// default, so existing implementations need not change).
+    virtual bool note_affected(const std::string& /*action_id*/,
+                               const std::vector<std::string>& /*keys*/) noexcept {
+        return false;
     }
 };
 

@@ -17,6 +17,7 @@
 #include "planner/log.hpp"
 #include "planner/notifier.hpp"
 #include "planner/redis_reservations.hpp"
+#include "planner/redis_silences.hpp"
 #include "planner/redis_stream_intake.hpp"
 #include "planner/redis_stream_producer.hpp"
 #include "planner/redis_subscriber.hpp"

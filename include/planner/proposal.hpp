@@ -40,6 +40,12 @@ struct ActionProposal {
     /// notified at high priority. Neither key is written otherwise.
     bool escalated = false;
     nlohmann::json history = nlohmann::json::array();
+    /// `node/service` keys whose events were inhibited because of this proposal's incident (its
+    /// symptoms), at most kMaxAffected; written as `affected` only when not empty.
+    std::vector<std::string> affected;
+    /// A root cause's proposal lists at most this many symptoms: a node with 300 containers
+    /// going down needs a short list, the log has the rest.
+    static constexpr std::size_t kMaxAffected = 64;
 
     /// The executor's pending-action JSON: exactly the keys documented in docs/formats.md.
     nlohmann::json to_action_file() const {
@@ -73,6 +79,7 @@ struct ActionProposal {
             file["escalated"] = true;
             file["history"] = history;
         }
+        if (!affected.empty()) file["affected"] = affected;
         return file;
     }
 };

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "planner/clock.hpp"
+#include "planner/log_sink.hpp"
 #include "planner/silences.hpp"
 
 namespace planner {
@@ -36,6 +37,10 @@ struct SilenceStoreOptions {
     std::size_t max_silences = 1000;
     /// fsync the file and the directory. Only tests turn it off.
     bool fsync = true;
+    /// Where a file that is not a silences file (hand-edited badly) is reported when
+    /// active_match finds it: one warning `silences_unreadable` per new version of the file.
+    /// Optional; planner-run passes its log.
+    LogSink* log = nullptr;
 };
 
 /// Why add or expire was refused; `what()` is the one line planner-ctl prints.
@@ -52,6 +57,9 @@ class SilenceError : public std::runtime_error {
 
 /// A silence as stored and as `planner-ctl silence list --json` prints it.
 nlohmann::json to_json(const Silence& s);
+/// The silence in `j` (the shape to_json writes); nullopt when it is not one (no valid id, no
+/// pattern, no end), so one bad entry from a file or from Redis never fails the others.
+std::optional<Silence> silence_from_json(const nlohmann::json& j);
 
 /// The silences file of one state directory. Writers (add, expire) hold an exclusive flock on
 /// `silences.lock`, re-read the file and replace it atomically, so concurrent planner-ctl runs
@@ -73,6 +81,11 @@ class SilenceStore final : public Silences {
     Silence expire(std::string_view id, const std::string& by);
     /// Every silence in the file, running and recently ended, oldest first (read now).
     std::vector<Silence> list() const;
+    /// Takes in silences another copy holds (Redis, for replicas): an unknown id is added, a
+    /// known one takes the earlier end (expiring only ever shortens a silence, so copies that
+    /// exchange silences this way agree whatever the order). Writes the file only when
+    /// something changed; returns how many silences changed. Throws SilenceError(io).
+    std::size_t absorb(const std::vector<Silence>& others);
 
     /// From the silences last read; the file is looked at (one stat, a read only when it
     /// changed) at most once per recheck_interval of the steady clock.
@@ -92,7 +105,7 @@ class SilenceStore final : public Silences {
         bool operator==(const Signature&) const = default;
     };
     template <class Change>
-    Silence modify(Change change);
+    auto modify(Change change);
 
     SilenceStoreOptions options_;
     WallTimeSource wall_;

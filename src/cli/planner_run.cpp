@@ -21,6 +21,7 @@
 #include <planner/http_transport.hpp>
 #include <planner/notifier.hpp>
 #include <planner/redis_reservations.hpp>
+#include <planner/redis_silences.hpp>
 #include <planner/redis_stream_intake.hpp>
 #include <planner/redis_stream_producer.hpp>
 #include <planner/replay.hpp>
@@ -285,9 +286,18 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
         ao.shared_reservations = reservations.get();
     }
     // Maintenance windows planner-ctl writes to the state directory; re-read when it changes.
-    SilenceStore silences(SilenceStoreOptions{.state_dir = o.state_dir}, wall_time);
+    // Replicas on a Streams group also share them through Redis (docs/safety.md).
+    SilenceStore silences(SilenceStoreOptions{.state_dir = o.state_dir, .log = &log}, wall_time);
+    std::unique_ptr<RedisSilences> shared_silences;
+    if (o.intake == IntakeKind::streams && !o.replay) {
+        shared_silences = std::make_unique<RedisSilences>(
+            silences,
+            RedisSilencesOptions{
+                .url = o.redis, .prefix = "planner:" + o.stream_group + ":silence:", .log = &log});
+        shared_silences->start();
+    }
     PlannerAgent agent(ao, *router, sink, *events, log, steady_time, wall_time, store.get(),
-                       &silences);
+                       shared_silences ? static_cast<Silences*>(shared_silences.get()) : &silences);
     // The budget's window survives a restart: the action files say what ran without a human.
     const std::size_t budget_seeded =
         store ? agent.budget().seed_from_actions(store->list(), o.rules.budget.window) : 0;

@@ -15,6 +15,7 @@
 #include <planner/config.hpp>
 #include <planner/detail/time.hpp>
 #include <planner/file_sinks.hpp>
+#include <planner/redis_silences.hpp>
 #include <planner/silence_store.hpp>
 #include <planner/version.hpp>
 
@@ -25,7 +26,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kUsage =
-    R"(usage: planner-ctl [--config FILE] [--actions-dir DIR] [--state-dir DIR] [--events-dir DIR] [--node NAME] COMMAND
+    R"(usage: planner-ctl [--config FILE] [--actions-dir DIR] [--state-dir DIR] [--events-dir DIR] [--node NAME]
+                   [--redis URL] [--stream-group NAME] COMMAND
 
 commands:
   list [--status S] [--json]        proposals, oldest first (--json: one object per line)
@@ -48,6 +50,11 @@ options (flag, else variable, else the configuration file, else default):
                                           silences.json)
   --events-dir DIR    EVENTS_DIR          /var/lib/homelab-planner/events
   --node NAME         NODE_NAME           the host name (the events' node folder)
+  --redis URL         REDIS_URL           silences are shared through Redis too (as planner-run
+                                          replicas with intake: streams do) when this flag is
+                                          given or the intake (PLANNER_INTAKE, the file) is
+                                          streams; default redis://127.0.0.1:6379/0
+  --stream-group NAME PLANNER_STREAM_GROUP  the replicas' group (default planner)
 
 exit status: 0 done, 1 not found / conflict / expired, 2 usage
 )";
@@ -190,6 +197,13 @@ void print_show(std::FILE* out, const nlohmann::json& f) {
     line("expires", text(f, "expires_at"));
     line("occurrences", text(f, "occurrences"));
     line("last seen", text(f, "last_seen"));
+    if (const auto it = f.find("affected"); it != f.end() && it->is_array() && !it->empty()) {
+        std::string keys;
+        for (const auto& k : *it) {
+            keys += (keys.empty() ? "" : ", ") + (k.is_string() ? k.get<std::string>() : dump(k));
+        }
+        line("affected", keys);  // symptoms inhibited while this root cause is open
+    }
     line("decided", text(f, "decided_by").empty()
                         ? ""
                         : text(f, "decided_by") + " at " + text(f, "decided_at") + ": " +
@@ -206,12 +220,24 @@ void print_show(std::FILE* out, const nlohmann::json& f) {
 
 /// `silence add|list|expire`: maintenance windows in the state directory (docs/safety.md).
 int silence_command(const std::vector<std::string>& args, std::size_t at, const fs::path& state_dir,
-                    std::FILE* out) {
+                    const std::optional<RedisSilencesOptions>& redis, std::FILE* out,
+                    std::FILE* err) {
     if (at >= args.size()) throw UsageError("silence needs add, list or expire");
     const std::string sub = args[at];
     SilenceStoreOptions options;
     options.state_dir = state_dir;
     SilenceStore store(options);
+    // With Redis the file and Redis are synced before (list, expire: a silence added at another
+    // replica) and after a change (add, expire: the replicas see it within their next sync).
+    // The file is written first and is what counts: Redis away is a warning, not a failure.
+    std::optional<RedisSilences> shared;
+    if (redis) shared.emplace(store, *redis);
+    auto sync = [&] {
+        if (shared && !shared->sync()) {
+            fmt::print(err, "planner-ctl: warning: silences not synced with Redis: {}\n",
+                       shared->last_error());
+        }
+    };
     if (sub == "add") {
         const auto a = parse_args(args, at + 1, {"--match", "--for", "--by", "--reason"}, {}, 0);
         const std::string match = a.required("--match");
@@ -221,6 +247,7 @@ int silence_command(const std::vector<std::string>& args, std::size_t at, const 
         }
         const auto s = store.add(match, std::chrono::duration_cast<std::chrono::seconds>(*duration),
                                  a.required("--by"), a.required("--reason"));
+        sync();
         fmt::print(out, "{}\n", s.id);
         return kExitOk;
     }
@@ -228,7 +255,8 @@ int silence_command(const std::vector<std::string>& args, std::size_t at, const 
         const auto a = parse_args(args, at + 1, {}, {"--json"}, 0);
         const auto now = std::chrono::system_clock::now();
         const double now_s = detail::to_epoch_seconds(now);
-        const auto silences = store.list();
+        sync();
+        const auto silences = shared ? shared->list() : store.list();
         if (!a.get("--json")) {
             fmt::print(out, "{:<30} {:<28} {:<7} {:>7} {:<12} {}\n", "ID", "MATCH", "STATE",
                        "ENDS IN", "BY", "REASON");
@@ -253,7 +281,10 @@ int silence_command(const std::vector<std::string>& args, std::size_t at, const 
     if (sub == "expire") {
         const auto a = parse_args(args, at + 1, {"--by"}, {}, 1);
         if (a.positional.empty()) throw UsageError("a silence ID is required");
-        const auto s = store.expire(a.positional[0], a.required("--by"));
+        const std::string by = a.required("--by");
+        sync();
+        const auto s = store.expire(a.positional[0], by);
+        sync();
         fmt::print(out, "{}: expired by {}\n", s.id, s.expired_by);
         return kExitOk;
     }
@@ -261,10 +292,11 @@ int silence_command(const std::vector<std::string>& args, std::size_t at, const 
 }
 
 int run_command(const std::vector<std::string>& args, std::size_t at, ActionStoreOptions so,
-                const fs::path& events_dir, const std::string& node, std::FILE* out) {
+                const fs::path& events_dir, const std::string& node,
+                const std::optional<RedisSilencesOptions>& redis, std::FILE* out, std::FILE* err) {
     const std::string command = args[at];
     const std::string default_by = env_or("USER", "planner-ctl");
-    if (command == "silence") return silence_command(args, at + 1, so.state_dir, out);
+    if (command == "silence") return silence_command(args, at + 1, so.state_dir, redis, out, err);
     if (command == "list") {
         const auto a = parse_args(args, at + 1, {"--status"}, {"--json"}, 0);
         const auto status = a.get("--status");
@@ -366,6 +398,12 @@ int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err
         std::optional<fs::path> config_file;
         std::optional<fs::path> state;
         std::optional<std::chrono::seconds> proposal_ttl;
+        // Silences in Redis: where, for which group, and whether at all (as planner-run: only
+        // with the streams intake, unless --redis says so).
+        std::string redis_url = "redis://127.0.0.1:6379/0";
+        std::string stream_group = "planner";
+        std::string intake = "pubsub";
+        bool redis_flag = false;
         if (const char* c = std::getenv("PLANNER_CONFIG"); c != nullptr && *c != '\0') {
             config_file = c;
         }
@@ -387,7 +425,13 @@ int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err
             if (c.node) node = *c.node;
             state = c.state_dir;
             proposal_ttl = c.proposal_ttl;
+            if (c.redis) redis_url = *c.redis;
+            if (c.stream_group) stream_group = *c.stream_group;
+            if (c.intake) intake = *c.intake;
         }
+        redis_url = env_or("REDIS_URL", redis_url);
+        stream_group = env_or("PLANNER_STREAM_GROUP", stream_group);
+        intake = env_or("PLANNER_INTAKE", intake);
         actions = env_or("ACTIONS_DIR", actions.string());
         if (const char* s = std::getenv("PLANNER_STATE_DIR"); s != nullptr && *s != '\0') {
             state = s;
@@ -417,6 +461,11 @@ int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err
                 events = value;
             } else if (flag == "--node") {
                 node = value;
+            } else if (flag == "--redis") {
+                redis_url = value;
+                redis_flag = true;
+            } else if (flag == "--stream-group") {
+                stream_group = value;
             } else {
                 throw UsageError("unknown option " + flag);
             }
@@ -430,7 +479,17 @@ int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err
         // The file's proposal_ttl, so `list` shows the expiry planner-run's sweep applies.
         if (proposal_ttl) so.proposal_ttl = *proposal_ttl;
         if (node.empty()) node = host_name();
-        return run_command(args, i, so, events, node, out);
+        std::optional<RedisSilencesOptions> redis;
+        if (redis_flag || intake == "streams") {
+            redis.emplace();
+            try {
+                redis->url = parse_redis_url(redis_url);
+            } catch (const std::exception& e) {
+                throw UsageError(std::string("--redis: ") + e.what());
+            }
+            redis->prefix = "planner:" + stream_group + ":silence:";
+        }
+        return run_command(args, i, so, events, node, redis, out, err);
     } catch (const UsageError& e) {
         fmt::print(err, "planner-ctl: {}\n", e.what());
         return kExitUsage;

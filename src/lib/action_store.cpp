@@ -499,25 +499,51 @@ std::optional<std::string> ActionStore::find_pending(std::string_view node,
     return std::nullopt;
 }
 
-bool ActionStore::note_occurrence(const std::string& action_id,
-                                  std::chrono::system_clock::time_point when) noexcept {
+/// Rewrites the pending action file `action_id` with `change` applied, under its flock; false
+/// when it is not pending (any more) or `change` says there is nothing to write. Never throws.
+template <class Change>
+bool ActionStore::update_pending(const std::string& action_id, Change change) noexcept {
     try {
         const std::string name = file_name(action_id);
         const UniqueFd dir_fd = open_dir(options_.actions_dir);
         auto locked = lock_action(dir_fd.get(), name, action_id);
         if (!locked || status_of(locked->file) != ActionStatus::pending) return false;
-        auto& file = locked->file;
+        if (!change(locked->file)) return false;
+        detail::write_file_atomically(dir_fd.get(), name,
+                                      detail::dump_lenient(locked->file, 2) + "\n", options_.fsync,
+                                      options_.actions_dir / name);
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
+bool ActionStore::note_occurrence(const std::string& action_id,
+                                  std::chrono::system_clock::time_point when) noexcept {
+    return update_pending(action_id, [&](nlohmann::json& file) {
         const auto it = file.find("occurrences");
         const std::int64_t seen =
             it != file.end() && it->is_number_integer() ? it->get<std::int64_t>() : 1;
         file["occurrences"] = seen + 1;
         file["last_seen"] = detail::format_iso8601_utc(when);
-        detail::write_file_atomically(dir_fd.get(), name, detail::dump_lenient(file, 2) + "\n",
-                                      options_.fsync, options_.actions_dir / name);
         return true;
-    } catch (...) {
-        return false;
-    }
+    });
+}
+
+bool ActionStore::note_affected(const std::string& action_id,
+                                const std::vector<std::string>& keys) noexcept {
+    return update_pending(action_id, [&](nlohmann::json& file) {
+        auto& list = file["affected"];
+        if (!list.is_array()) list = nlohmann::json::array();
+        bool changed = false;
+        for (const auto& k : keys) {
+            if (list.size() >= ActionProposal::kMaxAffected) break;
+            if (std::find(list.begin(), list.end(), k) != list.end()) continue;
+            list.push_back(k);
+            changed = true;
+        }
+        return changed;
+    });
 }
 
 std::optional<nlohmann::json> ActionStore::action_file(const std::string& action_id) noexcept {

@@ -51,6 +51,7 @@ PlannerAgent::PlannerAgent(PlannerAgentOptions options, LLMRouter& router, Actio
       plan_(std::make_unique<detail::PlanStep>(options_, router, actions, events, log, cooldown_,
                                                *counters_, std::move(wall), pending, &budget_,
                                                &escalation_)) {
+    plan_->set_incidents(&incidents_);
     options_.workers = std::max<std::size_t>(options_.workers, 1);
     options_.queue_capacity = std::max<std::size_t>(options_.queue_capacity, 1);
 }
@@ -201,6 +202,14 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
         count(&PlannerCounters::inhibited);
         if (log_.enabled(LogLevel::debug)) {
             log_.log(LogLevel::debug, "skip_inhibited", {{"key", key}, {"by", *root}});
+        }
+        // Listed on the root cause's proposal: now if it is pending, else when it is written.
+        if (incidents_.note_symptom(*root, key) && pending_ != nullptr) {
+            const auto slash = root->find('/');
+            if (const auto id = pending_->find_pending(std::string_view(*root).substr(0, slash),
+                                                       std::string_view(*root).substr(slash + 1))) {
+                pending_->note_affected(*id, {key});
+            }
         }
         return IntakeResult::inhibited;
     }

@@ -64,6 +64,8 @@ class PlanStep {
     };
     std::shared_ptr<const Guidance> guidance() const;
     void reconfigure(HouseRules rules, PromptOptions prompt);
+    /// The agent's open incidents: a proposal lists the symptoms its incident inhibited.
+    void set_incidents(const IncidentTracker* incidents) { incidents_ = incidents; }
 
   private:
     HandleResult plan(const HealthEvent& event, const std::atomic<bool>& abandoned);
@@ -90,6 +92,7 @@ class PlanStep {
     PendingProposals* pending_;
     RemediationBudget* budget_;
     EscalationHistory* escalation_;
+    const IncidentTracker* incidents_ = nullptr;
     std::atomic<std::uint64_t> sequence_{0};
 };
 

@@ -129,6 +129,8 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     p.created_at = wall_();
     if (options_.proposal_ttl.count() > 0) p.expires_at = p.created_at + options_.proposal_ttl;
     p.action_id = make_action_id(event, p.created_at, sequence_.fetch_add(1) + 1);
+    // Symptoms inhibited while this root cause was being planned (docs/safety.md).
+    if (incidents_ != nullptr) p.affected = incidents_->symptoms_of(key);
     // After the house rules, before anything is written: escalation may lower the action and
     // force a human, and the budget sees the final verdict.
     const auto escalation = apply_escalation(p, guide->rules.escalate, key);
@@ -202,7 +204,15 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     }
     // Before the key is released (the caller does that after run returns), so the next event for
     // it finds this proposal pending.
-    if (pending_ != nullptr) pending_->added(p);
+    if (pending_ != nullptr) {
+        pending_->added(p);
+        // Symptoms inhibited between the list above and `added` found no pending proposal to
+        // join: append them now (the agent appends the ones that come later).
+        if (incidents_ != nullptr) {
+            const auto late = incidents_->symptoms_of(key);
+            if (late.size() > p.affected.size()) pending_->note_affected(p.action_id, late);
+        }
+    }
 
     PlannerEvent started;
     started.type = "remediation_started";

@@ -52,20 +52,7 @@ std::optional<std::vector<Silence>> parse(std::string_view text) {
     }
     std::vector<Silence> out;
     for (const auto& e : doc["silences"]) {
-        if (!e.is_object()) continue;
-        Silence s;
-        s.id = str(e, "id");
-        s.match = str(e, "match");
-        s.created_at = from_iso(e, "created_at");
-        s.ends_at = from_iso(e, "ends_at");
-        s.created_by = str(e, "created_by");
-        s.reason = str(e, "reason");
-        s.expired_by = str(e, "expired_by");
-        if (!is_valid_action_id(s.id) || s.match.empty() ||
-            s.ends_at == std::chrono::system_clock::time_point{}) {
-            continue;
-        }
-        out.push_back(std::move(s));
+        if (auto s = silence_from_json(e)) out.push_back(std::move(*s));
     }
     return out;
 }
@@ -117,6 +104,23 @@ std::string new_id(std::chrono::system_clock::time_point now) {
 
 }  // namespace
 
+std::optional<Silence> silence_from_json(const nlohmann::json& e) {
+    if (!e.is_object()) return std::nullopt;
+    Silence s;
+    s.id = str(e, "id");
+    s.match = str(e, "match");
+    s.created_at = from_iso(e, "created_at");
+    s.ends_at = from_iso(e, "ends_at");
+    s.created_by = str(e, "created_by");
+    s.reason = str(e, "reason");
+    s.expired_by = str(e, "expired_by");
+    if (!is_valid_action_id(s.id) || s.match.empty() ||
+        s.ends_at == std::chrono::system_clock::time_point{}) {
+        return std::nullopt;
+    }
+    return s;
+}
+
 nlohmann::json to_json(const Silence& s) {
     nlohmann::json j = {{"id", s.id},
                         {"match", s.match},
@@ -143,7 +147,7 @@ std::vector<Silence> SilenceStore::list() const {
 }
 
 template <class Change>
-Silence SilenceStore::modify(Change change) {
+auto SilenceStore::modify(Change change) {
     std::error_code ec;
     fs::create_directories(options_.state_dir, ec);
     UniqueFd dir(::open(options_.state_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -165,7 +169,9 @@ Silence SilenceStore::modify(Change change) {
     }
     auto silences = list();  // under the lock: what the last writer left
     const auto now = wall_();
-    Silence result = change(silences, now);
+    bool dirty = true;
+    auto result = change(silences, now, dirty);
+    if (!dirty) return result;
     std::erase_if(silences,
                   [&](const Silence& s) { return s.ends_at + options_.keep_ended < now; });
     nlohmann::json doc = {{"silences", nlohmann::json::array()}};
@@ -199,7 +205,7 @@ Silence SilenceStore::add(const std::string& match, std::chrono::seconds duratio
     if (reason.size() > kMaxTextBytes) {
         throw SilenceError(SilenceError::Kind::invalid, "reason is longer than 1024 bytes");
     }
-    return modify([&](std::vector<Silence>& all, std::chrono::system_clock::time_point now) {
+    return modify([&](std::vector<Silence>& all, std::chrono::system_clock::time_point now, bool&) {
         if (all.size() >= options_.max_silences) {
             throw SilenceError(
                 SilenceError::Kind::conflict,
@@ -225,7 +231,7 @@ Silence SilenceStore::expire(std::string_view id, const std::string& by) {
     if (by.empty() || by.size() > kMaxTextBytes || has_control(by)) {
         throw SilenceError(SilenceError::Kind::invalid, "--by NAME is required");
     }
-    return modify([&](std::vector<Silence>& all, std::chrono::system_clock::time_point now) {
+    return modify([&](std::vector<Silence>& all, std::chrono::system_clock::time_point now, bool&) {
         const auto it =
             std::find_if(all.begin(), all.end(), [&](const Silence& s) { return s.id == id; });
         if (it == all.end()) {
@@ -240,6 +246,33 @@ Silence SilenceStore::expire(std::string_view id, const std::string& by) {
         it->expired_by = by;
         return *it;
     });
+}
+
+std::size_t SilenceStore::absorb(const std::vector<Silence>& others) {
+    return modify(
+        [&](std::vector<Silence>& all, std::chrono::system_clock::time_point now, bool& dirty) {
+            std::size_t changed = 0;
+            for (const auto& o : others) {
+                const auto it = std::find_if(all.begin(), all.end(),
+                                             [&](const Silence& s) { return s.id == o.id; });
+                if (it == all.end()) {
+                    // Long ended elsewhere: nothing to keep (the write below would drop it anyway).
+                    if (o.ends_at + options_.keep_ended < now) continue;
+                    if (all.size() >= options_.max_silences) break;
+                    all.push_back(o);
+                    ++changed;
+                } else if (o.ends_at < it->ends_at) {
+                    it->ends_at = o.ends_at;
+                    it->expired_by = o.expired_by;
+                    ++changed;
+                }
+            }
+            std::sort(all.begin(), all.end(), [](const Silence& a, const Silence& b) {
+                return a.created_at != b.created_at ? a.created_at < b.created_at : a.id < b.id;
+            });
+            dirty = changed > 0;
+            return changed;
+        });
 }
 
 std::optional<std::string> SilenceStore::active_match(std::string_view key,
@@ -265,6 +298,15 @@ std::optional<std::string> SilenceStore::active_match(std::string_view key,
                 last_error_.clear();
             } catch (const std::exception& e) {
                 last_error_ = path().string() + ": " + e.what();
+                // Fail-safe: the silences read before stay in force (none after a start with
+                // a bad file, so events are planned and a person still decides); the next good
+                // version of the file is read as usual.
+                if (options_.log != nullptr) {
+                    options_.log->log(LogLevel::warn, "silences_unreadable",
+                                      {{"path", path().string()},
+                                       {"error", e.what()},
+                                       {"kept_silences", cached_.size()}});
+                }
             }
             seen_ = sig;
         }

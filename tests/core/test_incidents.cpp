@@ -106,3 +106,31 @@ TEST_CASE("unknown keys cost nothing and a zero window disables inhibition", "[i
     incidents.reconfigure(chain_topology(), 10min);
     CHECK(incidents.open_root_for("vps/vaultwarden", clock.steady_now()) == "vps/traefik");
 }
+
+TEST_CASE("an incident's symptoms are listed once each, bounded, and start afresh with the next",
+          "[inhibit][affected]") {
+    ManualClock clock;
+    IncidentTracker incidents(chain_topology(), 10min);
+    incidents.record("vps/traefik", false, clock.steady_now());
+    CHECK(incidents.symptoms_of("vps/traefik").empty());
+    CHECK(incidents.note_symptom("vps/traefik", "vps/vaultwarden"));
+    CHECK_FALSE(incidents.note_symptom("vps/traefik", "vps/vaultwarden"));  // once
+    CHECK(incidents.note_symptom("vps/traefik", "vps/x"));
+    CHECK(incidents.symptoms_of("vps/traefik") ==
+          std::vector<std::string>{"vps/vaultwarden", "vps/x"});
+    CHECK(incidents.symptoms_of("vps/docker").empty());
+
+    // A node going down with hundreds of containers lists the first kMaxAffected.
+    for (int i = 0; i < 300; ++i)
+        incidents.note_symptom("vps/traefik", "vps/s" + std::to_string(i));
+    CHECK(incidents.symptoms_of("vps/traefik").size() == ActionProposal::kMaxAffected);
+    CHECK(incidents.symptoms_of("vps/traefik")[0] == "vps/vaultwarden");
+
+    // Another event within the window is the same incident; one after it closed is a new one.
+    clock.advance(5min);
+    incidents.record("vps/traefik", false, clock.steady_now());
+    CHECK(incidents.symptoms_of("vps/traefik").size() == ActionProposal::kMaxAffected);
+    clock.advance(10min);
+    incidents.record("vps/traefik", false, clock.steady_now());
+    CHECK(incidents.symptoms_of("vps/traefik").empty());
+}

@@ -9,9 +9,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "planner/action_store.hpp"
 #include "planner/agent.hpp"
+#include "planner/file_sinks.hpp"
 #include "planner/testing.hpp"
 #include "service/agent_fixture.hpp"
+#include "support/gate.hpp"
+#include "support/temp_dir.hpp"
 
 using namespace planner;
 using namespace planner::testing;
@@ -108,6 +112,67 @@ TEST_CASE("inhibit_window zero turns inhibition off", "[inhibit]") {
     CHECK(f.agent.handle_event(make_health_event("vps", "traefik")) == HandleResult::proposed);
     CHECK(f.agent.handle_event(make_health_event("vps", "vaultwarden")) == HandleResult::proposed);
     CHECK(f.agent.counters().inhibited == 0);
+}
+
+TEST_CASE("the root proposal lists the symptoms it inhibited, also those that come later",
+          "[inhibit][affected]") {
+    TempDir tmp;
+    ManualClock clock;
+    auto options = vps_options();
+    options.prompt.topology.nodes[0].services.push_back({"nextcloud", {"traefik"}});
+    ActionStoreOptions so;
+    so.actions_dir = tmp / "actions";
+    so.state_dir = tmp / "state";
+    so.fsync = false;
+    FileActionSink sink(so.actions_dir, {false});
+    ActionStore store(so, nullptr, clock.wall_source());
+    Gate gate;  // holds the root cause's model call, so a symptom comes before its file
+    FakeRouter router([&](const std::vector<ChatMessage>&) {
+        gate.enter();
+        return make_route_result();
+    });
+    RecordingEventSink events;
+    RecordingLogSink log;
+    PlannerAgent agent(options, router, sink, events, log, clock.steady_source(),
+                       clock.wall_source(), &store);
+    agent.start();
+    REQUIRE(agent.dispatch_text("health", event_json("vps", "traefik")) == IntakeResult::queued);
+    REQUIRE(gate.wait_entered(1));
+    CHECK(agent.dispatch_text("health", event_json("vps", "vaultwarden")) ==
+          IntakeResult::inhibited);
+    CHECK(agent.dispatch_text("health", event_json("vps", "vaultwarden")) ==
+          IntakeResult::inhibited);
+    gate.open();
+    REQUIRE(agent.wait_idle(10s));
+    const auto root = [&] {
+        const auto files = store.list();
+        REQUIRE(files.size() == 1);
+        CHECK(files[0]["service"] == "traefik");
+        return files[0];
+    };
+    CHECK(root()["affected"] == nlohmann::json::array({"vps/vaultwarden"}));  // once
+
+    // While the proposal is pending, a new symptom is appended to its file, an old one is not.
+    CHECK(agent.dispatch_text("health", event_json("vps", "nextcloud")) == IntakeResult::inhibited);
+    CHECK(agent.dispatch_text("health", event_json("vps", "vaultwarden")) ==
+          IntakeResult::inhibited);
+    CHECK(root()["affected"] == nlohmann::json::array({"vps/vaultwarden", "vps/nextcloud"}));
+    CHECK(root()["status"] == "pending");
+
+    // A decided proposal is not changed any more.
+    const std::string id = root()["action_id"];
+    store.reject(id, "alice", "not now");
+    CHECK(store.note_affected(id, {"vps/other"}) == false);
+    CHECK(root()["affected"].size() == 2);
+    agent.stop();
+}
+
+TEST_CASE("a proposal without symptoms has no affected field", "[inhibit][affected]") {
+    AgentFixture f(make_route_result(), vps_options());
+    CHECK(f.agent.handle_event(make_health_event("vps", "traefik")) == HandleResult::proposed);
+    REQUIRE(f.actions.written().size() == 1);
+    CHECK(f.actions.written()[0].affected.empty());
+    CHECK_FALSE(f.actions.written()[0].to_action_file().contains("affected"));
 }
 
 #ifdef PLANNER_RUN_PATH

@@ -125,6 +125,57 @@ TEST_CASE("another process's silence is seen after one recheck interval, not per
     CHECK(planner_side.last_error().find("not a silences file") != std::string::npos);
 }
 
+TEST_CASE("a damaged silences file is logged once per version and the silences before stay",
+          "[silences]") {
+    TempDir tmp;
+    ManualClock clock;
+    RecordingLogSink log;
+    SilenceStore planner_side({.state_dir = tmp / "state", .fsync = false, .log = &log},
+                              clock.wall_source(), clock.steady_source());
+    auto ctl_side = make_store(tmp, clock);
+    const auto s = ctl_side.add("piha/*", 1h, "alice", "upgrade");
+    CHECK(planner_side.active_match("piha/x", clock.wall_now()) == s.id);
+    CHECK(log.lines("silences_unreadable").empty());
+
+    const auto damage = [&](const char* text) {
+        std::FILE* f = std::fopen(planner_side.path().c_str(), "w");
+        std::fputs(text, f);
+        std::fclose(f);
+    };
+    damage("{\"silences\": [truncated");
+    clock.advance(1s);
+    CHECK(planner_side.active_match("piha/x", clock.wall_now()) == s.id);  // fail-safe: kept
+    clock.advance(1s);
+    CHECK(planner_side.active_match("piha/x", clock.wall_now()) == s.id);
+    auto lines = log.lines("silences_unreadable");
+    REQUIRE(lines.size() == 1);  // once for this version of the file, not once per look
+    CHECK(lines[0].level == LogLevel::warn);
+    CHECK(lines[0].fields["path"] == planner_side.path().string());
+    CHECK(lines[0].fields["error"] == "not a silences file");
+    CHECK(lines[0].fields["kept_silences"] == 1);
+    // planner-ctl refuses to overwrite it.
+    CHECK_THROWS_AS(ctl_side.add("solaria/*", 1h, "bob", "r"), SilenceError);
+
+    // A planner that starts with the damaged file has no silences, says so, and plans.
+    SilenceStore restarted({.state_dir = tmp / "state", .fsync = false, .log = &log},
+                           clock.wall_source(), clock.steady_source());
+    CHECK_FALSE(restarted.active_match("piha/x", clock.wall_now()));
+    lines = log.lines("silences_unreadable");
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[1].fields["kept_silences"] == 0);
+
+    // Another bad version is logged again; a good one is read at once.
+    damage("[]");
+    clock.advance(1s);
+    CHECK(planner_side.active_match("piha/x", clock.wall_now()) == s.id);
+    CHECK(log.lines("silences_unreadable").size() == 3);
+    damage("{\"silences\": []}");
+    clock.advance(1s);
+    CHECK_FALSE(planner_side.active_match("piha/x", clock.wall_now()));
+    CHECK(planner_side.last_error().empty());
+    CHECK(log.lines("silences_unreadable").size() == 3);
+}
+
 TEST_CASE("the agent skips silenced events, counts and logs them with the silence id",
           "[silences]") {
     TempDir tmp;
@@ -313,6 +364,36 @@ TEST_CASE("planner-run --replay does not plan a silenced event, also after a res
         CHECK(summary["event"] == "planner_stopped");
         CHECK(summary["skipped"]["silenced"] == 1);
     }
+}
+
+TEST_CASE("planner-run with a damaged silences file logs one line and plans", "[silences]") {
+    TempDir tmp;
+    fs::create_directories(tmp / "actions");
+    fs::create_directories(tmp / "state");
+    {
+        std::FILE* f = std::fopen((tmp / "events.jsonl").c_str(), "w");
+        std::fputs((event_json("piha", "mosquitto") + "\n").c_str(), f);
+        std::fclose(f);
+        f = std::fopen((tmp / "state" / "silences.json").c_str(), "w");
+        std::fputs("{\"silences\": [", f);
+        std::fclose(f);
+    }
+    PlannerRunProcess run(
+        PLANNER_RUN_PATH, tmp,
+        {"--replay", (tmp / "events.jsonl").string(), "--model", "rules", "--log-format", "json",
+         "--actions-dir", (tmp / "actions").string(), "--events-dir", (tmp / "events").string(),
+         "--state-dir", (tmp / "state").string()});
+    REQUIRE(run.wait(60s) == 0);
+    INFO(run.stderr_text());
+    CHECK(run.count_log("silences_unreadable") == 1);
+    for (const auto& line : run.log_lines()) {
+        if (line["event"] != "silences_unreadable") continue;
+        CHECK(line["level"] == "warn");
+        CHECK(line["path"] == (tmp / "state" / "silences.json").string());
+        CHECK(line["kept_silences"] == 0);
+    }
+    CHECK(files_under(tmp / "actions").size() == 1);  // planned: no silence is in force
+    CHECK(run.log_lines().back()["skipped"]["silenced"] == 0);
 }
 
 #endif  // PLANNER_RUN_PATH

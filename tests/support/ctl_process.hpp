@@ -24,12 +24,13 @@ struct CtlResult {
 /// output goes through `out.txt` and `err.txt` in `dir`.
 inline CtlResult run_ctl_process(std::vector<std::string> argv, const std::filesystem::path& dir,
                                  std::vector<std::pair<std::string, std::string>> env = {}) {
-    Process p(ProcessOptions{.argv = std::move(argv),
-                             .env = std::move(env),
-                             .unset_env = {"ACTIONS_DIR", "EVENTS_DIR", "PLANNER_STATE_DIR",
-                                           "NODE_NAME", "PLANNER_CONFIG"},
-                             .stdout_stream = dir / "out.txt",
-                             .stderr_stream = dir / "err.txt"});
+    Process p(ProcessOptions{
+        .argv = std::move(argv),
+        .env = std::move(env),
+        .unset_env = {"ACTIONS_DIR", "EVENTS_DIR", "PLANNER_STATE_DIR", "NODE_NAME",
+                      "PLANNER_CONFIG", "REDIS_URL", "PLANNER_INTAKE", "PLANNER_STREAM_GROUP"},
+        .stdout_stream = dir / "out.txt",
+        .stderr_stream = dir / "err.txt"});
     CtlResult r;
     r.code = p.wait(std::chrono::seconds{30}).value_or(-1);
     r.out = read_text(dir / "out.txt");
