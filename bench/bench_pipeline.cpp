@@ -8,6 +8,15 @@
 ///    FileActionSink writes; the clock stops when write() returns. One event at a time
 ///    (latency) and a burst (throughput), without and with fsync.
 ///  - the plain fsync loop on the same directory: the disk's own number.
+///  - end to end: PUBLISH on a private redis-server, the product's RedisSubscriber,
+///    dispatch_text, the worker, the chain router with the rules provider, FileActionSink with
+///    fsync; the clock runs from just before PUBLISH until write() returns (the file is
+///    durable), beside the plain fsync loop on the same directory.
+///
+/// `--pin CPU` binds the whole process (every thread it starts) to one CPU, as `taskset -c CPU`
+/// would, so the figures do not include migrations between cores.
+
+#include <sched.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -15,14 +24,19 @@
 #include <filesystem>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <planner/agent.hpp>
+#include <planner/chain_router.hpp>
+#include <planner/detail/time.hpp>
 #include <planner/file_sinks.hpp>
 #include <planner/log.hpp>
 #include <planner/planner.hpp>
+#include <planner/redis_subscriber.hpp>
 
 #include "bench_common.hpp"
+#include "bench_process.hpp"
 #include "fsync_loop.hpp"
 
 namespace {
@@ -67,11 +81,12 @@ class InstantRouter final : public planner::LLMRouter {
     }
 };
 
-/// Serialises like the file sinks and keeps only the size: the JSON work without the disk.
+/// Serialises with the file sinks' own functions and keeps only the size: the JSON work (and
+/// the event file's timestamp) without the disk.
 class MemoryActionSink final : public planner::ActionSink {
   public:
     std::string write(const planner::ActionProposal& p) override {
-        bytes += p.to_action_file().dump(2).size();
+        bytes += planner::action_file_text(p).size();
         return p.action_id;
     }
     std::size_t bytes = 0;
@@ -80,17 +95,16 @@ class MemoryActionSink final : public planner::ActionSink {
 class MemoryEventSink final : public planner::EventSink {
   public:
     std::string emit(const planner::PlannerEvent& e) override {
-        const nlohmann::json j = {{"type", e.type},
-                                  {"severity", e.severity},
-                                  {"node", "bench"},
-                                  {"service", e.service},
-                                  {"correlation_id", e.correlation_id},
-                                  {"payload", e.payload},
-                                  {"timestamp", "2026-01-01T00:00:00Z"}};
-        bytes += j.dump(2).size();
+        bytes +=
+            planner::event_file_text(
+                e, node_, planner::detail::format_iso8601_utc(std::chrono::system_clock::now()))
+                .size();
         return e.correlation_id;
     }
     std::size_t bytes = 0;
+
+  private:
+    const std::string node_ = "bench";
 };
 
 /// Stamps the moment the inner sink's write returned, i.e. the action file is durable.
@@ -100,14 +114,25 @@ class TimedActionSink final : public planner::ActionSink {
     std::string write(const planner::ActionProposal& p) override {
         auto where = inner_.write(p);
         last_ns.store(bench::now_ns());
-        written.fetch_add(1);
+        {
+            std::lock_guard lock(mutex_);
+            written.fetch_add(1);
+        }
+        changed_.notify_all();
         return where;
+    }
+    /// Until `n` actions are written; false after `timeout`.
+    bool wait_written(long n, std::chrono::milliseconds timeout) {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, timeout, [&] { return written.load() >= n; });
     }
     std::atomic<std::int64_t> last_ns{0};
     std::atomic<long> written{0};
 
   private:
     planner::ActionSink& inner_;
+    std::mutex mutex_;
+    std::condition_variable changed_;
 };
 
 planner::PlannerAgentOptions agent_options(bool burst) {
@@ -152,15 +177,17 @@ Figures own_work(long count, planner::LogSink& log) {
 /// The started agent on the real file sinks under `dir`; both file measurements drive it, so
 /// they differ only in how they feed it and what they time.
 struct FileAgent {
-    FileAgent(const std::filesystem::path& dir, bool fsync, bool burst, planner::LogSink& log)
-        : files(dir / "actions", {fsync}),
+    FileAgent(const std::filesystem::path& dir, bool fsync, bool burst, planner::LogSink& log,
+              std::unique_ptr<planner::LLMRouter> chosen = std::make_unique<InstantRouter>())
+        : router(std::move(chosen)),
+          files(dir / "actions", {fsync}),
           actions(files),
           events(dir / "events", [] { return std::string("bench"); },
                  std::chrono::system_clock::now, {fsync}),
-          agent(agent_options(burst), router, actions, events, log) {
+          agent(agent_options(burst), *router, actions, events, log) {
         agent.start();
     }
-    InstantRouter router;
+    std::unique_ptr<planner::LLMRouter> router;
     planner::FileActionSink files;
     TimedActionSink actions;
     planner::FileEventSink events;
@@ -212,6 +239,65 @@ double burst_to_file(const std::filesystem::path& dir, long count, bool fsync,
     return static_cast<double>(count) / bench::seconds_between(start, end);
 }
 
+/// PUBLISH → RedisSubscriber → dispatch_text → worker → rules provider → FileActionSink, one
+/// event at a time, as planner-run --model rules wires them: latency to a durable file.
+Figures publish_to_file(const std::filesystem::path& dir, long count, bool fsync,
+                        planner::LogSink& log, bench::Redis& redis) {
+    planner::ChainRouterOptions chain;
+    chain.models = {"rules"};
+    FileAgent pipeline(dir, fsync, false, log, planner::make_chain_router(chain));
+    auto& agent = pipeline.agent;
+    auto& actions = pipeline.actions;
+    planner::RedisSubscriberOptions so;
+    so.url.port = redis.port();
+    so.channels = {"health_events"};
+    planner::RedisSubscriber subscriber(so, [&](std::string_view channel, std::string_view data) {
+        agent.dispatch_text(channel, data);
+    });
+    std::atomic<bool> stop{false};
+    std::thread intake([&] { subscriber.run(stop); });
+    struct Join {
+        std::atomic<bool>& stop;
+        std::thread& t;
+        ~Join() {
+            stop.store(true);
+            t.join();
+        }
+    } join{stop, intake};
+    bench::wait_for_subscribers(redis.control(), "health_events", 1, std::chrono::seconds{10});
+    Figures f;
+    const auto start = bench::now_ns();
+    for (long i = 0; i < count; ++i) {
+        const auto text = event_text(2'000'000 + i);
+        const auto t0 = bench::now_ns();
+        auto* reply = static_cast<redisReply*>(
+            redisCommand(redis.control(), "PUBLISH health_events %b", text.data(), text.size()));
+        const bool delivered =
+            reply != nullptr && reply->type == REDIS_REPLY_INTEGER && reply->integer == 1;
+        if (reply != nullptr) freeReplyObject(reply);
+        if (!delivered) throw std::runtime_error("PUBLISH reached no subscriber");
+        if (!actions.wait_written(i + 1, std::chrono::seconds{30})) {
+            throw std::runtime_error("no action file for a published event");
+        }
+        // The event file too, so the next event starts on a quiet worker.
+        if (!agent.wait_idle(std::chrono::seconds{30})) throw std::runtime_error("stuck");
+        f.latency_us.push_back(static_cast<double>(actions.last_ns.load() - t0) / 1000.0);
+    }
+    f.per_second = static_cast<double>(count) / bench::seconds_between(start, bench::now_ns());
+    agent.stop();
+    return f;
+}
+
+/// Binds this process, and so every thread it starts later, to `cpu`.
+void pin_to_cpu(long cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(static_cast<std::size_t>(cpu), &set);
+    if (sched_setaffinity(0, sizeof set, &set) != 0) {
+        throw std::runtime_error("cannot pin to CPU " + std::to_string(cpu));
+    }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -221,7 +307,13 @@ int main(int argc, char** argv) try {
     const std::filesystem::path dir = args.text("--dir", "bench-pipeline-dir");
     /// Only the in-memory part, for profiling the planner's own work with perf.
     const bool own_only = args.flag("--own-only");
+    /// Only the end-to-end part (PUBLISH → durable action file), with `--e2e-count` events.
+    const bool e2e_only = args.flag("--e2e-only");
+    const long e2e_count = args.number("--e2e-count", 200);
+    const long pin = args.number("--pin", -1);
+    const std::string redis_binary = args.text("--redis-server", "redis-server");
     args.finish();
+    if (pin >= 0) pin_to_cpu(pin);
     std::filesystem::remove_all(dir);
 
     // The product's log: one JSON line per proposal, formatted and written, to /dev/null.
@@ -230,17 +322,19 @@ int main(int argc, char** argv) try {
     planner::JsonLinesLogSink log(devnull, planner::LogLevel::info);
 
     bench::Report report("pipeline");
-    {
+    report.figure("pinned to CPU (-1: not pinned)", static_cast<double>(pin), "cpu");
+    if (!e2e_only) {
         // Warm-up: lazily built schema, validator and allocator pools.
         own_work(200, log);
         auto f = own_work(count, log);
         report.figure("own work: events/s", f.per_second, "1/s");
-        report.figure("own work: p50", bench::percentile(f.latency_us, 50), "us");
+        report.figure("own work: p50", bench::percentile(f.latency_us, 50), "us",
+                      bench::Target::at_most(25));
         report.figure("own work: p99", bench::percentile(f.latency_us, 99), "us",
-                      bench::Target::at_most(50));
+                      bench::Target::at_most(60));
     }
     for (const bool fsync : {false, true}) {
-        if (own_only) break;
+        if (own_only || e2e_only) break;
         const long n = fsync ? fsync_count : count;
         const std::string tag = fsync ? " (fsync)" : " (no fsync)";
         auto f = dispatch_to_file(dir / (fsync ? "one-fsync" : "one-nofsync"), n, fsync, log);
@@ -255,6 +349,24 @@ int main(int argc, char** argv) try {
         report.figure("plain write loop p99" + tag, bench::percentile(loop.latency_us, 99), "us");
         report.figure("plain write loop files/s" + tag, static_cast<double>(n) / loop.seconds,
                       "1/s");
+    }
+    if (!own_only) {
+        bench::Redis redis(redis_binary);
+        for (const bool fsync : {false, true}) {
+            const std::string tag = fsync ? " (fsync)" : " (no fsync)";
+            const auto sub = dir / (fsync ? "e2e-fsync" : "e2e-nofsync");
+            auto f = publish_to_file(sub, e2e_count, fsync, log, redis);
+            report.figure("PUBLISH->durable file, rules p50" + tag,
+                          bench::percentile(f.latency_us, 50), "us");
+            report.figure("PUBLISH->durable file, rules p99" + tag,
+                          bench::percentile(f.latency_us, 99), "us");
+            auto loop = bench::fsync_loop(sub / "actions", e2e_count, 600, fsync);
+            report.figure("plain write loop, same dir, p50" + tag,
+                          bench::percentile(loop.latency_us, 50), "us");
+            report.figure("plain write loop, same dir, p99" + tag,
+                          bench::percentile(loop.latency_us, 99), "us");
+        }
+        report.figure("events end to end (each)", static_cast<double>(e2e_count), "events");
     }
     report.figure("events (no fsync)", static_cast<double>(count), "events");
     report.figure("events (fsync)", static_cast<double>(fsync_count), "events");

@@ -41,6 +41,15 @@ std::size_t remove_stale_temporaries(const std::filesystem::path& dir, int max_d
 /// std::system_error with a one-line reason otherwise.
 void prepare_output_directory(const std::filesystem::path& dir);
 
+/// What an action file holds: `to_action_file()` indented by two, and a newline.
+std::string action_file_text(const ActionProposal& proposal);
+
+/// What an event file holds (docs/formats.md): the event, written on `node` at `timestamp`
+/// (ISO 8601 UTC), indented by two, and a newline. The benchmark serialises with it too, so
+/// it measures exactly what the sink writes.
+std::string event_file_text(const PlannerEvent& event, const std::string& node,
+                            const std::string& timestamp);
+
 /// `<dir>/<action_id>.json`, exactly `ActionProposal::to_action_file()`.
 class FileActionSink final : public ActionSink {
   public:

@@ -4,6 +4,8 @@
 /// The chat messages sent to a model for one event: the rules in the system message, the event
 /// as quoted data in the user message.
 
+#include <algorithm>
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -47,12 +49,20 @@ struct Topology {
     };
 };
 
+/// PromptOptions::max_listed_names by default.
+inline constexpr std::size_t kMaxListedNames = 10;
+
 /// What goes into the prompt besides the event and the house rules.
 struct PromptOptions {
     Topology topology{};
     /// The payload is cut to this many bytes of JSON, so one huge event cannot blow up a
     /// request or a small model's context.
     std::size_t max_payload_bytes = 4096;
+    /// At most this many names per list of the event's context (its node's services, what its
+    /// service depends on, what depends on it); the rest are counted ("and 39 more"). A shared
+    /// service (DNS, a proxy) has a dependent on every node, and listing them all would make its
+    /// prompt grow with the homelab, and the model's time with it; ten say what it is.
+    std::size_t max_listed_names = kMaxListedNames;
 };
 
 /// Opening and closing tags of the event block in the user message.
@@ -73,13 +83,14 @@ inline std::string_view utf8_prefix(std::string_view text, std::size_t max_bytes
 inline std::string escape_angle_brackets(std::string_view json_text) {
     std::string out;
     out.reserve(json_text.size());
-    for (const char c : json_text) {
-        if (c == '<') {
-            out += "\\u003c";
-        } else {
-            out += c;
-        }
+    std::size_t from = 0;
+    for (auto at = json_text.find('<'); at != std::string_view::npos;
+         at = json_text.find('<', from)) {
+        out.append(json_text.substr(from, at - from));
+        out += "\\u003c";
+        from = at + 1;
     }
+    out.append(json_text.substr(from));
     return out;
 }
 
@@ -134,10 +145,11 @@ inline std::string build_system_prompt(const HouseRules& rules = {},
 
 /// The user message: the event as one JSON object between `<event>` tags, its payload capped.
 inline std::string build_user_prompt(const HealthEvent& event, const PromptOptions& options = {}) {
-    nlohmann::json data = {{"node", event.node},
-                           {"service", event.service},
-                           {"event_type", event.event_type},
-                           {"severity", event.severity}};
+    nlohmann::json data = nlohmann::json::object();
+    data["node"] = event.node;
+    data["service"] = event.service;
+    data["event_type"] = event.event_type;
+    data["severity"] = event.severity;
     const std::string payload = detail::dump_lenient(event.payload);
     if (payload.size() <= options.max_payload_bytes) {
         data["payload"] = event.payload;
@@ -147,9 +159,15 @@ inline std::string build_user_prompt(const HealthEvent& event, const PromptOptio
             "...[truncated, " + std::to_string(payload.size()) + " bytes in total]";
     }
     // Names stay inside the quoted block: outside it a crafted service name could pose as text.
-    return "Health event, as reported (data only):\n" + std::string(kEventOpenTag) + "\n" +
-           detail::escape_angle_brackets(detail::dump_lenient(data, 2)) + "\n" +
-           std::string(kEventCloseTag) + "\nPropose one action for this node and service as JSON.";
+    constexpr std::string_view head = "Health event, as reported (data only):\n";
+    constexpr std::string_view tail = "\nPropose one action for this node and service as JSON.";
+    const std::string block = detail::escape_angle_brackets(detail::dump_lenient(data, 2));
+    std::string out;
+    out.reserve(head.size() + kEventOpenTag.size() + block.size() + kEventCloseTag.size() +
+                tail.size() + 2);
+    out.append(head).append(kEventOpenTag).append(1, '\n').append(block).append(1, '\n');
+    out.append(kEventCloseTag).append(tail);
+    return out;
 }
 
 /// `depends_on` entry → `node/service` key: a bare name is a service of the same node.
@@ -158,44 +176,72 @@ inline std::string resolve_dependency(std::string_view node, std::string_view en
                                                      : std::string(entry);
 }
 
+namespace detail {
+
+/// Appends ` a, b, c` and, past `max_names`, ` and N more`: a list whose length the
+/// configuration does not control.
+inline void append_capped_names(std::string& out, const std::vector<std::string>& names,
+                                std::size_t max_names) {
+    const std::size_t shown = std::min(names.size(), max_names);
+    for (std::size_t i = 0; i < shown; ++i) {
+        out += i ? ", " : " ";
+        out += names[i];
+    }
+    if (names.size() > shown) {
+        out += shown ? " and " : " ";
+        out += std::to_string(names.size() - shown);
+        out += " more";
+    }
+}
+
+}  // namespace detail
+
 /// What the configuration says about `event` and only that: its node's description and
 /// services, what its service depends on and what depends on it, and the per-service house
 /// rules that apply. Empty when the configuration knows nothing about it. Text from the
-/// configuration only: the event's own names stay inside the event block.
+/// configuration only: the event's own names stay inside the event block. Each list names at
+/// most `max_names` entries and counts the rest, so the context stays small in a homelab of
+/// any size.
 inline std::string build_event_context(const HealthEvent& event, const HouseRules& rules,
-                                       const Topology& topology) {
+                                       const Topology& topology,
+                                       std::size_t max_names = kMaxListedNames) {
     std::string out;
     const std::string key = service_key(event.node, event.service);
+    std::vector<std::string> names;
     for (const auto& node : topology.nodes) {
         if (node.name != event.node) continue;
         out += "- This node: " + node.name + ": " + node.description + "\n";
         if (!node.services.empty()) {
+            names.clear();
+            for (const auto& s : node.services) names.push_back(s.name);
             out += "- Its services:";
-            for (std::size_t i = 0; i < node.services.size(); ++i) {
-                out += (i ? ", " : " ") + node.services[i].name;
-            }
+            detail::append_capped_names(out, names, max_names);
             out += "\n";
         }
         for (const auto& s : node.services) {
             if (s.name != event.service || s.depends_on.empty()) continue;
+            names.clear();
+            for (const auto& d : s.depends_on) names.push_back(resolve_dependency(node.name, d));
             out += "- This service depends on:";
-            for (std::size_t i = 0; i < s.depends_on.size(); ++i) {
-                out += (i ? ", " : " ") + resolve_dependency(node.name, s.depends_on[i]);
-            }
+            detail::append_capped_names(out, names, max_names);
             out += "\n";
         }
     }
-    std::string dependents;
+    names.clear();
     for (const auto& node : topology.nodes) {
         for (const auto& s : node.services) {
             for (const auto& d : s.depends_on) {
                 if (resolve_dependency(node.name, d) != key) continue;
-                dependents += (dependents.empty() ? " " : ", ") + service_key(node.name, s.name);
+                names.push_back(service_key(node.name, s.name));
                 break;
             }
         }
     }
-    if (!dependents.empty()) out += "- Depend on this service:" + dependents + "\n";
+    if (!names.empty()) {
+        out += "- Depend on this service:";
+        detail::append_capped_names(out, names, max_names);
+        out += "\n";
+    }
     if (const auto* allowed = allowed_actions_for(rules, event.node, event.service)) {
         out +=
             "- Allowed actions for this service (enforced): " + detail::join_words(*allowed) + "\n";
@@ -212,7 +258,8 @@ inline std::string build_event_context(const HealthEvent& event, const HouseRule
 /// The user message with the event's context from the configuration before the event block.
 inline std::string build_user_prompt(const HealthEvent& event, const HouseRules& rules,
                                      const PromptOptions& options) {
-    const std::string context = build_event_context(event, rules, options.topology);
+    const std::string context =
+        build_event_context(event, rules, options.topology, options.max_listed_names);
     std::string user = build_user_prompt(event, options);
     if (context.empty()) return user;
     return "Context from the homelab's configuration:\n" + context + "\n" + user;

@@ -58,22 +58,24 @@ struct ActionProposal {
             }
             desc += "]";
         }
-        nlohmann::json file = {
-            {"action_id", action_id},
-            {"type", type},
-            {"node", node},
-            {"service", service},
-            {"risk_level", risk_level},
-            {"confidence", confidence},
-            {"requires_human", requires_human},
-            {"status", "pending"},
-            {"timestamp", detail::format_iso8601_utc(created_at)},
-            {"source_event", source_event},
-            {"llm_model", llm_model},
-            {"llm_attempts", llm_attempts},
-            {"payload", {{"action", action}, {"reason", reason}}},
-            {"description", std::move(desc)},
-        };
+        // Assigned key by key: an initializer list builds a two-element array per key first.
+        nlohmann::json file = nlohmann::json::object();
+        file["action_id"] = action_id;
+        file["type"] = type;
+        file["node"] = node;
+        file["service"] = service;
+        file["risk_level"] = risk_level;
+        file["confidence"] = confidence;
+        file["requires_human"] = requires_human;
+        file["status"] = "pending";
+        file["timestamp"] = detail::format_iso8601_utc(created_at);
+        file["source_event"] = source_event;
+        file["llm_model"] = llm_model;
+        file["llm_attempts"] = llm_attempts;
+        auto& payload = file["payload"] = nlohmann::json::object();
+        payload["action"] = action;
+        payload["reason"] = reason;
+        file["description"] = std::move(desc);
         if (expires_at) file["expires_at"] = detail::format_iso8601_utc(*expires_at);
         if (escalated) {
             file["escalated"] = true;

@@ -151,6 +151,28 @@ void prepare_output_directory(const fs::path& dir) {
     if (::access(dir.c_str(), W_OK | X_OK) != 0) throw_errno(dir.string() + " is not writable");
 }
 
+std::string action_file_text(const ActionProposal& proposal) {
+    std::string text = detail::dump_lenient(proposal.to_action_file(), 2);
+    text += '\n';
+    return text;
+}
+
+std::string event_file_text(const PlannerEvent& event, const std::string& node,
+                            const std::string& timestamp) {
+    // Assigned key by key: an initializer list builds a two-element array per key first.
+    nlohmann::json doc = nlohmann::json::object();
+    doc["type"] = event.type;
+    doc["severity"] = event.severity;
+    doc["node"] = node;
+    doc["service"] = event.service;
+    doc["correlation_id"] = event.correlation_id;
+    doc["payload"] = event.payload;
+    doc["timestamp"] = timestamp;
+    std::string text = detail::dump_lenient(doc, 2);
+    text += '\n';
+    return text;
+}
+
 FileActionSink::FileActionSink(fs::path dir, FileSinkOptions options)
     : dir_(std::move(dir)), options_(options) {
     prepare_output_directory(dir_);
@@ -166,9 +188,8 @@ std::string FileActionSink::write(const ActionProposal& proposal) {
     const std::string name = id + ".json";
     check_inside(dir_, name);
     const UniqueFd dir_fd = open_directory(dir_);
-    detail::write_file_atomically(dir_fd.get(), name,
-                                  detail::dump_lenient(proposal.to_action_file(), 2) + "\n",
-                                  options_.fsync, dir_ / name);
+    detail::write_file_atomically(dir_fd.get(), name, action_file_text(proposal), options_.fsync,
+                                  dir_ / name);
     return (dir_ / name).string();
 }
 
@@ -194,17 +215,10 @@ std::string FileEventSink::emit(const PlannerEvent& event) {
     const fs::path relative = fs::path(date) / node_dir / name;
     check_inside(dir_, relative);
 
-    const nlohmann::json doc = {{"type", event.type},
-                                {"severity", event.severity},
-                                {"node", node},
-                                {"service", event.service},
-                                {"correlation_id", event.correlation_id},
-                                {"payload", event.payload},
-                                {"timestamp", iso}};
     const UniqueFd root = open_directory(dir_);
     const UniqueFd day = open_subdirectory(root.get(), date, options_.fsync);
     const UniqueFd node_fd = open_subdirectory(day.get(), node_dir, options_.fsync);
-    detail::write_file_atomically(node_fd.get(), name, detail::dump_lenient(doc, 2) + "\n",
+    detail::write_file_atomically(node_fd.get(), name, event_file_text(event, node, iso),
                                   options_.fsync, dir_ / relative);
     return (dir_ / relative).string();
 }

@@ -82,10 +82,14 @@ JsonLinesLogSink::JsonLinesLogSink(std::FILE* out, LogLevel min_level, WallTimeS
                                    bool journal_priorities)
     : StreamLogSinkBase(out, min_level, std::move(now), journal_priorities) {}
 
-void JsonLinesLogSink::log(LogLevel level, std::string_view event, const nlohmann::json& fields) {
-    if (!enabled(level)) return;
+namespace {
+
+/// The general form, for fields that are not an object or that use a reserved key (which is
+/// written with a `_` prefix): the line as one JSON object, ts/level/event first.
+std::string renamed_line(std::string ts, LogLevel level, std::string_view event,
+                         const nlohmann::json& fields) {
     nlohmann::json line = nlohmann::json::object();
-    line["ts"] = timestamp();
+    line["ts"] = std::move(ts);
     line["level"] = to_string(level);
     line["event"] = event;
     if (fields.is_object()) {
@@ -113,6 +117,58 @@ void JsonLinesLogSink::log(LogLevel level, std::string_view event, const nlohman
         text += ',';
     }
     text.back() = '}';
+    text += '\n';
+    return text;
+}
+
+/// Appends `text` as a JSON string exactly as nlohmann's dump_lenient writes it: printable
+/// ASCII without `"` or `\` as it is, anything else through the serializer.
+void append_json_string(std::string& out, std::string_view text) {
+    if (!detail::is_plain_json_string(text)) {
+        out += detail::dump_lenient(nlohmann::json(std::string(text)));
+        return;
+    }
+    out += '"';
+    out += text;
+    out += '"';
+}
+
+bool has_reserved_key(const nlohmann::json& fields) {
+    for (const auto key : kReservedKeys) {
+        if (fields.contains(key)) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+void JsonLinesLogSink::log(LogLevel level, std::string_view event, const nlohmann::json& fields) {
+    if (!enabled(level)) return;
+    const bool plain = fields.is_null() || (fields.is_object() && !has_reserved_key(fields));
+    if (!plain) {
+        write_line(level, renamed_line(timestamp(), level, event, fields));
+        return;
+    }
+    // ts, level and event first, for people who grep; then the fields as one object, written
+    // in place in nlohmann's (sorted) key order: no copy of the fields, no string per field.
+    std::string text = "{\"ts\":";
+    append_json_string(text, timestamp());
+    text += ",\"level\":";
+    append_json_string(text, to_string(level));
+    text += ",\"event\":";
+    append_json_string(text, event);
+    if (fields.is_object() && !fields.empty()) {
+        const auto brace = text.size();
+        if (detail::append_json(text, fields, -1, 0)) {
+            text[brace] = ',';  // the fields' '{' becomes the separator, their '}' ends the line
+        } else {
+            text.resize(brace);
+            text += ',';
+            text.append(detail::dump_lenient(fields), 1);
+        }
+    } else {
+        text += '}';
+    }
     text += '\n';
     write_line(level, text);
 }

@@ -136,12 +136,18 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     const auto escalation = apply_escalation(p, guide->rules.escalate, key);
     const bool took_budget = p.action != "ignore" && apply_budget(p, guide->rules.budget, key);
     counters_.proposal(p.action);
-    nlohmann::json summary = {
-        {"action_id", p.action_id},   {"key", key},
-        {"action", p.action},         {"type", p.type},
-        {"risk_level", p.risk_level}, {"requires_human", p.requires_human},
-        {"confidence", p.confidence}, {"model", p.llm_model},
-        {"attempts", p.llm_attempts}, {"policy_corrections", p.policy_corrections}};
+    // Key by key: an initializer list builds a two-element array per key first.
+    nlohmann::json summary = nlohmann::json::object();
+    summary["action_id"] = p.action_id;
+    summary["key"] = key;
+    summary["action"] = p.action;
+    summary["type"] = p.type;
+    summary["risk_level"] = p.risk_level;
+    summary["requires_human"] = p.requires_human;
+    summary["confidence"] = p.confidence;
+    summary["model"] = p.llm_model;
+    summary["attempts"] = p.llm_attempts;
+    summary["policy_corrections"] = p.policy_corrections;
     if (p.escalated) summary["escalated"] = true;
     // A fallback must say why: without the failed attempts, "model": "rules" after a dead GPU
     // box or a revoked key looks the same as a chain configured with rules alone.
@@ -183,9 +189,8 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
                      {{"key", key}, {"error", e.what()}});
         }
     }
-    auto written = summary;
-    written["path"] = where;
-    log_.log(LogLevel::info, "proposal_written", written);
+    summary["path"] = where;  // the last use of the summary: no copy
+    log_.log(LogLevel::info, "proposal_written", summary);
     if (escalation_ != nullptr) {
         escalation_->record(key, p.action_id, p.action, detail::format_iso8601_utc(p.created_at),
                             guide->rules.escalate.window);
@@ -220,12 +225,13 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     started.service = event.service;
     started.correlation_id = p.action_id;
     // docs/formats.md: the action, where it runs, and the file the executor will pick up.
-    started.payload = {{"action", p.action},
-                       {"target_node", p.node},
-                       {"action_file", p.action_id + ".json"},
-                       {"action_id", p.action_id},
-                       {"risk_level", p.risk_level},
-                       {"requires_human", p.requires_human}};
+    auto& payload = started.payload = nlohmann::json::object();
+    payload["action"] = p.action;
+    payload["target_node"] = p.node;
+    payload["action_file"] = p.action_id + ".json";
+    payload["action_id"] = p.action_id;
+    payload["risk_level"] = p.risk_level;
+    payload["requires_human"] = p.requires_human;
     try {
         events_.emit(started);
     } catch (const std::exception& e) {

@@ -1,3 +1,5 @@
+#include <limits>
+
 #include <catch2/catch.hpp>
 
 #include <planner/schema_validator.hpp>
@@ -103,4 +105,98 @@ TEST_CASE("schema uses only keywords every strict mode accepts", "[schema]") {
         CHECK(text.find(keyword) == std::string::npos);
     }
     CHECK(planner::proposal_schema()["additionalProperties"] == false);
+}
+
+TEST_CASE("the proposal validator's fast check agrees with valijson on every kind of document",
+          "[schema]") {
+    // The same schema plus an annotation: not of the kind the fast check compiles, so this one
+    // always walks valijson.
+    auto annotated = planner::proposal_schema();
+    annotated["description"] = "a proposal";
+    const planner::SchemaValidator walked(annotated);
+    const std::vector<json> values = {"restart",
+                                      "redeploy",
+                                      "notify",
+                                      "ignore",
+                                      "reboot",
+                                      "",
+                                      "Restart",
+                                      0,
+                                      1,
+                                      2,
+                                      -1,
+                                      0.0,
+                                      -0.0,
+                                      0.5,
+                                      1.0,
+                                      1.0000001,
+                                      -1e-9,
+                                      18446744073709551615ULL,
+                                      std::numeric_limits<double>::quiet_NaN(),
+                                      std::numeric_limits<double>::infinity(),
+                                      true,
+                                      false,
+                                      nullptr,
+                                      json::array(),
+                                      json::object(),
+                                      json::array({"restart"})};
+    std::vector<json> documents = {valid(),       json::array(),  json("restart"),
+                                   json(nullptr), json::object(), json(0.5)};
+    const json base = valid();
+    for (const auto& [key, _] : base.items()) {
+        auto without = valid();
+        without.erase(key);
+        documents.push_back(without);
+        for (const auto& v : values) {
+            auto changed = valid();
+            changed[key] = v;
+            documents.push_back(changed);
+        }
+    }
+    auto extra = valid();
+    extra["command"] = "rm -rf /";
+    documents.push_back(extra);
+    auto swapped = valid();  // six properties, one of them unknown
+    swapped.erase("reason");
+    swapped["reasons"] = "stopped";
+    documents.push_back(swapped);
+    std::size_t accepted = 0;
+    for (const auto& d : documents) {
+        CAPTURE(d.dump());
+        const auto fast = planner::validate_proposal(d);
+        const auto slow = walked.validate(d);
+        CHECK(fast.empty() == slow.empty());
+        CHECK(planner::to_string(fast) == planner::to_string(slow));
+        if (fast.empty()) ++accepted;
+    }
+    // Both sides are exercised: dozens of valid variants (actions, strings, confidences in
+    // [0, 1], booleans) and more than a hundred invalid ones.
+    CHECK(accepted >= 30);
+    CHECK(documents.size() - accepted >= 100);
+}
+
+TEST_CASE("a custom flat schema gets the fast check and keeps valijson's answers", "[schema]") {
+    const json flat = {{"type", "object"},
+                       {"properties",
+                        {{"mode", {{"type", "string"}, {"enum", {"a", "b"}}}},
+                         {"level", {{"type", "number"}, {"minimum", -2}, {"maximum", 2.5}}},
+                         {"on", {{"type", "boolean"}}}}},
+                       {"required", {"mode", "level", "on"}},
+                       {"additionalProperties", false}};
+    auto annotated = flat;
+    annotated["title"] = "walked";
+    const planner::SchemaValidator fast(flat);
+    const planner::SchemaValidator walked(annotated);
+    for (const json& mode : {json("a"), json("b"), json("c"), json(1)}) {
+        for (const json& level : {json(-2), json(-2.1), json(0), json(2.5), json(2.6), json("1")}) {
+            for (const json& on : {json(true), json(nullptr)}) {
+                const json d = {{"mode", mode}, {"level", level}, {"on", on}};
+                CAPTURE(d.dump());
+                CHECK(planner::to_string(fast.validate(d)) ==
+                      planner::to_string(walked.validate(d)));
+            }
+        }
+    }
+    CHECK(fast.validate(json{{"mode", "a"}, {"level", 1}, {"on", false}}).empty());
+    CHECK_FALSE(fast.validate(json{{"mode", "a"}, {"level", 1}}).empty());
 }

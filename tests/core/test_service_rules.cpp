@@ -151,3 +151,86 @@ TEST_CASE("an event the configuration does not know gets no context block", "[me
             .content;
     CHECK(user == planner::build_user_prompt(make_health_event("elsewhere", "x"), options));
 }
+
+namespace {
+
+/// `nodes` nodes of four services shaped like the benchmark's homelab: node descriptions of
+/// about 60 bytes, and the first service of every other node depends on node0/svc3 (a shared
+/// DNS or proxy), so node0/svc3 has `nodes - 1` dependents.
+planner::Topology hub_topology(int nodes) {
+    planner::Topology t = big_topology(nodes, 4);
+    for (auto& node : t.nodes) {
+        node.description = "mini PC in the rack, Debian 12, docker compose, " + node.description;
+    }
+    for (int n = 1; n < nodes; ++n) {
+        t.nodes[static_cast<std::size_t>(n)].services[0].depends_on = {"node0/svc3"};
+    }
+    return t;
+}
+
+std::string user_message(const planner::Topology& topology, const std::string& node,
+                         const std::string& service, std::size_t max_names = 10) {
+    planner::PromptOptions options;
+    options.topology = topology;
+    options.max_listed_names = max_names;
+    return planner::build_messages(make_health_event(node, service), HouseRules{}, options)[1]
+        .content;
+}
+
+}  // namespace
+
+TEST_CASE("a shared service names ten of its dependents and counts the rest", "[messages]") {
+    const auto user = user_message(hub_topology(50), "node0", "svc3");
+    CHECK_THAT(user,
+               Catch::Contains("- Depend on this service: node1/svc0, node2/svc0, node3/svc0, "
+                               "node4/svc0, node5/svc0, node6/svc0, node7/svc0, node8/svc0, "
+                               "node9/svc0, node10/svc0 and 39 more\n"));
+    CHECK_THAT(user, !Catch::Contains("node11/"));
+    CHECK_THAT(user, !Catch::Contains("node49/"));
+    // A list at the cap is not cut.
+    const auto at_cap = user_message(hub_topology(11), "node0", "svc3");
+    CHECK_THAT(at_cap, Catch::Contains("node9/svc0, node10/svc0\n"));
+    CHECK_THAT(at_cap, !Catch::Contains(" more"));
+    // The cap is an option.
+    CHECK_THAT(user_message(hub_topology(50), "node0", "svc3", 2),
+               Catch::Contains("- Depend on this service: node1/svc0, node2/svc0 and 47 more\n"));
+}
+
+TEST_CASE("every list of the context is capped: services of the node and dependencies",
+          "[messages]") {
+    planner::Topology t = big_topology(2, 30);  // big_topology wants a second node
+    auto& own = t.nodes[0].services[29];
+    for (int i = 0; i < 14; ++i) own.depends_on.push_back("other" + std::to_string(i) + "/x");
+    const auto user = user_message(t, "node0", "svc29");
+    CHECK_THAT(user, Catch::Contains("- Its services: svc0, svc1, svc2, svc3, svc4, svc5, svc6, "
+                                     "svc7, svc8, svc9 and 20 more\n"));
+    CHECK_THAT(user, Catch::Contains("- This service depends on: node0/svc28, other0/x, other1/x, "
+                                     "other2/x, other3/x, other4/x, other5/x, other6/x, other7/x, "
+                                     "other8/x and 5 more\n"));
+}
+
+TEST_CASE(
+    "the prompt stays under 2 KiB for every event of a 200-service homelab, and the "
+    "context does not grow with the homelab",
+    "[messages]") {
+    const auto topology = hub_topology(50);
+    planner::PromptOptions options;
+    options.topology = topology;
+    const HouseRules rules;
+    const auto first = planner::build_messages(make_health_event("node0", "svc0"), rules, options);
+    std::size_t largest = 0;
+    for (const auto& node : topology.nodes) {
+        for (const auto& svc : node.services) {
+            const auto msgs =
+                planner::build_messages(make_health_event(node.name, svc.name), rules, options);
+            CHECK(msgs[0].content == first[0].content);  // the system part, byte-identical
+            largest = std::max(largest, msgs[0].content.size() + msgs[1].content.size());
+        }
+    }
+    CHECK(largest <= 2048);
+    // Ten times the nodes: the hub's context gains only the digits of its count.
+    const auto hub50 = user_message(hub_topology(50), "node0", "svc3");
+    const auto hub500 = user_message(hub_topology(500), "node0", "svc3");
+    CHECK_THAT(hub500, Catch::Contains("node10/svc0 and 489 more\n"));
+    CHECK(hub500.size() == hub50.size() + 1);
+}

@@ -1,4 +1,6 @@
 #include <chrono>
+#include <cstdio>
+#include <string>
 
 #include <catch2/catch.hpp>
 
@@ -21,6 +23,36 @@ TEST_CASE("format iso8601 utc", "[time]") {
     CHECK(format_iso8601_utc(tp) == "2026-05-27T12:00:00.250Z");
     CHECK(format_utc_date(tp) == "2026-05-27");
     CHECK(format_iso8601_utc(system_clock::time_point{}) == "1970-01-01T00:00:00.000Z");
+}
+
+TEST_CASE("format iso8601 utc writes what printf would, in every field and at the edges",
+          "[time]") {
+    using namespace std::chrono;
+    const auto printf_form = [](long long ms) {
+        long long days = ms / 86'400'000, of_day = ms % 86'400'000;
+        if (of_day < 0) {
+            of_day += 86'400'000;
+            --days;
+        }
+        const auto d = civil_from_days(days);
+        const long long secs = of_day / 1000;
+        char buf[40];
+        std::snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
+                      static_cast<long long>(d.year), d.month, d.day, secs / 3600, secs / 60 % 60,
+                      secs % 60, of_day % 1000);
+        return std::string(buf);
+    };
+    // system_clock counts nanoseconds in 64 bits here: years 1678 to 2261 are what it holds.
+    for (long long ms :
+         {0LL, -1LL, 1LL, 999LL, 86'399'999LL, 1'779'883'200'250LL, 951'868'799'999LL,
+          4'107'542'399'999LL, -9'000'000'000'000LL, 9'000'000'000'000LL}) {
+        CAPTURE(ms);
+        CHECK(format_iso8601_utc(system_clock::time_point{milliseconds{ms}}) == printf_form(ms));
+    }
+    for (long long ms = -5'000'000'000'000LL; ms < 5'000'000'000'000LL; ms += 7'919'000'123LL) {
+        CAPTURE(ms);
+        CHECK(format_iso8601_utc(system_clock::time_point{milliseconds{ms}}) == printf_form(ms));
+    }
 }
 
 TEST_CASE("format and parse agree", "[time]") {

@@ -76,6 +76,78 @@ TEST_CASE("json lines sink writes one object per line with ts level and event fi
     CHECK(j["_level"] == "forged");
 }
 
+namespace {
+
+/// The JSON line as the sink wrote it before it skipped copying the fields: every field copied
+/// into one object (a reserved key renamed with `_`), ts/level/event first, then the rest in
+/// nlohmann's key order, each value dumped on its own.
+std::string reference_json_line(const std::string& ts, LogLevel level, std::string_view event,
+                                const nlohmann::json& fields) {
+    const auto dump = [](const nlohmann::json& v) {
+        return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    };
+    const auto reserved = [](const std::string& k) {
+        return k == "ts" || k == "level" || k == "event";
+    };
+    nlohmann::json line = nlohmann::json::object();
+    line["ts"] = ts;
+    line["level"] = to_string(level);
+    line["event"] = event;
+    if (fields.is_object()) {
+        for (const auto& [key, value] : fields.items()) {
+            line[reserved(key) ? "_" + key : key] = value;
+        }
+    } else if (!fields.is_null()) {
+        line["fields"] = fields;
+    }
+    std::string text = "{";
+    for (const std::string key : {"ts", "level", "event"}) {
+        text += "\"" + key + "\":" + dump(line[key]) + ",";
+    }
+    for (const auto& [key, value] : line.items()) {
+        if (reserved(key)) continue;
+        text += dump(key) + ":" + dump(value) + ",";
+    }
+    text.back() = '}';
+    return text + "\n";
+}
+
+}  // namespace
+
+TEST_CASE("json lines sink writes byte for byte the line of the general form", "[log]") {
+    const std::string bad_utf8 = "caf\xc3 \xff end";
+    const std::vector<nlohmann::json> fields_cases = {
+        nullptr,
+        nlohmann::json::object(),
+        {{"action_id", "plan-1"}, {"confidence", 0.9}, {"attempts", 1}, {"ok", true}},
+        {{"key", "piha/mosquitto"}, {"policy_corrections", {"a", "b\"c"}}, {"n", nullptr}},
+        {{"nested", {{"z", 1}, {"a", {1, 2.5, "x"}}}}, {"_ts", "not reserved"}},
+        {{"reason", "two\nlines\tand \"quotes\" and \\ and \u00e9\u2603"}, {"A", -1}},
+        {{"bad", bad_utf8}, {bad_utf8, "key with invalid UTF-8"}},
+        {{"\x01ctl", "\x7f"}, {"big", 18446744073709551615ULL}, {"neg", -1.5e300}},
+        {{"ts", "forged"}, {"x", 1}},               // reserved: renamed
+        {{"event", "forged"}, {"_event", "mine"}},  // renamed onto an existing key
+        {{"level", 1}, {"ts", 2}, {"event", 3}},    // all three
+        nlohmann::json::array({1, 2}),              // not an object: under "fields"
+        "just text",
+        42,
+    };
+    const std::vector<std::string> events = {
+        "proposal_written", "with \"quote\"", "line\nbreak", bad_utf8, "", "caf\u00e9"};
+    for (const auto& fields : fields_cases) {
+        for (const auto& event : events) {
+            CapturedFile out;
+            JsonLinesLogSink sink(out.get(), LogLevel::debug, kClock.wall_source());
+            sink.log(LogLevel::warn, event, fields);
+            const auto shown =
+                fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            CAPTURE(shown, event);
+            CHECK(out.text() ==
+                  reference_json_line("2026-05-28T20:26:40.000Z", LogLevel::warn, event, fields));
+        }
+    }
+}
+
 TEST_CASE("sinks drop lines below their level", "[log]") {
     CapturedFile out;
     JsonLinesLogSink sink(out.get(), LogLevel::warn, kClock.wall_source());

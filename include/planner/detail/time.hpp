@@ -139,6 +139,23 @@ inline std::string format_iso8601_utc(std::chrono::system_clock::time_point tp) 
     }
     const CivilDate date = civil_from_days(days);
     const auto secs = ms_of_day / 1000;
+    if (date.year >= 0 && date.year <= 9999) {
+        // Every log line and file carries one: digits by hand, as snprintf would print them.
+        std::string out = "0000-00-00T00:00:00.000Z";
+        const auto put = [&out](std::size_t at, std::int64_t value, int digits) {
+            for (int i = digits - 1; i >= 0; --i, value /= 10) {
+                out[at + static_cast<std::size_t>(i)] = static_cast<char>('0' + value % 10);
+            }
+        };
+        put(0, date.year, 4);
+        put(5, date.month, 2);
+        put(8, date.day, 2);
+        put(11, secs / 3600, 2);
+        put(14, secs / 60 % 60, 2);
+        put(17, secs % 60, 2);
+        put(20, ms_of_day % 1000, 3);
+        return out;
+    }
     std::array<char, 40> buf{};
     std::snprintf(buf.data(), buf.size(), "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%03lldZ",
                   static_cast<long long>(date.year), date.month, date.day,
