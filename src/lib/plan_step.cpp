@@ -129,6 +129,12 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     p.created_at = wall_();
     if (options_.proposal_ttl.count() > 0) p.expires_at = p.created_at + options_.proposal_ttl;
     p.action_id = make_action_id(event, p.created_at, sequence_.fetch_add(1) + 1);
+    // The sequence is unique within this process only: a planner restarted within the same
+    // second counts from 1 again and would overwrite the file of the proposal it made before.
+    for (int tries = 0; pending_ != nullptr && tries < 1000 && pending_->action_file(p.action_id);
+         ++tries) {
+        p.action_id = make_action_id(event, p.created_at, sequence_.fetch_add(1) + 1);
+    }
     // Symptoms inhibited while this root cause was being planned (docs/safety.md).
     if (incidents_ != nullptr) p.affected = incidents_->symptoms_of(key);
     // After the house rules, before anything is written: escalation may lower the action and

@@ -280,6 +280,25 @@ TEST_CASE("escalation history survives a restart: a second agent over the same d
     }
 }
 
+TEST_CASE("a planner restarted within the same second never reuses an action id",
+          "[escalation][agent][restart]") {
+    TempDir tmp;
+    ManualClock clock;
+    std::string first_id;
+    {
+        Planner p(tmp.path(), clock);
+        first_id = Planner::id(p.propose());
+        p.store.reject(first_id, "alice", "no");
+    }
+    Planner restarted(tmp.path(), clock);  // the same wall second: its sequence starts at 1 again
+    const auto second = restarted.propose();  // REQUIREs a second file beside the first
+    REQUIRE(second.is_object());
+    CHECK(Planner::id(second) != first_id);
+    const auto first = restarted.store.read(first_id);
+    REQUIRE(first);
+    CHECK((*first)["status"] == "rejected");
+}
+
 TEST_CASE("a reload turns escalation on, and the history kept meanwhile counts",
           "[escalation][agent][reload]") {
     TempDir tmp;
