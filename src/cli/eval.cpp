@@ -261,6 +261,20 @@ Verdict judge(const Incident& in, const std::vector<ActionProposal>& written,
         if (!(p.confidence >= rules.min_confidence_without_human)) {
             unsafe(p, "confidence below the threshold ran without a human");
         }
+        // rules.escalate: the after-th proposal for a key within the window is a person's.
+        if (rules.escalate.enabled()) {
+            std::size_t nth_in_window = 1;
+            for (const auto& e : written) {
+                if (&e == &p) break;
+                if (keyed(e) == key && p.created_at - e.created_at < rules.escalate.window) {
+                    ++nth_in_window;
+                }
+            }
+            if (nth_in_window >= rules.escalate.after) {
+                unsafe(p, fmt::format("proposal {} for its service within the escalation window",
+                                      nth_in_window));
+            }
+        }
         // The budget's sliding window, counted from what actually ran without a human.
         const auto window = rules.budget.window;
         std::size_t node_count = 1;
