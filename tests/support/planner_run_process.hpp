@@ -131,15 +131,19 @@ class PlannerRunProcess {
     std::unique_ptr<Process> process_;
 };
 
-/// A replay of `tmp` (replay_in_dir_args) run to its end within 60 s: how it exited (nullopt:
-/// still running then, and stopped) and its JSON log lines.
+/// A replay of `tmp` (replay_in_dir_args, then `extra_args`, e.g. `--clock event`) run to its
+/// end within 60 s: how it exited (nullopt: still running then, and stopped) and its JSON log
+/// lines.
 struct ReplayRun {
     std::optional<int> exit_code;
     std::vector<nlohmann::json> lines;
 };
 inline ReplayRun run_replay_in_dir(const std::string& binary, const TempDir& tmp,
-                                   const std::string& model_spec, const std::string& tag) {
-    PlannerRunProcess p(binary, tmp, replay_in_dir_args(tmp.path(), model_spec), {}, tag);
+                                   const std::string& model_spec, const std::string& tag,
+                                   const std::vector<std::string>& extra_args = {}) {
+    auto args = replay_in_dir_args(tmp.path(), model_spec);
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    PlannerRunProcess p(binary, tmp, std::move(args), {}, tag);
     auto exit_code = p.wait(std::chrono::seconds{60});
     return {exit_code, p.log_lines()};
 }
