@@ -3,6 +3,7 @@
 /// \file
 /// Feeding recorded bus traffic to an agent, one line at a time (`planner-run --replay`).
 
+#include <functional>
 #include <optional>
 #include <string_view>
 
@@ -22,9 +23,11 @@ std::optional<IntakeResult> replay_line(PlannerAgent& agent, std::string_view li
 /// event is planned at its own time and the next one sees its cooldown, budget and incident.
 /// A line without a readable time, or older than the last, keeps the last time and logs one
 /// warning line `event_time_kept` naming why (`missing` or `backwards`) and the line number.
-/// The agent must be started.
-std::optional<IntakeResult> replay_line_in_event_time(PlannerAgent& agent, EventClock& clock,
-                                                      std::string_view line, std::size_t line_no,
-                                                      LogSink& log);
+/// `at_event_time`, when given, runs once the clock has moved and before the line is
+/// dispatched: what would have happened by then that day (planner-run sweeps expired proposals
+/// there). The agent must be started.
+std::optional<IntakeResult> replay_line_in_event_time(
+    PlannerAgent& agent, EventClock& clock, std::string_view line, std::size_t line_no,
+    LogSink& log, const std::function<void()>& at_event_time = {});
 
 }  // namespace planner

@@ -474,11 +474,21 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
         systemd.ready("replaying " + *o.replay);
         intake_ready = true;
         std::size_t line_no = 0;
+        // In event time the sweeper's real-time interval never comes round: sweep at its
+        // interval of event time instead, so a proposal expires on disk when it did that day.
+        std::optional<std::chrono::system_clock::time_point> swept_at;
+        const auto sweep_in_event_time = [&] {
+            const auto now = event_clock->wall_now();
+            if (!sweeper || (swept_at && now - *swept_at < ExpirySweeperOptions{}.interval)) return;
+            swept_at = now;
+            sweeper->sweep_once();
+        };
         for_each_line(replay_fd, stop, agent.options().max_message_bytes,
                       [&](std::string_view line) {
                           ++line_no;
                           if (event_clock) {
-                              replay_line_in_event_time(agent, *event_clock, line, line_no, log);
+                              replay_line_in_event_time(agent, *event_clock, line, line_no, log,
+                                                        sweep_in_event_time);
                           } else {
                               replay_line(agent, line);
                           }

@@ -44,7 +44,8 @@ std::optional<IntakeResult> replay_line(PlannerAgent& agent, std::string_view li
 
 std::optional<IntakeResult> replay_line_in_event_time(PlannerAgent& agent, EventClock& clock,
                                                       std::string_view line, std::size_t line_no,
-                                                      LogSink& log) {
+                                                      LogSink& log,
+                                                      const std::function<void()>& at_event_time) {
     line = trimmed(line);
     if (skipped(line)) return std::nullopt;
     std::optional<double> at;
@@ -57,6 +58,7 @@ std::optional<IntakeResult> replay_line_in_event_time(PlannerAgent& agent, Event
                  {"why", to_string(step)},
                  {"event_time", format_utc_timestamp(clock.wall_now())}});
     }
+    if (at_event_time) at_event_time();
     const auto result = replay_line(agent, line);
     // Planned at its own time: the next event must find this one's cooldown and budget.
     while (!agent.wait_idle(std::chrono::seconds{1})) {
