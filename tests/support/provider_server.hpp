@@ -136,9 +136,9 @@ class ProviderServer {
     std::vector<RecordedRequest> requests_;
 };
 
-/// A loopback port with nothing listening: bound, read, closed. Connecting to it is refused.
+/// A loopback port with nothing listening: bound, never listened on. Connecting is refused.
 inline int closed_port() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -146,7 +146,9 @@ inline int closed_port() {
     ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
     socklen_t len = sizeof addr;
     ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    ::close(fd);
+    // Kept bound, never listening, until the test process ends: a connection is refused, and
+    // no server of a test running beside this one can be given the port (closing it here let
+    // a parallel test's server answer "HTTP 500: unscripted call" on it).
     return ntohs(addr.sin_port);
 }
 
