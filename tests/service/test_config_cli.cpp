@@ -30,8 +30,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kPlannerRun = PLANNER_RUN_PATH;
-
 /// One `service_unhealthy` event for k3s-a/`service`, received by the planner.
 void publish_unhealthy(const RedisServer& redis, const std::string& service) {
     REQUIRE(redis.publish("health_events", nlohmann::json{{"type", "service_unhealthy"},

@@ -15,8 +15,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kPlannerRun = PLANNER_RUN_PATH;
-
 const std::string kChelsty =
     R"({"id":"chelsty","events":[{"type":"service_down","node":"chelsty-infra","service":"nginx","timestamp":"2026-11-28T08:00:00Z"}],)"
     R"("expect":{"proposals":[{"key":"chelsty-infra/nginx","actions":["restart","notify"],"human":true}]}})"

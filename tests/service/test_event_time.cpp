@@ -19,8 +19,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kPlannerRun = PLANNER_RUN_PATH;
-
 /// piha/node-red failing at 08:00, 08:01:40 (inside the 300 s cooldown), 08:06:40 (after it)
 /// and 10:00, then one event without a time and one from 09:00 (both keep 10:00's time).
 const std::string kTwoHours =

@@ -29,8 +29,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kPlannerRun = PLANNER_RUN_PATH;
-
 std::string event_json(const std::string& service, const std::string& node = "piha",
                        const std::string& type = "service_unhealthy") {
     return nlohmann::json{{"type", type}, {"node", node}, {"service", service}}.dump();

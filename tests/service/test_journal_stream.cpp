@@ -68,8 +68,6 @@ TEST_CASE("journal stream: only the descriptor JOURNAL_STREAM names is the journ
 
 namespace {
 
-const std::string kPlannerRun = PLANNER_RUN_PATH;
-
 /// planner-run with no configuration (so `planner_started` is a warning) and nothing to plan,
 /// stderr in `<tag>.stderr`, created first so JOURNAL_STREAM can name its device and inode
 /// (the child opens it with O_TRUNC, which keeps the inode).

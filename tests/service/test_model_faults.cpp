@@ -33,8 +33,6 @@ using Env = std::vector<std::pair<std::string, std::string>>;
 
 namespace {
 
-const std::string kPlannerRun = PLANNER_RUN_PATH;
-
 /// How planner-run reaches each wire format's server. Ollama as a LAN box with its own
 /// `@base-url` (such an entry is sent no key); the hosted APIs through their base-URL and key
 /// variables, since a key goes only to the provider's configured endpoint.

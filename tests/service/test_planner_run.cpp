@@ -23,8 +23,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kPlannerRun = PLANNER_RUN_PATH;
-
 const std::string kSampleEvents =
     R"({"type":"service_unhealthy","node":"piha","service":"mosquitto","severity":"error"})"
     "\n"

@@ -20,8 +20,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kPlannerRun = PLANNER_RUN_PATH;
-
 /// Every byte planner-run left behind: its stdout, stderr and each file under `dirs`.
 std::vector<std::pair<std::string, std::string>> everything_written(
     const PlannerRunProcess& run, const std::vector<fs::path>& dirs) {

@@ -23,8 +23,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kPlannerRun = PLANNER_RUN_PATH;
-
 /// The receiving end of NOTIFY_SOCKET: one datagram per sd_notify call.
 class FakeSystemd {
   public:

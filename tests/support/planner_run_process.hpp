@@ -20,6 +20,12 @@
 
 namespace planner::testing {
 
+#ifdef PLANNER_RUN_PATH
+/// The planner-run built with these tests (CMake passes its path to the service tests), so a
+/// test always runs the binary of this tree, never one found on PATH.
+inline const std::string kPlannerRun = PLANNER_RUN_PATH;
+#endif
+
 /// Variables of the developer's shell that must not reach the child.
 inline const std::vector<std::string> kPlannerRunUnset = {"REDIS_URL",
                                                           "PLANNER_CHANNELS",
