@@ -14,6 +14,7 @@
 #include "planner/plan.hpp"
 #include "planner/testing.hpp"
 #include "service/agent_fixture.hpp"
+#include "support/action_store_dirs.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/provider_server.hpp"
 #include "support/temp_dir.hpp"
@@ -61,11 +62,7 @@ struct Planner {
 
     static ActionStoreOptions store_options(const fs::path& dir) {
         fs::create_directories(dir / "actions");
-        ActionStoreOptions o;
-        o.actions_dir = dir / "actions";
-        o.state_dir = dir / "state";
-        o.fsync = false;
-        return o;
+        return action_store_dirs(dir);
     }
     static PlannerAgentOptions agent_options(EscalationRules rules) {
         PlannerAgentOptions o;
@@ -331,10 +328,7 @@ TEST_CASE("planner-run: rules.escalate from the file, the history rebuilt at sta
         tmp / "events.jsonl",
         nlohmann::json{{"type", "service_unhealthy"}, {"node", "piha"}, {"service", "a"}}.dump() +
             "\n");
-    ActionStoreOptions so;
-    so.actions_dir = tmp / "actions";
-    so.state_dir = tmp / "state";
-    so.fsync = false;
+    const auto so = action_store_dirs(tmp.path());
     // What an earlier planner process left: a restart of piha/a an hour ago, rejected. (Written
     // here rather than by a first run: two runs within one second would reuse the action id.)
     std::string earlier_id;

@@ -5,6 +5,7 @@
 #include <planner/testing.hpp>
 #include "planner/expiry_sweeper.hpp"
 #include "planner/file_sinks.hpp"
+#include "support/action_store_dirs.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -33,11 +34,7 @@ TEST_CASE("the sweeper expires due proposals and logs each once", "[sweeper]") {
     RecordingLogSink log;
     write_pending(tmp / "actions", "due", clock.wall_now() + 1min);
     write_pending(tmp / "actions", "later", clock.wall_now() + 1h);
-    ActionStoreOptions o;
-    o.actions_dir = tmp / "actions";
-    o.state_dir = tmp / "state";
-    o.fsync = false;
-    ActionStore store(o, nullptr, clock.wall_source());
+    ActionStore store(action_store_dirs(tmp.path()), nullptr, clock.wall_source());
     ExpirySweeper sweeper(store, log);
     CHECK(sweeper.sweep_once() == 0);
     clock.advance(2min);
@@ -56,11 +53,7 @@ TEST_CASE("the sweeper thread sweeps at start and stops promptly", "[sweeper]") 
     ManualClock clock;
     RecordingLogSink log;
     write_pending(tmp / "actions", "due", clock.wall_now() - 1min);
-    ActionStoreOptions o;
-    o.actions_dir = tmp / "actions";
-    o.state_dir = tmp / "state";
-    o.fsync = false;
-    ActionStore store(o, nullptr, clock.wall_source());
+    ActionStore store(action_store_dirs(tmp.path()), nullptr, clock.wall_source());
     ExpirySweeper sweeper(store, log, {std::chrono::hours{1}});
     sweeper.start();
     CHECK(eventually([&] { return (*store.read("due"))["status"] == "expired"; }));

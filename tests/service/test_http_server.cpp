@@ -20,6 +20,7 @@
 #include "http_listener.hpp"
 #include "http_page.hpp"
 #include "http_server.hpp"
+#include "support/action_store_dirs.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -215,11 +216,7 @@ TEST_CASE("the proposals API through an ActionStore: read-only without a token",
     TempDir tmp;
     std::filesystem::create_directories(tmp / "actions");
     write_text(tmp / "actions" / "plan-a.json", pending_file("plan-a").dump());
-    ActionStoreOptions so;
-    so.actions_dir = tmp / "actions";
-    so.state_dir = tmp / "state";
-    so.fsync = false;
-    ActionStore store(so);
+    ActionStore store(action_store_dirs(tmp.path()));
     RecordingLogSink log;
     HttpServerOptions o;
     o.store = &store;

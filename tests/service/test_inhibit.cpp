@@ -14,6 +14,7 @@
 #include "planner/file_sinks.hpp"
 #include "planner/testing.hpp"
 #include "service/agent_fixture.hpp"
+#include "support/action_store_dirs.hpp"
 #include "support/gate.hpp"
 #include "support/temp_dir.hpp"
 
@@ -120,10 +121,7 @@ TEST_CASE("the root proposal lists the symptoms it inhibited, also those that co
     ManualClock clock;
     auto options = vps_options();
     options.prompt.topology.nodes[0].services.push_back({"nextcloud", {"traefik"}});
-    ActionStoreOptions so;
-    so.actions_dir = tmp / "actions";
-    so.state_dir = tmp / "state";
-    so.fsync = false;
+    const auto so = action_store_dirs(tmp.path());
     FileActionSink sink(so.actions_dir, {false});
     ActionStore store(so, nullptr, clock.wall_source());
     Gate gate;  // holds the root cause's model call, so a symptom comes before its file

@@ -22,6 +22,7 @@
 
 #include "metrics.hpp"
 #include "service/agent_fixture.hpp"
+#include "support/action_store_dirs.hpp"
 #include "support/gate.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -140,11 +141,7 @@ struct PendingStore {
             FileActionSink(actions, {false})
                 .write(pending_proposal("a" + std::to_string(i + 1), services[i]));
         }
-        ActionStoreOptions so;
-        so.actions_dir = actions;
-        so.state_dir = tmp / "state";
-        so.fsync = false;
-        store = std::make_unique<ActionStore>(so);
+        store = std::make_unique<ActionStore>(action_store_dirs(tmp.path()));
     }
 };
 
