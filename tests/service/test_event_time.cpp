@@ -12,6 +12,7 @@
 
 #include "support/planner_run_process.hpp"
 #include "support/provider_server.hpp"
+#include "support/vps_topology.hpp"
 #include "support/wire_formats.hpp"
 
 using namespace planner::testing;
@@ -245,16 +246,7 @@ TEST_CASE("planner-run --clock event inhibits a dependent within the window of e
           "[planner-run][event_time][inhibit]") {
     TempDir tmp;
     // The root's proposal expires at 08:10 of event time: a pending one would inhibit too.
-    write_text(tmp / "planner.yaml",
-               "proposal_ttl: 10m\n"
-               "topology:\n"
-               "  nodes:\n"
-               "    vps:\n"
-               "      services:\n"
-               "        traefik: {}\n"
-               "        vaultwarden: {depends_on: [traefik]}\n"
-               "rules:\n"
-               "  inhibit_window: 10m\n");
+    write_text(tmp / "planner.yaml", "proposal_ttl: 10m\n" + kVpsInhibitYaml);
     write_text(tmp / "events.jsonl", event_at("vps", "traefik", "2026-11-28T08:00:00Z") +
                                          event_at("vps", "vaultwarden", "2026-11-28T08:02:00Z") +
                                          event_at("vps", "vaultwarden", "2026-11-28T08:20:00Z"));

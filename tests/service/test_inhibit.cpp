@@ -177,21 +177,14 @@ TEST_CASE("a proposal without symptoms has no affected field", "[inhibit][affect
 
 #include "support/planner_run_process.hpp"
 #include "support/process.hpp"
-#include "support/temp_dir.hpp"
+#include "support/vps_topology.hpp"
 
 TEST_CASE("planner-run --replay with a configuration plans the root cause, not its dependent",
           "[inhibit]") {
     namespace fs = std::filesystem;
     TempDir tmp;
     {
-        std::ofstream(tmp / "planner.yaml") << "topology:\n"
-                                               "  nodes:\n"
-                                               "    vps:\n"
-                                               "      services:\n"
-                                               "        traefik: {}\n"
-                                               "        vaultwarden: {depends_on: [traefik]}\n"
-                                               "rules:\n"
-                                               "  inhibit_window: 10m\n";
+        std::ofstream(tmp / "planner.yaml") << kVpsInhibitYaml;
         std::ofstream(tmp / "events.jsonl") << event_json("vps", "traefik") << "\n"
                                             << event_json("vps", "vaultwarden") << "\n";
     }
