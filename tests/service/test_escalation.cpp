@@ -14,6 +14,7 @@
 #include "planner/plan.hpp"
 #include "planner/testing.hpp"
 #include "service/agent_fixture.hpp"
+#include "support/action_files.hpp"
 #include "support/action_store_dirs.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/provider_server.hpp"
@@ -98,10 +99,6 @@ struct Planner {
     RecordingLogSink log;
     PlannerAgent agent;
 };
-
-bool mentions(const nlohmann::json& file, const std::string& words) {
-    return file["description"].get<std::string>().find(words) != std::string::npos;
-}
 
 }  // namespace
 

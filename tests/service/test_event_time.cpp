@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/action_files.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/provider_server.hpp"
 #include "support/vps_topology.hpp"
@@ -88,10 +89,6 @@ std::vector<nlohmann::json> replay(const TempDir& tmp, const std::string& model_
                                {"--clock", clock, "--log-level", "debug"});
     REQUIRE(r.exit_code == 0);
     return r.lines;
-}
-
-bool mentions(const nlohmann::json& action, const std::string& text) {
-    return action["description"].get<std::string>().find(text) != std::string::npos;
 }
 
 }  // namespace
