@@ -21,6 +21,14 @@ FakeRouter::Responder gated(Gate& gate, RouteResult result = make_route_result()
     };
 }
 
+/// Options whose stop() decides at once (no grace period): what is queued or in flight when
+/// it is called is abandoned, so a test sees the abandoning path without waiting.
+PlannerAgentOptions without_stop_grace() {
+    PlannerAgentOptions options;
+    options.stop_grace = 0ms;
+    return options;
+}
+
 }  // namespace
 
 TEST_CASE("an event storm over 50 services costs exactly 50 routes", "[agent][concurrency]") {
@@ -136,9 +144,7 @@ TEST_CASE("stop drains queued work within the grace period", "[agent][concurrenc
 
 TEST_CASE("stop abandons queued work after the grace period", "[agent][concurrency]") {
     Gate gate;
-    PlannerAgentOptions options;
-    options.stop_grace = 0ms;
-    AgentFixture f(gated(gate), options);
+    AgentFixture f(gated(gate), without_stop_grace());
     f.agent.start();
     for (const char* svc : {"a", "b", "c"}) f.agent.dispatch_text("h", event_json("piha", svc));
     REQUIRE(gate.wait_entered(1));
@@ -155,10 +161,8 @@ TEST_CASE("stop abandons queued work after the grace period", "[agent][concurren
 
 TEST_CASE("the in-flight answer after an abandoning stop writes nothing", "[agent][concurrency]") {
     Gate gate;
-    PlannerAgentOptions options;
-    options.stop_grace = 0ms;
     {
-        AgentFixture f(gated(gate), options);
+        AgentFixture f(gated(gate), without_stop_grace());
         f.agent.start();
         f.agent.dispatch_text("h", event_json());
         REQUIRE(gate.wait_entered(1));
