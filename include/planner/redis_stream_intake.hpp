@@ -36,9 +36,11 @@ struct RedisStreamIntakeOptions {
     /// An entry delivered more often than this is copied to `<stream>:dead` and acknowledged.
     std::size_t max_deliveries = 5;
     /// Backpressure: at most this many entries handed to the handler and not yet settled (the
-    /// agent's queue capacity), so the agent never has to refuse one.
+    /// agent's queue capacity), so the agent never has to refuse one. At least one per stream.
     std::size_t max_outstanding = 1024;
-    /// COUNT of one XREADGROUP or XAUTOCLAIM.
+    /// COUNT of one XREADGROUP or XAUTOCLAIM, per stream. While a read comes back full (a
+    /// backlog), the next is sent before this one is handed over, so Redis and the handler
+    /// work at the same time; docs/scaling.md.
     std::size_t batch = 256;
     std::chrono::milliseconds connect_timeout{2'000};
     /// How long one XREADGROUP blocks, and how often a wait checks for a stop request.

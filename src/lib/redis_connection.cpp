@@ -86,15 +86,19 @@ RedisContextPtr redis_connect(const RedisUrl& url, std::chrono::milliseconds tim
     return c;
 }
 
-RedisReplyPtr await_reply(redisContext* c, std::chrono::milliseconds poll_interval,
-                          const std::atomic<bool>& stop, std::string_view during,
-                          std::chrono::steady_clock::duration limit) {
-    const auto start = std::chrono::steady_clock::now();
-    // Flush the output buffer first; a blocking write is bounded by the socket timeout.
+void send_queued(redisContext* c, std::string_view during) {
+    // A blocking write, bounded by the socket timeout.
     int done = 0;
     while (done == 0) {
         if (redisBufferWrite(c, &done) != REDIS_OK) throw ConnectionLost(context_error(c, during));
     }
+}
+
+RedisReplyPtr await_reply(redisContext* c, std::chrono::milliseconds poll_interval,
+                          const std::atomic<bool>& stop, std::string_view during,
+                          std::chrono::steady_clock::duration limit) {
+    const auto start = std::chrono::steady_clock::now();
+    send_queued(c, during);
     for (;;) {
         void* raw = nullptr;
         if (redisGetReplyFromReader(c, &raw) != REDIS_OK) {

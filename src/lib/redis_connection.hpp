@@ -52,6 +52,10 @@ RedisContextPtr redis_connect(const RedisUrl& url, std::chrono::milliseconds tim
 /// Queues one command on the context's output buffer (nothing is sent yet).
 void append_command(redisContext* c, const std::vector<std::string>& args, std::string_view during);
 
+/// Writes what is queued to the socket without waiting for a reply, so Redis starts on it while
+/// the caller works. Throws ConnectionLost.
+void send_queued(redisContext* c, std::string_view during);
+
 /// One blocking command. Throws ConnectionLost for a lost connection, RedisError for an error
 /// reply.
 RedisReplyPtr redis_command(redisContext* c, const std::vector<std::string>& args,

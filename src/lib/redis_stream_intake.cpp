@@ -118,10 +118,17 @@ class Pump {
     /// it blocks. (A separate XACK round trip per batch made two.)
     void step() {
         take_settled();
-        claim();
-        take_settled();
+        // A read sent ahead answers before anything sent after it: the claim round waits for it.
+        if (!ahead_) {
+            claim();
+            take_settled();
+        }
         read_new();
     }
+
+    /// A read was sent ahead and its entries are not handed over yet. run() finishes it when
+    /// stopping, so they reach the agent instead of waiting claim_idle for another consumer.
+    bool reading_ahead() const noexcept { return ahead_.has_value(); }
 
     /// Moves what the agent settled into the acknowledgements owed.
     void take_settled() {
@@ -141,6 +148,14 @@ class Pump {
     void send_acks() { finish_acks(append_acks()); }
 
   private:
+    /// A read on the wire: how many ids each XACK sent with it carries, its COUNT, and whether
+    /// it blocks (only then may a stop request cut the wait for its reply short).
+    struct Read {
+        std::vector<std::pair<std::size_t, std::size_t>> acks;
+        std::size_t count = 0;
+        bool blocking = true;
+    };
+
     /// Queues an XACK per stream for what is owed; returns how many ids each one carries.
     std::vector<std::pair<std::size_t, std::size_t>> append_acks() {
         std::vector<std::pair<std::size_t, std::size_t>> sent;
@@ -156,17 +171,21 @@ class Pump {
     }
 
     /// Reads the replies of append_acks(); only an acknowledged id is forgotten.
-    void finish_acks(const std::vector<std::pair<std::size_t, std::size_t>>& sent) {
+    void finish_acks(const std::vector<std::pair<std::size_t, std::size_t>>& sent,
+                     bool stoppable = true) {
         for (const auto& [s, n] : sent) {
-            expect_ok(wait_reply("XACK"), "XACK");
+            expect_ok(wait_reply("XACK", stoppable), "XACK");
             auto& ids = s_.to_ack[s];
             ids.erase(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n));
             shared_.acked += n;
         }
     }
 
-    RedisReplyPtr wait_reply(std::string_view during) {
-        auto r = detail::await_reply(c_, o_.poll_interval, stop_, during,
+    /// `stoppable` false: the reply is due at once (nothing blocks), so it is waited for even
+    /// after a stop request, rather than leaving what it delivers pending.
+    RedisReplyPtr wait_reply(std::string_view during, bool stoppable = true) {
+        static const std::atomic<bool> never{false};
+        auto r = detail::await_reply(c_, o_.poll_interval, stoppable ? stop_ : never, during,
                                      o_.poll_interval + o_.connect_timeout);
         if (!r) throw Stopping{};
         return r;
@@ -184,11 +203,23 @@ class Pump {
         }
     }
 
-    std::size_t room() const {
-        return o_.max_outstanding > s_.outstanding_count
-                   ? std::min(o_.batch, o_.max_outstanding - s_.outstanding_count)
-                   : 0;
+    /// How many more entries the agent can be handed without refusing one.
+    std::size_t free_slots() const {
+        return o_.max_outstanding > s_.outstanding_count ? o_.max_outstanding - s_.outstanding_count
+                                                         : 0;
     }
+
+    /// COUNT for one command over one stream.
+    std::size_t room() const { return std::min(o_.batch, free_slots()); }
+
+    /// COUNT for one XREADGROUP over every stream: each may answer with that many, and `taken`
+    /// slots are promised to entries received but not handed over yet.
+    std::size_t read_count(std::size_t taken = 0) const {
+        const std::size_t free = free_slots() > taken ? free_slots() - taken : 0;
+        return std::min(o_.batch, free / o_.streams.size());
+    }
+
+    bool claim_due() const { return std::chrono::steady_clock::now() >= s_.next_claim; }
 
     void hand_over(std::size_t s, StreamEntry e) {
         if (!e.data) {
@@ -322,33 +353,52 @@ class Pump {
         s_.to_ack[s].push_back(std::move(e.id));
     }
 
-    /// New entries, as many as the agent can take; with no room, waits for settlements.
-    void read_new() {
-        const std::size_t n = room();
-        if (n == 0) {
-            send_acks();
-            std::unique_lock lock(shared_.mutex);
-            shared_.changed.wait_for(lock, o_.poll_interval,
-                                     [this] { return !shared_.settled.empty() || stop_.load(); });
-            return;
+    /// Queues the XACKs owed and an XREADGROUP of `count` per stream; `block` nullopt: answer
+    /// at once, even with nothing new.
+    Read queue_read(std::size_t count, std::optional<std::chrono::milliseconds> block) {
+        std::vector<std::string> args{"XREADGROUP", "GROUP", o_.group,
+                                      consumer_,    "COUNT", std::to_string(count)};
+        if (block) {
+            args.emplace_back("BLOCK");
+            args.push_back(std::to_string(block->count()));
         }
-        // While workers hold entries, block briefly: their acknowledgements go out with the
-        // next read, so a long block would hold them back.
-        const auto block = s_.outstanding_count > 0
-                               ? std::min(o_.poll_interval, std::chrono::milliseconds{5})
-                               : o_.poll_interval;
-        std::vector<std::string> args{
-            "XREADGROUP", "GROUP",           o_.group, consumer_,
-            "COUNT",      std::to_string(n), "BLOCK",  std::to_string(block.count()),
-            "STREAMS"};
+        args.emplace_back("STREAMS");
         args.insert(args.end(), o_.streams.begin(), o_.streams.end());
         args.insert(args.end(), o_.streams.size(), ">");
-        const auto acks = append_acks();
+        Read read{append_acks(), count, block.has_value()};
         detail::append_command(c_, args, "XREADGROUP");
-        finish_acks(acks);
-        auto r = wait_reply("XREADGROUP");
+        return read;
+    }
+
+    /// New entries, as many as the agent can take; with no room, waits for settlements.
+    void read_new() {
+        Read read;
+        if (ahead_) {
+            read = std::move(*ahead_);
+            ahead_.reset();
+        } else {
+            const std::size_t n = read_count();
+            if (n == 0) {
+                send_acks();
+                std::unique_lock lock(shared_.mutex);
+                shared_.changed.wait_for(lock, o_.poll_interval, [this] {
+                    return !shared_.settled.empty() || stop_.load();
+                });
+                return;
+            }
+            // While workers hold entries, block briefly: their acknowledgements go out with the
+            // next read, so a long block would hold them back.
+            read = queue_read(n, s_.outstanding_count > 0
+                                     ? std::min(o_.poll_interval, std::chrono::milliseconds{5})
+                                     : o_.poll_interval);
+        }
+        finish_acks(read.acks, read.blocking);
+        auto r = wait_reply("XREADGROUP", read.blocking);
         expect_ok(r, "XREADGROUP");
         if (r->type != REDIS_REPLY_ARRAY) return;  // nil: nothing new within the block time
+        std::vector<std::pair<std::size_t, const redisReply*>> batches;  // stream, its entries
+        std::size_t received = 0;
+        bool full = false;
         for (std::size_t i = 0; i < r->elements; ++i) {
             const redisReply* per = r->element[i];
             if (per->type != REDIS_REPLY_ARRAY || per->elements != 2 ||
@@ -358,9 +408,23 @@ class Pump {
             const auto name = reply_text(per->element[0]);
             const auto it = std::find(o_.streams.begin(), o_.streams.end(), name);
             if (it == o_.streams.end()) continue;
-            const auto s = static_cast<std::size_t>(it - o_.streams.begin());
-            for (std::size_t j = 0; j < per->element[1]->elements; ++j) {
-                if (auto e = parse_entry(per->element[1]->element[j])) hand_over(s, std::move(*e));
+            batches.emplace_back(static_cast<std::size_t>(it - o_.streams.begin()),
+                                 per->element[1]);
+            received += per->element[1]->elements;
+            full = full || per->element[1]->elements >= read.count;
+        }
+        // A full batch says more is waiting: the next read goes out now, without blocking, so
+        // Redis reads it while this batch is handed over (the two run on different cores
+        // instead of taking turns). Not when a claim round is due, which must come first.
+        if (full && !stop_.load() && !claim_due()) {
+            if (const std::size_t n = read_count(received); n > 0) {
+                ahead_ = queue_read(n, std::nullopt);
+                detail::send_queued(c_, "XREADGROUP");
+            }
+        }
+        for (const auto& [s, entries] : batches) {
+            for (std::size_t j = 0; j < entries->elements; ++j) {
+                if (auto e = parse_entry(entries->element[j])) hand_over(s, std::move(*e));
             }
         }
     }
@@ -374,6 +438,7 @@ class Pump {
     const std::shared_ptr<RedisStreamIntake::Shared>& keep_;
     LogSink& log_;
     const std::atomic<bool>& stop_;
+    std::optional<Read> ahead_;  ///< sent before the batch before it was handed over
 };
 
 }  // namespace
@@ -390,7 +455,9 @@ RedisStreamIntake::RedisStreamIntake(RedisStreamIntakeOptions options, EntryHand
     if (!on_entry_) throw std::invalid_argument("RedisStreamIntake needs an entry handler");
     if (options_.group.empty()) throw std::invalid_argument("the stream group needs a name");
     options_.consumer = consumer_name(options_);
-    options_.max_outstanding = std::max<std::size_t>(options_.max_outstanding, 1);
+    // Every stream may answer one read: room for one entry each, or no read could be sent.
+    options_.max_outstanding =
+        std::max<std::size_t>(options_.max_outstanding, options_.streams.size());
     options_.batch = std::max<std::size_t>(options_.batch, 1);
     options_.max_deliveries = std::max<std::size_t>(options_.max_deliveries, 1);
     session_->outstanding.resize(options_.streams.size());
@@ -413,7 +480,7 @@ void RedisStreamIntake::run(const std::atomic<bool>& stop) {
             shared_->reader = std::this_thread::get_id();
             pump.create_groups();
             connected(where);
-            while (!stop.load()) pump.step();
+            while (!stop.load() || pump.reading_ahead()) pump.step();
         } catch (const Stopping&) {
             // stop was set while waiting for Redis: the loop ends.
         }

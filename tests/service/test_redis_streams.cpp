@@ -6,6 +6,7 @@
 #include <atomic>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <random>
 #include <set>
 #include <thread>
@@ -447,6 +448,108 @@ TEST_CASE(
 }
 
 #endif
+
+/// `count` entries in `stream`, pipelined, each with a `data` field.
+void xadd_many(redisContext* c, const std::string& stream, int count) {
+    for (int i = 0; i < count; ++i) {
+        redisAppendCommand(c, "XADD %s * data %d", stream.c_str(), i);
+    }
+    for (int i = 0; i < count; ++i) {
+        void* raw = nullptr;
+        REQUIRE(redisGetReply(c, &raw) == REDIS_OK);
+        freeReplyObject(raw);
+    }
+}
+
+TEST_CASE("streams: a backlog is read ahead, and a stop hands over what was read ahead",
+          "[streams]") {
+    RedisServer redis;
+    auto c = redis.connect();
+    create_group_at_start(c.get());
+    xadd_many(c.get(), "health_events", 1000);
+    RecordingLogSink log;
+    RedisStreamIntakeOptions so;
+    so.url = parse_redis_url(redis.url());
+    so.streams = {"health_events"};
+    so.consumer = "solaria-1";
+    so.batch = 64;
+    std::atomic<bool> stop{false};
+    std::size_t handed = 0;
+    bool ahead_seen = false;
+    auto probe = redis.connect();
+    RedisStreamIntake intake(
+        so,
+        [&](std::string_view, std::string_view, RedisStreamIntake::Settle settle) {
+            ++handed;
+            if (handed == 1) {
+                // Handing over the first batch, the second is already on its way to this
+                // consumer: Redis delivers it (it turns pending) without waiting for this one.
+                ahead_seen = eventually([&] { return pending(probe.get()) == 2 * 64; });
+            }
+            settle(true);
+            // Stopped in the middle of the backlog, with a read ahead in flight.
+            if (handed == 300) stop = true;
+        },
+        log);
+    intake.run(stop);
+    intake.flush();
+    CHECK(ahead_seen);
+    // The read ahead was handed over, not left pending for claim_idle: every entry Redis
+    // delivered was handed over once and acknowledged.
+    CHECK(handed > 300);
+    CHECK(handed % 64 == 0);
+    CHECK(intake.stats().read == handed);
+    CHECK(intake.stats().acked == handed);
+    CHECK(pending(c.get()) == 0);
+}
+
+TEST_CASE("streams: one read over several streams never hands over more than max_outstanding",
+          "[streams]") {
+    RedisServer redis;
+    auto c = redis.connect();
+    for (const std::string stream : {"health_events", "world_updates"}) {
+        REQUIRE(cmd(c.get(), {"XGROUP", "CREATE", stream, "planner", "0", "MKSTREAM"})->type ==
+                REDIS_REPLY_STATUS);
+        xadd_many(c.get(), stream, 10);
+    }
+    RecordingLogSink log;
+    RedisStreamIntakeOptions so;
+    so.url = parse_redis_url(redis.url());
+    so.consumer = "solaria-1";
+    so.max_outstanding = 4;
+    std::atomic<bool> stop{false};
+    std::mutex mutex;
+    std::vector<RedisStreamIntake::Settle> held;  // handed over, not settled yet
+    std::size_t handed = 0, most_held = 0;
+    RedisStreamIntake intake(
+        so,
+        [&](std::string_view, std::string_view, RedisStreamIntake::Settle settle) {
+            std::lock_guard lock(mutex);
+            held.push_back(std::move(settle));
+            ++handed;
+            most_held = std::max(most_held, held.size());
+        },
+        log);
+    std::thread reader([&] { intake.run(stop); });
+    // A worker: settles whatever it holds, as the agent's workers would.
+    const bool all = eventually([&] {
+        std::vector<RedisStreamIntake::Settle> batch;
+        {
+            std::lock_guard lock(mutex);
+            batch.swap(held);
+            if (handed == 20 && batch.empty()) return true;
+        }
+        for (auto& settle : batch) settle(true);
+        return false;
+    });
+    stop = true;
+    reader.join();
+    intake.flush();
+    CHECK(all);
+    CHECK(most_held <= 4);
+    CHECK(pending(c.get(), "health_events") == 0);
+    CHECK(pending(c.get(), "world_updates") == 0);
+}
 
 TEST_CASE("streams: RedisStreamProducer adds entries, trims, and reconnects after a restart",
           "[streams]") {
