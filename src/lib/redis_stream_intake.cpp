@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -119,7 +120,7 @@ class Pump {
     void step() {
         take_settled();
         // A read sent ahead answers before anything sent after it: the claim round waits for it.
-        if (!ahead_) {
+        if (ahead_.empty()) {
             claim();
             take_settled();
         }
@@ -128,7 +129,7 @@ class Pump {
 
     /// A read was sent ahead and its entries are not handed over yet. run() finishes it when
     /// stopping, so they reach the agent instead of waiting claim_idle for another consumer.
-    bool reading_ahead() const noexcept { return ahead_.has_value(); }
+    bool reading_ahead() const noexcept { return !ahead_.empty(); }
 
     /// Moves what the agent settled into the acknowledgements owed.
     void take_settled() {
@@ -156,16 +157,19 @@ class Pump {
         bool blocking = true;
     };
 
-    /// Queues an XACK per stream for what is owed; returns how many ids each one carries.
+    /// Queues an XACK per stream for what is owed and not already on the wire; returns how
+    /// many ids each one carries.
     std::vector<std::pair<std::size_t, std::size_t>> append_acks() {
         std::vector<std::pair<std::size_t, std::size_t>> sent;
         for (std::size_t s = 0; s < o_.streams.size(); ++s) {
             const auto& ids = s_.to_ack[s];
-            if (ids.empty()) continue;
+            const auto from = static_cast<std::ptrdiff_t>(acks_on_wire_[s]);
+            if (ids.size() == acks_on_wire_[s]) continue;
             std::vector<std::string> args{"XACK", o_.streams[s], o_.group};
-            args.insert(args.end(), ids.begin(), ids.end());
+            args.insert(args.end(), ids.begin() + from, ids.end());
             detail::append_command(c_, args, "XACK");
-            sent.emplace_back(s, ids.size());
+            sent.emplace_back(s, ids.size() - acks_on_wire_[s]);
+            acks_on_wire_[s] = ids.size();
         }
         return sent;
     }
@@ -177,6 +181,7 @@ class Pump {
             expect_ok(wait_reply("XACK", stoppable), "XACK");
             auto& ids = s_.to_ack[s];
             ids.erase(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(n));
+            acks_on_wire_[s] -= n;
             shared_.acked += n;
         }
     }
@@ -373,9 +378,9 @@ class Pump {
     /// New entries, as many as the agent can take; with no room, waits for settlements.
     void read_new() {
         Read read;
-        if (ahead_) {
-            read = std::move(*ahead_);
-            ahead_.reset();
+        if (!ahead_.empty()) {
+            read = std::move(ahead_.front());
+            ahead_.pop_front();
         } else {
             const std::size_t n = read_count();
             if (n == 0) {
@@ -413,14 +418,20 @@ class Pump {
             received += per->element[1]->elements;
             full = full || per->element[1]->elements >= read.count;
         }
-        // A full batch says more is waiting: the next read goes out now, without blocking, so
-        // Redis reads it while this batch is handed over (the two run on different cores
-        // instead of taking turns). Not when a claim round is due, which must come first.
+        // A full batch says more is waiting: the next reads go out now, without blocking, so
+        // Redis prepares them while this batch is received and handed over (the two run on
+        // different cores instead of taking turns). Not when a claim round is due, which must
+        // come first. Each read counts the slots of those ahead of it.
         if (full && !stop_.load() && !claim_due()) {
-            if (const std::size_t n = read_count(received); n > 0) {
-                ahead_ = queue_read(n, std::nullopt);
-                detail::send_queued(c_, "XREADGROUP");
+            std::size_t taken = received;
+            for (const auto& a : ahead_) taken += a.count * o_.streams.size();
+            while (ahead_.size() < kReadsAhead) {
+                const std::size_t n = read_count(taken);
+                if (n == 0) break;
+                ahead_.push_back(queue_read(n, std::nullopt));
+                taken += n * o_.streams.size();
             }
+            detail::send_queued(c_, "XREADGROUP");
         }
         for (const auto& [s, entries] : batches) {
             for (std::size_t j = 0; j < entries->elements; ++j) {
@@ -438,7 +449,11 @@ class Pump {
     const std::shared_ptr<RedisStreamIntake::Shared>& keep_;
     LogSink& log_;
     const std::atomic<bool>& stop_;
-    std::optional<Read> ahead_;  ///< sent before the batch before it was handed over
+    /// Reads sent before the batches before them were handed over. Two: while one is received
+    /// and parsed, Redis is already preparing the next.
+    static constexpr std::size_t kReadsAhead = 2;
+    std::deque<Read> ahead_;
+    std::vector<std::size_t> acks_on_wire_ = std::vector<std::size_t>(o_.streams.size());
 };
 
 }  // namespace
