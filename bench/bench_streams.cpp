@@ -5,7 +5,8 @@
 /// process, is the physical limit: hiredis XREADGROUP COUNT 256 + XACK and nothing else, on
 /// `baseline_events` (the target's baseline: an XACK round trip after each read); a second group
 /// then drains the same entries with each XACK pipelined with the next read, one round trip per
-/// batch as planner-run does (reported beside it, no target). Then planner-run reads
+/// batch, and a third keeps two reads ahead as planner-run does while a backlog drains (both
+/// reported beside it, no target: the best a client can do with Redis). Then planner-run reads
 /// `health_events` as group `planner`, and is done when the sentinel's action file exists and
 /// nothing is pending: the rules provider and one fsynced write count against it, its start-up does
 /// not (it is frozen while the stream fills).
@@ -15,6 +16,7 @@
 #include <csignal>
 #include <cstdio>
 #include <ctime>
+#include <deque>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -68,7 +70,7 @@ void fill(redisContext* c, const std::string& stream, const std::string& group, 
 
 /// XREADGROUP + XACK as group `group` until `total` entries were read; returns how many.
 /// Plain: one XACK round trip after each read, the bare counter. `pipelined`: each
-/// batch's XACK goes out with the next read, one round trip per batch, as planner-run does.
+/// batch's XACK goes out with the next read, one round trip per batch.
 long drain_baseline(redisContext* c, const std::string& group, long total, bool pipelined) {
     long count = 0;
     std::vector<std::string> owed;  // XACK arguments of the last batch, when pipelined
@@ -111,6 +113,43 @@ long drain_baseline(redisContext* c, const std::string& group, long total, bool 
         owed.clear();
         append_ack(args);
         ack_reply();
+    }
+    return count;
+}
+
+/// The counter with planner-run's pipeline: two reads always queued behind the one being
+/// counted, each batch's XACK sent with the next read. Replies come in the order sent.
+long drain_ahead(redisContext* c, const std::string& group, long total) {
+    const std::string read =
+        "XREADGROUP GROUP " + group + " counter COUNT 256 STREAMS baseline_events >";
+    std::deque<bool> expected;  // true: a read's reply, false: an XACK's
+    for (int i = 0; i < 3; ++i) {
+        redisAppendCommand(c, read.c_str());
+        expected.push_back(true);
+    }
+    long count = 0;
+    while (!expected.empty()) {
+        void* raw = nullptr;
+        if (redisGetReply(c, &raw) != REDIS_OK) throw std::runtime_error("ahead: no reply");
+        Reply r(static_cast<redisReply*>(raw));
+        const bool was_read = expected.front();
+        expected.pop_front();
+        if (!was_read || !r || r->type != REDIS_REPLY_ARRAY) continue;  // an XACK, or nil
+        const redisReply* entries = r->element[0]->element[1];
+        std::vector<const char*> argv{"XACK", "baseline_events", group.c_str()};
+        std::vector<std::size_t> lens{4, 15, group.size()};
+        for (std::size_t i = 0; i < entries->elements; ++i) {
+            const redisReply* id = entries->element[i]->element[0];
+            argv.push_back(id->str);
+            lens.push_back(id->len);
+        }
+        count += static_cast<long>(entries->elements);
+        redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+        expected.push_back(false);
+        if (count < total) {
+            redisAppendCommand(c, read.c_str());
+            expected.push_back(true);
+        }
     }
     return count;
 }
@@ -193,6 +232,10 @@ int main(int argc, char** argv) try {
     const auto piped_start = bench::now_ns();
     const long piped_count = drain_baseline(c, "pipelined", total, true);
     const auto piped_end = bench::now_ns();
+    command(c, "XGROUP CREATE baseline_events ahead 0");
+    const auto ahead_start = bench::now_ns();
+    const long ahead_count = drain_ahead(c, "ahead", total);
+    const auto ahead_end = bench::now_ns();
 
     // planner-run joins its group on an empty stream, is frozen while the stream fills, and is
     // timed from the moment it is thawed: both drain the same pre-filled stream.
@@ -262,8 +305,13 @@ int main(int argc, char** argv) try {
     report.figure("redis CPU per entry, planner-run drain", per_entry_us(planner_redis_cpu), "us");
     report.figure("baseline, XACK pipelined with the next read, drain rate", piped_rate, "1/s");
     report.figure("planner-run / pipelined baseline", 100.0 * planner_rate / piped_rate, "%");
+    const double ahead_rate =
+        static_cast<double>(total) / bench::seconds_between(ahead_start, ahead_end);
+    report.figure("baseline, two reads ahead, drain rate", ahead_rate, "1/s");
+    report.figure("planner-run / reads-ahead baseline", 100.0 * planner_rate / ahead_rate, "%");
     report.figure("planner-run peak RSS", rss_peak_kib / 1024.0, "MiB");
-    report.check("baseline read every entry", base_count == total && piped_count == total);
+    report.check("baseline read every entry",
+                 base_count == total && piped_count == total && ahead_count == total);
     report.check("planner-run received every entry", received == total);
     report.check("planner-run acknowledged every entry", acked == total);
     report.check("nothing left pending", pending(c) == 0);
