@@ -50,14 +50,19 @@ std::string action_file_text(const ActionProposal& proposal);
 std::string event_file_text(const PlannerEvent& event, const std::string& node,
                             const std::string& timestamp);
 
-/// `<dir>/<action_id>.json`, exactly `ActionProposal::to_action_file()`.
+/// `<dir>/<action_id>.json`, exactly `ActionProposal::to_action_file()`. Creates new files
+/// only: the status changes of a stored proposal (approve, reject, expire, escalate) are the
+/// ActionStore's, which rewrites the file in place.
 class FileActionSink final : public ActionSink {
   public:
     /// Creates `dir` if needed and removes stale temporaries. Throws std::system_error.
     explicit FileActionSink(std::filesystem::path dir, FileSinkOptions options = {});
 
-    /// Throws std::invalid_argument for an action id that is not a safe file name (make_action_id
-    /// never produces one), std::system_error when the file cannot be written.
+    /// Writes the file atomically and never over an existing one, in one step (no check before
+    /// a rename another writer could race): throws ActionIdTaken when `<action_id>.json` exists,
+    /// leaving that file as it was and no temporary behind. Throws std::invalid_argument for an
+    /// action id that is not a safe file name (make_action_id never produces one),
+    /// std::system_error when the file cannot be written.
     std::string write(const ActionProposal& proposal) override;
 
     const std::filesystem::path& directory() const noexcept { return dir_; }

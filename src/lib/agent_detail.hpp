@@ -78,6 +78,17 @@ class PlanStep {
     /// already failed, forces requires_human, marks it escalated with its history.
     EscalationDecision apply_escalation(ActionProposal& p, const EscalationRules& rules,
                                         const std::string& key);
+    /// `plan-<node>-<service>-<epoch s>-<next sequence of this process>`.
+    std::string next_action_id(const HealthEvent& event,
+                               std::chrono::system_clock::time_point created_at);
+    /// actions_.write(p); while the sink says the id is taken (ActionIdTaken), at most
+    /// kActionIdTries times in all, takes the next id for `p` and `summary`, logs
+    /// `action_id_taken` and writes again. Throws what the last write threw.
+    std::string write_new(const HealthEvent& event, ActionProposal& p, nlohmann::json& summary);
+
+    /// Bounds write_new: a directory holding this many proposals for one service in one second
+    /// is not a restart's leftovers.
+    static constexpr int kActionIdTries = 1000;
 
     const PlannerAgentOptions& options_;
     mutable std::mutex guidance_mutex_;

@@ -49,4 +49,11 @@ bool is_contained_component(std::string_view name) noexcept;
 void write_file_atomically(int dir_fd, std::string_view name, std::string_view content,
                            bool fsync = true, const std::filesystem::path& shown_as = {});
 
+/// write_file_atomically for a file that must not exist yet: the temporary takes the name with
+/// renameat2(RENAME_NOREPLACE), or where the file system lacks it (EINVAL, ENOSYS: NFS, older
+/// kernels) with linkat, which never replaces either. Returns false, with the existing file
+/// untouched and the temporary removed, when `name` exists. Throws as write_file_atomically.
+bool create_file_atomically(int dir_fd, std::string_view name, std::string_view content,
+                            bool fsync = true, const std::filesystem::path& shown_as = {});
+
 }  // namespace planner::detail

@@ -1,6 +1,7 @@
 #include "planner/file_sinks.hpp"
 
 #include <fcntl.h>
+#include <stdio.h>  // renameat2, RENAME_NOREPLACE (glibc >= 2.28 with _GNU_SOURCE)
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,9 +82,36 @@ bool is_contained_component(std::string_view name) noexcept {
            name.find('/') == std::string_view::npos && name.find('\0') == std::string_view::npos;
 }
 
-void write_file_atomically(int dir_fd, std::string_view name, std::string_view content, bool fsync,
-                           const fs::path& shown_as) {
-    if (!is_contained_component(name) || name.starts_with(kTempFilePrefix)) {
+}  // namespace detail
+
+namespace {
+
+/// What a writer does when the file exists already.
+enum class Existing { replace, keep };
+
+/// Moves the temporary `temp` to `name`, never over an existing `name`: false when it exists.
+bool rename_no_replace(int dir_fd, const std::string& temp, const std::string& name,
+                       const std::string& shown) {
+    if (::renameat2(dir_fd, temp.c_str(), dir_fd, name.c_str(), RENAME_NOREPLACE) == 0) {
+        return true;
+    }
+    if (errno == EEXIST) return false;
+    if (errno != EINVAL && errno != ENOSYS) throw_errno("cannot rename into " + shown);
+    // The file system cannot rename without replacing: a hard link cannot replace either.
+    if (::linkat(dir_fd, temp.c_str(), dir_fd, name.c_str(), 0) != 0) {
+        if (errno == EEXIST) return false;
+        throw_errno("cannot link into " + shown);
+    }
+    ::unlinkat(dir_fd, temp.c_str(), 0);  // the file is in place; a leftover is cleaned at start
+    return true;
+}
+
+/// The atomic writer: a fresh temporary, written, fsynced, moved to `name` (replacing it or
+/// not, as `existing` says), the directory fsynced. False when `existing` is keep and `name`
+/// exists; the temporary is removed on every way out but success.
+bool put_file(int dir_fd, std::string_view name, std::string_view content, bool fsync,
+              const fs::path& shown_as, Existing existing) {
+    if (!detail::is_contained_component(name) || name.starts_with(kTempFilePrefix)) {
         throw std::invalid_argument("unsafe file name");
     }
     const std::string final_name(name);
@@ -104,7 +132,12 @@ void write_file_atomically(int dir_fd, std::string_view name, std::string_view c
         write_all(fd.get(), content, shown);
         if (fsync && ::fsync(fd.get()) != 0) throw_errno("cannot fsync " + shown);
         if (::close(fd.release()) != 0) throw_errno("cannot close " + shown);
-        if (::renameat(dir_fd, temp_name.c_str(), dir_fd, final_name.c_str()) != 0) {
+        if (existing == Existing::keep) {
+            if (!rename_no_replace(dir_fd, temp_name, final_name, shown)) {
+                ::unlinkat(dir_fd, temp_name.c_str(), 0);
+                return false;
+            }
+        } else if (::renameat(dir_fd, temp_name.c_str(), dir_fd, final_name.c_str()) != 0) {
             throw_errno("cannot rename into " + shown);
         }
     } catch (...) {
@@ -112,6 +145,21 @@ void write_file_atomically(int dir_fd, std::string_view name, std::string_view c
         throw;
     }
     if (fsync && ::fsync(dir_fd) != 0) throw_errno("cannot fsync the directory of " + shown);
+    return true;
+}
+
+}  // namespace
+
+namespace detail {
+
+void write_file_atomically(int dir_fd, std::string_view name, std::string_view content, bool fsync,
+                           const fs::path& shown_as) {
+    put_file(dir_fd, name, content, fsync, shown_as, Existing::replace);
+}
+
+bool create_file_atomically(int dir_fd, std::string_view name, std::string_view content, bool fsync,
+                            const fs::path& shown_as) {
+    return put_file(dir_fd, name, content, fsync, shown_as, Existing::keep);
 }
 
 }  // namespace detail
@@ -188,8 +236,11 @@ std::string FileActionSink::write(const ActionProposal& proposal) {
     const std::string name = id + ".json";
     check_inside(dir_, name);
     const UniqueFd dir_fd = open_directory(dir_);
-    detail::write_file_atomically(dir_fd.get(), name, action_file_text(proposal), options_.fsync,
-                                  dir_ / name);
+    // Never over an existing file: it may hold a proposal a person already decided.
+    if (!detail::create_file_atomically(dir_fd.get(), name, action_file_text(proposal),
+                                        options_.fsync, dir_ / name)) {
+        throw ActionIdTaken(id);
+    }
     return (dir_ / name).string();
 }
 

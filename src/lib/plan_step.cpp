@@ -99,6 +99,31 @@ EscalationDecision PlanStep::apply_escalation(ActionProposal& p, const Escalatio
     return decision;
 }
 
+std::string PlanStep::next_action_id(const HealthEvent& event,
+                                     std::chrono::system_clock::time_point created_at) {
+    return make_action_id(event, created_at, sequence_.fetch_add(1) + 1);
+}
+
+std::string PlanStep::write_new(const HealthEvent& event, ActionProposal& p,
+                                nlohmann::json& summary) {
+    // The sequence is unique within this process only: a planner restarted within the same
+    // second (or a second planner on the same directory) counts from 1 again. The sink refuses
+    // an id it holds already, so the earlier proposal's file survives and this one takes the
+    // next number: proposal, file name and remediation_started keep one id.
+    for (int tries = 1;; ++tries) {
+        try {
+            return actions_.write(p);
+        } catch (const ActionIdTaken&) {
+            if (tries >= kActionIdTries) throw;
+            const std::string taken = p.action_id;
+            p.action_id = next_action_id(event, p.created_at);
+            summary["action_id"] = p.action_id;
+            log_.log(LogLevel::warn, "action_id_taken",
+                     {{"key", event.svc_key()}, {"action_id", taken}, {"next", p.action_id}});
+        }
+    }
+}
+
 HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& abandoned) {
     const std::string key = event.svc_key();
     const auto guide = guidance();  // this event's rules, even if a reload swaps them meanwhile
@@ -128,13 +153,7 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     ActionProposal p = make_proposal(event, result, guide->rules);
     p.created_at = wall_();
     if (options_.proposal_ttl.count() > 0) p.expires_at = p.created_at + options_.proposal_ttl;
-    p.action_id = make_action_id(event, p.created_at, sequence_.fetch_add(1) + 1);
-    // The sequence is unique within this process only: a planner restarted within the same
-    // second counts from 1 again and would overwrite the file of the proposal it made before.
-    for (int tries = 0; pending_ != nullptr && tries < 1000 && pending_->action_file(p.action_id);
-         ++tries) {
-        p.action_id = make_action_id(event, p.created_at, sequence_.fetch_add(1) + 1);
-    }
+    p.action_id = next_action_id(event, p.created_at);
     // Symptoms inhibited while this root cause was being planned (docs/safety.md).
     if (incidents_ != nullptr) p.affected = incidents_->symptoms_of(key);
     // After the house rules, before anything is written: escalation may lower the action and
@@ -174,7 +193,7 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
 
     std::string where;
     try {
-        where = actions_.write(p);
+        where = write_new(event, p, summary);
     } catch (const std::exception& e) {
         if (took_budget) budget_->give_back(p.node);
         counters_.add(&PlannerCounters::write_failures);

@@ -141,6 +141,67 @@ TEST_CASE("atomic write leaves no temporary and replaces whole files", "[file_si
     CHECK(read_text(tmp / "a.json") == "second");
 }
 
+TEST_CASE("a taken action id is refused with ActionIdTaken, the first file intact",
+          "[file_sinks]") {
+    TempDir tmp;
+    FileActionSink sink(tmp.path(), {false});
+    auto first = sample_proposal();
+    first.reason = "the first proposal, which a person may have decided";
+    sink.write(first);
+    auto second = sample_proposal();  // the same id: a planner restarted within the second
+    second.reason = "a later proposal";
+    try {
+        sink.write(second);
+        FAIL("wrote over an existing action file");
+    } catch (const ActionIdTaken& e) {
+        CHECK(e.action_id() == "plan-piha-mosquitto-1000");
+        CHECK(e.code() == std::errc::file_exists);
+        CHECK_THAT(e.what(), Catch::Contains("plan-piha-mosquitto-1000"));
+    }
+    // No temporary left behind, and the file still holds the first proposal.
+    CHECK(list_tree(tmp.path()) == std::vector<std::string>{"plan-piha-mosquitto-1000.json"});
+    CHECK(read_json(tmp / "plan-piha-mosquitto-1000.json")["payload"]["reason"] == first.reason);
+}
+
+TEST_CASE("two planners in one second on one actions directory keep both proposals, no store",
+          "[file_sinks][agent]") {
+    TempDir tmp;
+    ManualClock clock;  // never advanced: both planners plan in the same wall second
+    int run = 0;
+    FakeRouter router([&run](const std::vector<ChatMessage>&) {
+        return make_route_result("restart", "mosquitto", "piha", "run " + std::to_string(run));
+    });
+    RecordingEventSink events;
+    RecordingLogSink log;
+    for (run = 0; run < 2; ++run) {
+        // A fresh agent, as after a restart: its sequence counts from 1 again. No store.
+        FileActionSink actions(tmp / "actions", {false});
+        PlannerAgent agent(PlannerAgentOptions{}, router, actions, events, log,
+                           clock.steady_source(), clock.wall_source());
+        REQUIRE(agent.handle_event(make_health_event("piha", "mosquitto")) ==
+                HandleResult::proposed);
+    }
+    const auto files = json_files(tmp / "actions");
+    REQUIRE(files.size() == 2);
+    const auto started = events.emitted();
+    REQUIRE(started.size() == 2);
+    CHECK(started[0].correlation_id != started[1].correlation_id);
+    for (int i = 0; i < 2; ++i) {
+        // The proposal, its file's name and remediation_started agree on one id.
+        const std::string id = started[static_cast<std::size_t>(i)].correlation_id;
+        const auto file = read_json(tmp / "actions" / (id + ".json"));
+        CHECK(file["action_id"] == id);
+        CHECK(file["payload"]["reason"] == "run " + std::to_string(i));
+        CHECK(started[static_cast<std::size_t>(i)].payload["action_file"] == id + ".json");
+    }
+    std::vector<std::string> written;
+    for (const auto& line : log.lines()) {
+        if (line.event == "proposal_written") written.push_back(line.fields["action_id"]);
+    }
+    CHECK(written ==
+          std::vector<std::string>{started[0].correlation_id, started[1].correlation_id});
+}
+
 TEST_CASE("public atomic write by path replaces whole files and names the file on error",
           "[file_sinks]") {
     TempDir tmp;
