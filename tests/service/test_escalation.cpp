@@ -327,7 +327,7 @@ TEST_CASE("planner-run: rules.escalate from the file, the history rebuilt at sta
             "\n");
     const auto so = action_store_dirs(tmp.path());
     // What an earlier planner process left: a restart of piha/a an hour ago, rejected. (Written
-    // here rather than by a first run: two runs within one second would reuse the action id.)
+    // here rather than by a first run, so that it is an hour old.)
     std::string earlier_id;
     {
         fs::create_directories(so.actions_dir);
