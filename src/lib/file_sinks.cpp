@@ -98,11 +98,20 @@ bool rename_no_replace(int dir_fd, const std::string& temp, const std::string& n
     if (errno == EEXIST) return false;
     if (errno != EINVAL && errno != ENOSYS) throw_errno("cannot rename into " + shown);
     // The file system cannot rename without replacing: a hard link cannot replace either.
-    if (::linkat(dir_fd, temp.c_str(), dir_fd, name.c_str(), 0) != 0) {
-        if (errno == EEXIST) return false;
+    if (::linkat(dir_fd, temp.c_str(), dir_fd, name.c_str(), 0) == 0) {
+        ::unlinkat(dir_fd, temp.c_str(), 0);  // in place; a leftover is cleaned at start
+        return true;
+    }
+    if (errno == EEXIST) return false;
+    if (errno != EPERM && errno != EOPNOTSUPP && errno != ENOSYS) {
         throw_errno("cannot link into " + shown);
     }
-    ::unlinkat(dir_fd, temp.c_str(), 0);  // the file is in place; a leftover is cleaned at start
+    // Neither (vfat-like file systems): look, then rename. Two writers of one id within the
+    // same instant could still race here, which only a planner sharing the directory can be.
+    if (::faccessat(dir_fd, name.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0) return false;
+    if (::renameat(dir_fd, temp.c_str(), dir_fd, name.c_str()) != 0) {
+        throw_errno("cannot rename into " + shown);
+    }
     return true;
 }
 
@@ -236,8 +245,10 @@ std::string FileActionSink::write(const ActionProposal& proposal) {
     const std::string name = id + ".json";
     check_inside(dir_, name);
     const UniqueFd dir_fd = open_directory(dir_);
-    // Never over an existing file: it may hold a proposal a person already decided.
-    if (!detail::create_file_atomically(dir_fd.get(), name, action_file_text(proposal),
+    // Never over an existing file: it may hold a proposal a person already decided. Looking
+    // first spares a taken id the write and fsync of a temporary; the rename has the last word.
+    if (::faccessat(dir_fd.get(), name.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+        !detail::create_file_atomically(dir_fd.get(), name, action_file_text(proposal),
                                         options_.fsync, dir_ / name)) {
         throw ActionIdTaken(id);
     }

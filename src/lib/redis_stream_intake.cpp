@@ -422,6 +422,7 @@ class Pump {
         // Redis prepares them while this batch is received and handed over (the two run on
         // different cores instead of taking turns). Not when a claim round is due, which must
         // come first. Each read counts the slots of those ahead of it.
+        std::optional<ConnectionLost> lost;
         if (full && !stop_.load() && !claim_due()) {
             std::size_t taken = received;
             for (const auto& a : ahead_) taken += a.count * o_.streams.size();
@@ -431,13 +432,18 @@ class Pump {
                 ahead_.push_back(queue_read(n, std::nullopt));
                 taken += n * o_.streams.size();
             }
-            detail::send_queued(c_, "XREADGROUP");
+            try {
+                detail::send_queued(c_, "XREADGROUP");
+            } catch (const ConnectionLost& e) {
+                lost = e;  // this batch is received: it is handed over before reconnecting
+            }
         }
         for (const auto& [s, entries] : batches) {
             for (std::size_t j = 0; j < entries->elements; ++j) {
                 if (auto e = parse_entry(entries->element[j])) hand_over(s, std::move(*e));
             }
         }
+        if (lost) throw *lost;
     }
 
     redisContext* c_;

@@ -200,6 +200,11 @@ TEST_CASE("two planners in one second on one actions directory keep both proposa
     }
     CHECK(written ==
           std::vector<std::string>{started[0].correlation_id, started[1].correlation_id});
+    // The second planner says which id it found taken and which it took instead.
+    const auto taken = log.lines("action_id_taken");
+    REQUIRE(taken.size() == 1);
+    CHECK(taken[0].fields["action_id"] == started[0].correlation_id);
+    CHECK(taken[0].fields["next"] == started[1].correlation_id);
 }
 
 TEST_CASE("public atomic write by path replaces whole files and names the file on error",
@@ -215,6 +220,19 @@ TEST_CASE("public atomic write by path replaces whole files and names the file o
     } catch (const std::system_error& e) {
         CHECK_THAT(e.what(), Catch::Contains((tmp / "missing" / "beat").string()));
     }
+}
+
+TEST_CASE("creating a file that exists keeps it and leaves no temporary", "[file_sinks]") {
+    // The rename itself refuses (RENAME_NOREPLACE), not only FileActionSink's look beforehand,
+    // which a second writer can pass at the same instant.
+    TempDir tmp;
+    const int dir = ::open(tmp.path().c_str(), O_RDONLY | O_DIRECTORY);
+    REQUIRE(dir >= 0);
+    CHECK(detail::create_file_atomically(dir, "plan.json", "first", false));
+    CHECK_FALSE(detail::create_file_atomically(dir, "plan.json", "second", false));
+    ::close(dir);
+    CHECK(read_text(tmp / "plan.json") == "first");
+    CHECK(list_tree(tmp.path()) == std::vector<std::string>{"plan.json"});
 }
 
 TEST_CASE("the atomic writer refuses names that leave the directory", "[file_sinks]") {
