@@ -315,9 +315,12 @@ TEST_CASE("planner-run's /metrics: what happened, in a scrape promtool accepts",
         const auto r = c.Get("/metrics");
         if (status(r) != 200) return false;
         scrape = r->body;
-        return sample(scrape, R"(planner_events_skipped_total{reason="malformed"})") == 1;
+        // `received` moves last, after the message was skipped or queued (agent.cpp): once it
+        // says 3, every other counter of these three messages is in the scrape.
+        return sample(scrape, R"(planner_messages_received_total{channel="health_events"})") == 3;
     }));
     INFO(scrape);
+    CHECK(sample(scrape, R"(planner_events_skipped_total{reason="malformed"})") == 1);
     const auto r = c.Get("/metrics");
     REQUIRE(status(r) == 200);
     CHECK(r->get_header_value("Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
