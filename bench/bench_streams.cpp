@@ -68,21 +68,33 @@ void fill(redisContext* c, const std::string& stream, const std::string& group, 
     }
 }
 
+/// Queues one command given as arguments.
+void append_argv(redisContext* c, const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    for (const auto& a : args) {
+        argv.push_back(a.data());
+        lens.push_back(a.size());
+    }
+    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+}
+
+/// The XACK of one XREADGROUP reply's batch; every counter acknowledges the same way.
+std::vector<std::string> xack_of(const std::string& group, const redisReply* entries) {
+    std::vector<std::string> args{"XACK", "baseline_events", group};
+    for (std::size_t i = 0; i < entries->elements; ++i) {
+        const redisReply* id = entries->element[i]->element[0];
+        args.emplace_back(id->str, id->len);
+    }
+    return args;
+}
+
 /// XREADGROUP + XACK as group `group` until `total` entries were read; returns how many.
 /// Plain: one XACK round trip after each read, the bare counter. `pipelined`: each
 /// batch's XACK goes out with the next read, one round trip per batch.
 long drain_baseline(redisContext* c, const std::string& group, long total, bool pipelined) {
     long count = 0;
     std::vector<std::string> owed;  // XACK arguments of the last batch, when pipelined
-    const auto append_ack = [&](const std::vector<std::string>& args) {
-        std::vector<const char*> argv;
-        std::vector<std::size_t> lens;
-        for (const auto& a : args) {
-            argv.push_back(a.data());
-            lens.push_back(a.size());
-        }
-        redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
-    };
     const auto ack_reply = [c] {
         void* raw = nullptr;
         if (redisGetReply(c, &raw) != REDIS_OK || raw == nullptr) {
@@ -91,7 +103,7 @@ long drain_baseline(redisContext* c, const std::string& group, long total, bool 
         freeReplyObject(raw);
     };
     while (count < total) {
-        if (!owed.empty()) append_ack(owed);
+        if (!owed.empty()) append_argv(c, owed);
         redisAppendCommand(c, "XREADGROUP GROUP %s counter COUNT 256 STREAMS baseline_events >",
                            group.c_str());
         if (!owed.empty()) ack_reply();
@@ -100,18 +112,14 @@ long drain_baseline(redisContext* c, const std::string& group, long total, bool 
         Reply r(static_cast<redisReply*>(raw));
         if (!r || r->type != REDIS_REPLY_ARRAY) throw std::runtime_error("baseline: no entries");
         const redisReply* entries = r->element[0]->element[1];
-        std::vector<std::string> args{"XACK", "baseline_events", group};
-        for (std::size_t i = 0; i < entries->elements; ++i) {
-            const redisReply* id = entries->element[i]->element[0];
-            args.emplace_back(id->str, id->len);
-        }
+        auto args = xack_of(group, entries);
         count += static_cast<long>(entries->elements);
         if (pipelined && count < total) {
             owed = std::move(args);
             continue;
         }
         owed.clear();
-        append_ack(args);
+        append_argv(c, args);
         ack_reply();
     }
     return count;
@@ -136,15 +144,8 @@ long drain_ahead(redisContext* c, const std::string& group, long total) {
         expected.pop_front();
         if (!was_read || !r || r->type != REDIS_REPLY_ARRAY) continue;  // an XACK, or nil
         const redisReply* entries = r->element[0]->element[1];
-        std::vector<const char*> argv{"XACK", "baseline_events", group.c_str()};
-        std::vector<std::size_t> lens{4, 15, group.size()};
-        for (std::size_t i = 0; i < entries->elements; ++i) {
-            const redisReply* id = entries->element[i]->element[0];
-            argv.push_back(id->str);
-            lens.push_back(id->len);
-        }
         count += static_cast<long>(entries->elements);
-        redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+        append_argv(c, xack_of(group, entries));
         expected.push_back(false);
         if (count < total) {
             redisAppendCommand(c, read.c_str());
