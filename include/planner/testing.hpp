@@ -25,8 +25,10 @@
 #include <nlohmann/json.hpp>
 
 #include "planner/clock.hpp"
+#include "planner/executor_mapping.hpp"
 #include "planner/health_event.hpp"
 #include "planner/log_sink.hpp"
+#include "planner/proposal.hpp"
 #include "planner/router.hpp"
 #include "planner/sinks.hpp"
 
@@ -68,6 +70,81 @@ inline RouteResult make_route_result(std::string action = "restart",
     r.attempts = {AttemptRecord{model, AttemptStatus::success, "", 120.0}};
     r.latency_ms = 120.0;
     return r;
+}
+
+/// A proposal as the plan step stores it, with the seed suite's defaults: restart mosquitto on
+/// piha (container_restart, low risk), confidence 0.9, a human decides, proposed by the rules
+/// provider in one attempt at the fixed test time 1'780'000'000. Set only what a test is about:
+///   `ActionProposal p = a_proposal().id("plan-1").service("zigbee").requires_human(false);`
+/// `action()` keeps `type` and `risk_level` as map_action_to_executor_type gives them, so a
+/// built proposal never pairs an action with another action's executor type.
+class ProposalBuilder {
+  public:
+    ProposalBuilder() {
+        p_.action_id = "plan-piha-mosquitto-1780000000-1";
+        p_.node = "piha";
+        p_.service = "mosquitto";
+        p_.reason = "exited with code 137";
+        p_.confidence = 0.9;
+        p_.requires_human = true;
+        p_.source_event = "service_unhealthy";
+        p_.llm_model = "rules";
+        p_.llm_attempts = 1;
+        p_.created_at = std::chrono::system_clock::time_point{std::chrono::seconds{1'780'000'000}};
+        action("restart");
+    }
+
+    ProposalBuilder& id(std::string v) { return set(p_.action_id, std::move(v)); }
+    ProposalBuilder& node(std::string v) { return set(p_.node, std::move(v)); }
+    ProposalBuilder& service(std::string v) { return set(p_.service, std::move(v)); }
+    ProposalBuilder& action(std::string v) {
+        const auto [type, risk] = map_action_to_executor_type(v);
+        p_.type = std::string(type);
+        p_.risk_level = std::string(risk);
+        return set(p_.action, std::move(v));
+    }
+    ProposalBuilder& reason(std::string v) { return set(p_.reason, std::move(v)); }
+    ProposalBuilder& description(std::string v) { return set(p_.description, std::move(v)); }
+    ProposalBuilder& confidence(double v) { return set(p_.confidence, v); }
+    ProposalBuilder& requires_human(bool v) { return set(p_.requires_human, v); }
+    ProposalBuilder& source_event(std::string v) { return set(p_.source_event, std::move(v)); }
+    ProposalBuilder& model(std::string v, int attempts = 1) {
+        p_.llm_attempts = attempts;
+        return set(p_.llm_model, std::move(v));
+    }
+    ProposalBuilder& created_at(std::chrono::system_clock::time_point v) {
+        return set(p_.created_at, v);
+    }
+    /// `expires_at` = created_at + `ttl`.
+    ProposalBuilder& expires_in(std::chrono::system_clock::duration ttl) {
+        p_.expires_at = p_.created_at + ttl;
+        return *this;
+    }
+    ProposalBuilder& expires_at(std::chrono::system_clock::time_point v) {
+        p_.expires_at = v;
+        return *this;
+    }
+    /// One of the house rules' corrections, as apply_policy words them.
+    ProposalBuilder& correction(std::string v) {
+        p_.policy_corrections.push_back(std::move(v));
+        return *this;
+    }
+
+    ActionProposal build() const { return p_; }
+    operator ActionProposal() const { return p_; }  // NOLINT: a builder reads best without build()
+
+  private:
+    template <class T, class V>
+    ProposalBuilder& set(T& field, V&& value) {
+        field = std::forward<V>(value);
+        return *this;
+    }
+    ActionProposal p_;
+};
+
+/// See ProposalBuilder.
+inline ProposalBuilder a_proposal() {
+    return {};
 }
 
 /// What a file sink throws when the disk is full: std::system_error with ENOSPC, as

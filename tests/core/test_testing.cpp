@@ -30,6 +30,29 @@ TEST_CASE("the builders give the seed's defaults, and a schema-valid answer", "[
     CHECK(r.attempts[0].status == AttemptStatus::success);
 }
 
+TEST_CASE("a_proposal() gives the seed's defaults, and keeps type and risk with the action",
+          "[testing]") {
+    const ActionProposal p = a_proposal();
+    CHECK(p.node == "piha");
+    CHECK(p.service == "mosquitto");
+    CHECK(p.action == "restart");
+    CHECK(p.type == "container_restart");
+    CHECK(p.risk_level == "low");
+    CHECK(p.requires_human);
+    CHECK_FALSE(p.expires_at.has_value());
+    const ActionProposal r = a_proposal().action("redeploy").requires_human(false).expires_in(1h);
+    CHECK(r.type == "redeploy");
+    CHECK(r.risk_level == "guarded");
+    CHECK_FALSE(r.requires_human);
+    REQUIRE(r.expires_at.has_value());
+    CHECK(*r.expires_at - r.created_at == 1h);
+    // What it builds is what the plan step stores: a file the docs describe, key for key.
+    const auto file = a_proposal().correction("confidence below 0.7").build().to_action_file();
+    CHECK(file.at("status") == "pending");
+    CHECK(file.at("payload").at("action") == "restart");
+    CHECK(file.at("description") == "exited with code 137 [policy: confidence below 0.7]");
+}
+
 TEST_CASE("FakeRouter::always answers every call and records messages, schema and event",
           "[testing]") {
     auto router = FakeRouter::always(make_route_result("redeploy"));

@@ -35,17 +35,11 @@ std::vector<fs::path> json_files(const fs::path& root) {
 }
 
 ActionProposal sample_proposal(std::string id = "plan-piha-mosquitto-1000") {
-    ActionProposal p;
-    p.action_id = std::move(id);
-    p.type = "container_restart";
-    p.action = "restart";
-    p.service = "mosquitto";
-    p.node = "piha";
-    p.reason = "Container stopped unexpectedly";
-    p.confidence = 0.95;
-    p.requires_human = false;
-    p.risk_level = "low";
-    return p;
+    return a_proposal()
+        .id(std::move(id))
+        .reason("Container stopped unexpectedly")
+        .confidence(0.95)
+        .requires_human(false);
 }
 
 const auto kWallStart = std::chrono::system_clock::time_point{std::chrono::seconds{1'780'000'000}};

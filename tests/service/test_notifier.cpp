@@ -16,18 +16,10 @@ using namespace std::chrono_literals;
 namespace {
 
 ActionProposal proposal(bool requires_human = true) {
-    ActionProposal p;
-    p.action_id = "plan-piha-mosquitto-1-1";
-    p.type = "container_restart";
-    p.action = "restart";
-    p.node = "piha";
-    p.service = "mosquitto";
-    p.reason = "exited with code 137";
-    p.confidence = 0.62;
-    p.requires_human = requires_human;
-    p.llm_model = "rules";
-    p.created_at = std::chrono::system_clock::time_point{std::chrono::seconds{1'780'000'000}};
-    return p;
+    return a_proposal()
+        .id("plan-piha-mosquitto-1-1")
+        .confidence(0.62)
+        .requires_human(requires_human);
 }
 
 struct Setup {
