@@ -111,13 +111,13 @@ class ActionStore final : public PendingProposals {
 
     std::optional<std::string> find_pending(std::string_view node,
                                             std::string_view service) override;
-    bool note_occurrence(const std::string& action_id,
-                         std::chrono::system_clock::time_point when) noexcept override;
+    PendingOccurrence note_occurrence(const std::string& action_id,
+                                      std::chrono::system_clock::time_point when) noexcept override;
     void added(const ActionProposal& proposal) override;
     /// read(), without throwing: nullopt for an invalid id, a missing or unreadable file.
     std::optional<nlohmann::json> action_file(const std::string& action_id) noexcept override;
     /// Under the file's flock, like note_occurrence; not a transition (no audit line).
-    std::optional<nlohmann::json> escalate_pending(const std::string& action_id, std::size_t after,
+    std::optional<nlohmann::json> escalate_pending(const std::string& action_id,
                                                    const std::string& correction,
                                                    const nlohmann::json& history) noexcept override;
     /// Appends to the pending file's `affected` under its flock (the same rewrite as

@@ -181,6 +181,8 @@ struct StopReport {
 namespace detail {
 class CounterBoard;
 class PlanStep;
+struct FollowUpQueue;
+struct Screening;
 }  // namespace detail
 
 /// Turns health events into proposals. Thread-safe: dispatch from any thread, workers plan.
@@ -274,10 +276,19 @@ class PlannerAgent {
                              DispatchDone* done = nullptr);
     /// The queue, for an event whose key screen() reserved; gives the key back if refused.
     IntakeResult enqueue(HealthEvent event, DispatchDone* done = nullptr);
-    /// The one benign/cooldown/coalescing/pending decision: counts and logs a skipped event;
-    /// nullopt for one that must be planned, whose key is then reserved (pending) when `reserve`.
-    std::optional<IntakeResult> screen(std::string_view event_type, std::string_view node,
-                                       std::string_view service, bool reserve = true);
+    /// The one benign/silenced/inhibited/cooldown/coalescing/pending decision: counts and logs
+    /// a skipped event; no verdict for one that must be planned, whose key is then reserved
+    /// (pending) when `reserve`. Writes no file and tells no one: what must be recorded on a
+    /// proposal comes back as follow-ups, for the caller to hand over (defer) or run.
+    detail::Screening screen(std::string_view event_type, std::string_view node,
+                             std::string_view service, bool reserve = true);
+    /// Intake's side of a screening: queues its follow-ups for the follow-up thread (started
+    /// with the first if start() was not called) and returns its verdict.
+    std::optional<IntakeResult> defer(detail::Screening screening);
+    /// The follow-up thread: runs what intake decided (PlanStep::follow_up), one at a time.
+    void follow_up_loop();
+    /// Nothing queued, planning or waiting to be recorded. Under mutex_.
+    bool idle_locked() const;
     /// Gives back a key screen() reserved for an event that will not be queued after all.
     void release(const std::string& key);
     IntakeResult reject(std::string_view channel, std::string reason, std::size_t bytes);
@@ -290,9 +301,6 @@ class PlannerAgent {
     /// The root cause that inhibits `key`, if any: an open incident or a pending proposal of
     /// something it depends on. Records `key`'s own incident when it is not inhibited.
     std::optional<std::string> inhibited_by(const std::string& key, std::string_view event_type);
-    /// `rules.escalate` for a pending proposal that just got another occurrence: marks it
-    /// escalated once its occurrences reach `after`, and tells the ActionSink (people) again.
-    void escalate_pending(const std::string& key, const std::string& action_id);
 
     PlannerAgentOptions options_;
     LogSink& log_;
@@ -307,6 +315,7 @@ class PlannerAgent {
     IncidentTracker incidents_;
     std::unique_ptr<detail::CounterBoard> counters_;
     std::unique_ptr<detail::PlanStep> plan_;
+    std::unique_ptr<detail::FollowUpQueue> follow_ups_;  ///< under mutex_
     std::atomic<bool> abandoned_{false};
 
     mutable std::mutex mutex_;
@@ -320,6 +329,9 @@ class PlannerAgent {
     bool exit_ = false;
     bool stopped_ = false;
     std::vector<std::thread> workers_;
+    std::condition_variable follow_up_ready_;
+    bool follow_up_exit_ = false;  ///< set by stop() once the follow-ups drained or were given up
+    std::thread follow_up_thread_;
 };
 
 }  // namespace planner

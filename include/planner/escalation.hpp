@@ -157,6 +157,15 @@ inline std::string pending_escalation_words(std::size_t after) {
            " times while pending";
 }
 
+/// The decision for a proposal still waiting for a person that was just seen again, its
+/// `occurrences` counted (the first event included): escalate once they reach `after`, and
+/// only the first time, so people hear about it once. The one statement of that threshold; the
+/// store records what this decided (PendingProposals::escalate_pending).
+inline bool decide_pending_escalation(const EscalationRules& rules, std::size_t occurrences,
+                                      bool already_escalated) noexcept {
+    return rules.enabled() && !already_escalated && occurrences >= rules.after;
+}
+
 /// The proposals written per node/service: those within the window, and always the newest
 /// (whose failure escalates whatever its age). Thread-safe. Steady time (the agent's injected
 /// clock) measures the window; wall time only places proposals written before a restart (seed).

@@ -518,16 +518,21 @@ bool ActionStore::update_pending(const std::string& action_id, Change change) no
     }
 }
 
-bool ActionStore::note_occurrence(const std::string& action_id,
-                                  std::chrono::system_clock::time_point when) noexcept {
-    return update_pending(action_id, [&](nlohmann::json& file) {
+PendingOccurrence ActionStore::note_occurrence(
+    const std::string& action_id, std::chrono::system_clock::time_point when) noexcept {
+    PendingOccurrence now;
+    const bool noted = update_pending(action_id, [&](nlohmann::json& file) {
         const auto it = file.find("occurrences");
         const std::int64_t seen =
             it != file.end() && it->is_number_integer() ? it->get<std::int64_t>() : 1;
         file["occurrences"] = seen + 1;
         file["last_seen"] = detail::format_iso8601_utc(when);
+        now.occurrences = static_cast<std::size_t>(std::max<std::int64_t>(seen + 1, 1));
+        const auto flag = file.find("escalated");
+        now.escalated = flag != file.end() && flag->is_boolean() && flag->get<bool>();
         return true;
     });
+    return noted ? now : PendingOccurrence{};
 }
 
 bool ActionStore::note_affected(const std::string& action_id,
@@ -555,7 +560,7 @@ std::optional<nlohmann::json> ActionStore::action_file(const std::string& action
 }
 
 std::optional<nlohmann::json> ActionStore::escalate_pending(
-    const std::string& action_id, std::size_t after, const std::string& correction,
+    const std::string& action_id, const std::string& correction,
     const nlohmann::json& history) noexcept {
     try {
         const std::string name = file_name(action_id);
@@ -563,13 +568,9 @@ std::optional<nlohmann::json> ActionStore::escalate_pending(
         auto locked = lock_action(dir_fd.get(), name, action_id);
         if (!locked || status_of(locked->file) != ActionStatus::pending) return std::nullopt;
         auto& file = locked->file;
-        const auto seen = file.find("occurrences");
-        const std::int64_t occurrences =
-            seen != file.end() && seen->is_number_integer() ? seen->get<std::int64_t>() : 1;
         const auto flag = file.find("escalated");
-        if (occurrences < static_cast<std::int64_t>(after) ||
-            (flag != file.end() && flag->is_boolean() && flag->get<bool>())) {
-            return std::nullopt;  // not yet, or already: people hear about it once
+        if (flag != file.end() && flag->is_boolean() && flag->get<bool>()) {
+            return std::nullopt;  // already: people hear about it once
         }
         file["escalated"] = true;
         file["escalated_at"] = detail::format_iso8601_utc(wall_());

@@ -50,7 +50,8 @@ PlannerAgent::PlannerAgent(PlannerAgentOptions options, LLMRouter& router, Actio
       counters_(std::make_unique<detail::CounterBoard>()),
       plan_(std::make_unique<detail::PlanStep>(options_, router, actions, events, log, cooldown_,
                                                *counters_, std::move(wall), pending, &budget_,
-                                               &escalation_)) {
+                                               &escalation_)),
+      follow_ups_(std::make_unique<detail::FollowUpQueue>()) {
     plan_->set_incidents(&incidents_);
     options_.workers = std::max<std::size_t>(options_.workers, 1);
     options_.queue_capacity = std::max<std::size_t>(options_.queue_capacity, 1);
@@ -61,6 +62,7 @@ PlannerAgent::~PlannerAgent() {
     for (auto& w : workers_) {
         if (w.joinable()) w.join();
     }
+    if (follow_up_thread_.joinable()) follow_up_thread_.join();
 }
 
 void PlannerAgent::start() {
@@ -68,6 +70,9 @@ void PlannerAgent::start() {
     if (!workers_.empty() || stopped_) return;
     for (std::size_t i = 0; i < options_.workers; ++i) {
         workers_.emplace_back([this] { worker_loop(); });
+    }
+    if (!follow_up_thread_.joinable()) {
+        follow_up_thread_ = std::thread([this] { follow_up_loop(); });
     }
 }
 
@@ -142,7 +147,7 @@ IntakeResult PlannerAgent::intake_text(std::string_view channel, std::string_vie
     std::string reserved;
     detail::EventPeek peek;
     if (peek.read(data) && peek.valid(options_.limits)) {
-        if (const auto skipped = screen(peek.event_type(), peek.node(), peek.service())) {
+        if (const auto skipped = defer(screen(peek.event_type(), peek.node(), peek.service()))) {
             return *skipped;
         }
         reserved = make_svc_key(peek.node(), peek.service());
@@ -152,30 +157,29 @@ IntakeResult PlannerAgent::intake_text(std::string_view channel, std::string_vie
                       ? EventParseResult{std::nullopt, "not valid JSON"}
                       : try_parse_event(std::move(raw), channel, detail::to_epoch_seconds(wall_()),
                                         options_.limits);
-    // The peek and the parser agree by design; should they ever not, the parser's word holds
-    // and the peek's reservation is given back rather than left to block its key for good.
-    if (!reserved.empty() && (!parsed || parsed.event->svc_key() != reserved)) {
-        release(reserved);
-        reserved.clear();
+    // The peek checked the fields by the parser's own table (check_event_fields), so a message
+    // it vouched for parses here with the same key; only running out of memory fails it now.
+    if (!parsed) {
+        if (!reserved.empty()) release(reserved);
+        return reject(channel, std::move(parsed.error), data.size());
     }
-    if (!parsed) return reject(channel, std::move(parsed.error), data.size());
     if (reserved.empty()) {
         const auto& e = *parsed.event;
-        if (const auto skipped = screen(e.event_type, e.node, e.service)) return *skipped;
+        if (const auto skipped = defer(screen(e.event_type, e.node, e.service))) return *skipped;
     }
     return enqueue(std::move(*parsed.event), done);
 }
 
 IntakeResult PlannerAgent::submit(HealthEvent event) {
     const std::string channel = event.raw_channel;
-    auto result = screen(event.event_type, event.node, event.service);
+    auto result = defer(screen(event.event_type, event.node, event.service));
     if (!result) result = enqueue(std::move(event));
     counters_->received(channel);
     return *result;
 }
 
-std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, std::string_view node,
-                                                 std::string_view service, bool reserve) {
+detail::Screening PlannerAgent::screen(std::string_view event_type, std::string_view node,
+                                       std::string_view service, bool reserve) {
     // The hot path of a busy bus: build no log fields that the sink would drop.
     if (is_benign_event_type(event_type)) {
         count(&PlannerCounters::benign);
@@ -183,7 +187,7 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
             log_.log(LogLevel::debug, "skip_benign",
                      {{"key", make_svc_key(node, service)}, {"type", event_type}});
         }
-        return IntakeResult::benign;
+        return {IntakeResult::benign, {}};
     }
     std::string key = make_svc_key(node, service);
     // A person said so: before cooldowns and pending proposals, and without starting either.
@@ -194,7 +198,7 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
                 log_.log(LogLevel::debug, "skip_silenced",
                          {{"key", key}, {"silence_id", *silence}});
             }
-            return IntakeResult::silenced;
+            return {IntakeResult::silenced, {}};
         }
     }
     // A symptom of an open incident upstream: the root cause's proposal is the one to decide.
@@ -203,15 +207,13 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
         if (log_.enabled(LogLevel::debug)) {
             log_.log(LogLevel::debug, "skip_inhibited", {{"key", key}, {"by", *root}});
         }
-        // Listed on the root cause's proposal: now if it is pending, else when it is written.
+        detail::Screening inhibited{IntakeResult::inhibited, {}};
+        // Listed on the root cause's proposal: after the decision, if it is pending by then.
         if (incidents_.note_symptom(*root, key) && pending_ != nullptr) {
-            const auto slash = root->find('/');
-            if (const auto id = pending_->find_pending(std::string_view(*root).substr(0, slash),
-                                                       std::string_view(*root).substr(slash + 1))) {
-                pending_->note_affected(*id, {key});
-            }
+            inhibited.follow_ups.push_back(
+                {detail::FollowUp::Kind::affected, std::move(key), std::move(*root), {}});
         }
-        return IntakeResult::inhibited;
+        return inhibited;
     }
     IntakeResult verdict{};
     std::optional<std::string> pending_id;
@@ -231,23 +233,27 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
         } else if (pending_ != nullptr &&
                    (pending_id = pending_->find_pending(node, service)).has_value()) {
             // The skip starts a cooldown too, so a flapping service costs one file read and
-            // one rewrite of the pending proposal per cooldown period, not one per message.
+            // one rewrite of the pending proposal per cooldown period, not one per message. A
+            // different fact from PlanStep::start_cooldown's: it throttles this planner's
+            // rewrites of a proposal that exists, and is never shared with replicas (they see
+            // the same pending proposal in the store).
             cooldown_.record(key);
             verdict = IntakeResult::pending;
         } else {
-            if (!reserve) return std::nullopt;
+            if (!reserve) return {};
             pending_keys_.insert(key);
-            if (options_.shared_reservations == nullptr) return std::nullopt;
+            if (options_.shared_reservations == nullptr) return {};
             ask_replicas = true;
         }
     }
     // Outside the lock: a round trip to the shared store must not stall the workers.
     if (ask_replicas) {
-        if (reserve_with_replicas(key)) return std::nullopt;
+        if (reserve_with_replicas(key)) return {};
         std::lock_guard lock(mutex_);
         pending_keys_.erase(key);
         verdict = IntakeResult::cooldown;
     }
+    detail::Screening screening{verdict, {}};
     switch (verdict) {
         case IntakeResult::cooldown:
             count(&PlannerCounters::cooldown);
@@ -262,14 +268,14 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
             }
             break;
         case IntakeResult::pending:
-            // Counted on the proposal a person is looking at, after the decision was made.
             count(&PlannerCounters::pending);
-            pending_->note_occurrence(*pending_id, wall_());
-            escalate_pending(key, *pending_id);
             if (log_.enabled(LogLevel::debug)) {
                 log_.log(LogLevel::debug, "skip_pending",
                          {{"key", key}, {"action_id", *pending_id}});
             }
+            // Counted on the proposal a person is looking at (and escalated), after the decision.
+            screening.follow_ups.push_back({detail::FollowUp::Kind::occurrence, std::move(key),
+                                            std::move(*pending_id), wall_()});
             break;
         case IntakeResult::stopped:
             count(&PlannerCounters::stopping);
@@ -284,7 +290,7 @@ std::optional<IntakeResult> PlannerAgent::screen(std::string_view event_type, st
             }
             break;
     }
-    return verdict;
+    return screening;
 }
 
 std::optional<std::string> PlannerAgent::inhibited_by(const std::string& key,
@@ -306,36 +312,64 @@ std::optional<std::string> PlannerAgent::inhibited_by(const std::string& key,
     return std::nullopt;
 }
 
-void PlannerAgent::escalate_pending(const std::string& key, const std::string& action_id) {
-    const auto rules = plan_->guidance()->rules.escalate;
-    if (!rules.enabled()) return;
-    const auto earlier =
-        detail::past_proposals(escalation_, pending_, key, rules.window, action_id);
-    const auto file = pending_->escalate_pending(
-        action_id, rules.after, pending_escalation_words(rules.after), history_json(earlier));
-    if (!file) return;
-    count(&PlannerCounters::escalated_pending);
-    const auto proposal = proposal_from_action_file(*file);
-    log_.log(LogLevel::warn, "proposal_escalated",
-             {{"key", key},
-              {"action_id", action_id},
-              {"action", proposal.action},
-              {"reasons", nlohmann::json::array({"occurrences"})},
-              {"after", rules.after},
-              {"window_s", rules.window.count()},
-              {"history", earlier.size()}});
-    try {
-        actions_.escalated(proposal);
-    } catch (const std::exception& e) {
-        log_.log(LogLevel::error, "escalation_notify_failed",
-                 {{"key", key}, {"action_id", action_id}, {"error", e.what()}});
+std::optional<IntakeResult> PlannerAgent::defer(detail::Screening screening) {
+    if (!screening.follow_ups.empty()) {
+        std::unique_lock lock(mutex_);
+        auto& q = *follow_ups_;
+        // Started with the first one, so an agent that was never start()ed (tests, embedders
+        // calling dispatch alone) still records them, and never on this thread.
+        if (!follow_up_exit_ && !follow_up_thread_.joinable()) {
+            follow_up_thread_ = std::thread([this] { follow_up_loop(); });
+        }
+        std::size_t dropped = 0;
+        for (auto& f : screening.follow_ups) {
+            if (follow_up_exit_ || q.waiting.size() >= detail::FollowUpQueue::kCapacity) {
+                ++dropped;
+                continue;
+            }
+            q.waiting.push_back(std::move(f));
+        }
+        q.dropped += dropped;
+        const bool stopped = follow_up_exit_;
+        lock.unlock();
+        follow_up_ready_.notify_one();
+        if (dropped > 0) {
+            log_.log(LogLevel::warn, "follow_up_dropped",
+                     {{"key", screening.follow_ups.front().key},
+                      {"count", dropped},
+                      {"reason", stopped ? "stopped" : "queue_full"},
+                      {"capacity", detail::FollowUpQueue::kCapacity}});
+        }
     }
+    return screening.verdict;
+}
+
+void PlannerAgent::follow_up_loop() {
+    std::unique_lock lock(mutex_);
+    auto& q = *follow_ups_;
+    for (;;) {
+        follow_up_ready_.wait(lock, [&] { return !q.waiting.empty() || follow_up_exit_; });
+        if (q.waiting.empty()) return;
+        const detail::FollowUp f = std::move(q.waiting.front());
+        q.waiting.pop_front();
+        q.busy = true;
+        lock.unlock();
+        plan_->follow_up(f);
+        lock.lock();
+        q.busy = false;
+        if (idle_locked()) idle_.notify_all();
+    }
+}
+
+bool PlannerAgent::idle_locked() const {
+    return queue_.empty() && in_flight_.empty() && follow_ups_->waiting.empty() &&
+           !follow_ups_->busy;
 }
 
 void PlannerAgent::release(const std::string& key) {
     std::lock_guard lock(mutex_);
     pending_keys_.erase(key);
-    if (queue_.empty() && in_flight_.empty()) idle_.notify_all();
+    if (idle_locked()) idle_.notify_all();
 }
 
 IntakeResult PlannerAgent::enqueue(HealthEvent event, DispatchDone* done) {
@@ -382,14 +416,10 @@ void PlannerAgent::tell_replicas(const std::string& key, HandleResult handled) {
     auto* shared = options_.shared_reservations;
     if (shared == nullptr) return;
     try {
-        // A proposal's shared cooldown started in the plan step, once its file was durable.
-        if (handled == HandleResult::proposed) return;
-        if (handled == HandleResult::ignored) {
-            shared->planned(
-                key, std::chrono::duration_cast<std::chrono::milliseconds>(cooldown_.cooldown()));
-        } else {
-            shared->release(key);
-        }
+        // A proposal's or an `ignore`'s shared cooldown started in the plan step
+        // (PlanStep::start_cooldown); any other outcome gives the key back.
+        if (handled == HandleResult::proposed || handled == HandleResult::ignored) return;
+        shared->release(key);
     } catch (const std::exception& e) {
         log_.log(LogLevel::warn, "shared_reservation_failed", {{"key", key}, {"error", e.what()}});
     }
@@ -416,12 +446,15 @@ void PlannerAgent::worker_loop() {
         // Told under the lock, before idle is signalled: whoever waits for idle (stop(), a
         // test) finds every finished message already told.
         if (item.done) item.done(DispatchOutcome{IntakeResult::queued, handled});
-        if (queue_.empty() && in_flight_.empty()) idle_.notify_all();
+        if (idle_locked()) idle_.notify_all();
     }
 }
 
 HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
-    if (const auto skipped = screen(event.event_type, event.node, event.service, false)) {
+    auto screening = screen(event.event_type, event.node, event.service, false);
+    // Not intake: this caller waits for the answer anyway, so what was decided is recorded here.
+    for (const auto& f : screening.follow_ups) plan_->follow_up(f);
+    if (const auto skipped = screening.verdict) {
         switch (*skipped) {
             case IntakeResult::benign:
                 return HandleResult::benign;
@@ -440,7 +473,7 @@ HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
 
 bool PlannerAgent::wait_idle(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
-    return idle_.wait_for(lock, timeout, [this] { return queue_.empty() && in_flight_.empty(); });
+    return idle_.wait_for(lock, timeout, [this] { return idle_locked(); });
 }
 
 StopReport PlannerAgent::stop() {
@@ -452,11 +485,23 @@ StopReport PlannerAgent::stop() {
     accepting_ = false;
     space_ready_.notify_all();
     if (!workers_.empty()) {
-        report.drained = idle_.wait_for(lock, options_.stop_grace,
-                                        [this] { return queue_.empty() && in_flight_.empty(); });
+        report.drained =
+            idle_.wait_for(lock, options_.stop_grace, [this] { return idle_locked(); });
     } else {
         report.drained = queue_.empty();
+        if (follow_up_thread_.joinable()) {
+            report.drained = idle_.wait_for(lock, options_.stop_grace, [this] {
+                return follow_ups_->waiting.empty() && !follow_ups_->busy;
+            }) && report.drained;
+        }
     }
+    // What was decided but not recorded within the grace period is given up: each is one
+    // occurrence or one affected service on a proposal, never a plan.
+    const std::size_t follow_ups_dropped = follow_ups_->waiting.size();
+    follow_ups_->dropped += follow_ups_dropped;
+    follow_ups_->waiting.clear();
+    follow_up_exit_ = true;
+    const bool follow_up_busy = follow_ups_->busy;
     if (!report.drained) {
         abandoned_ = true;
         report.abandoned_queued = queue_.size();
@@ -470,6 +515,12 @@ StopReport PlannerAgent::stop() {
     exit_ = true;
     lock.unlock();
     work_ready_.notify_all();
+    follow_up_ready_.notify_all();
+    if (follow_ups_dropped > 0) {
+        log_.log(LogLevel::warn, "follow_up_dropped",
+                 {{"count", follow_ups_dropped}, {"reason", "stopped"}});
+    }
+    if (!follow_up_busy && follow_up_thread_.joinable()) follow_up_thread_.join();
     for (const auto& done : dropped) {
         done(DispatchOutcome{IntakeResult::queued, HandleResult::abandoned});
     }

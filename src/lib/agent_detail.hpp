@@ -3,9 +3,12 @@
 // The agent's internals shared between its source files; not installed.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,6 +43,39 @@ std::vector<PastProposal> past_proposals(const EscalationHistory& history, Pendi
                                          const std::string& key, std::chrono::seconds window,
                                          std::string_view except = {});
 
+/// What a screening asks to be recorded once it has decided: plain data, run later by whoever
+/// owns the thread (the agent's follow-up thread for intake, handle_event's caller inline).
+struct FollowUp {
+    enum class Kind : std::uint8_t {
+        /// Count another event on the pending proposal `target` (an action id), and escalate
+        /// it when decide_pending_escalation says so.
+        occurrence,
+        /// List `key` as affected on the pending proposal of the root cause `target` (a
+        /// node/service), if it has one by then.
+        affected,
+    };
+    Kind kind = Kind::occurrence;
+    std::string key;                               ///< the screened event's node/service
+    std::string target;                            ///< see Kind
+    std::chrono::system_clock::time_point when{};  ///< occurrence: when the event was seen
+};
+
+/// screen()'s answer: the verdict (nullopt: plan it) and what to record afterwards.
+struct Screening {
+    std::optional<IntakeResult> verdict;
+    std::vector<FollowUp> follow_ups;
+};
+
+/// The follow-ups intake handed over, waiting for the agent's follow-up thread. Guarded by the
+/// agent's queue lock, so that wait_idle() and stop() see them with the plans.
+struct FollowUpQueue {
+    /// Each is one file rewrite; past this many waiting, a flood would only grow memory.
+    static constexpr std::size_t kCapacity = 4096;
+    std::deque<FollowUp> waiting;
+    bool busy = false;          ///< one is running now
+    std::uint64_t dropped = 0;  ///< refused because the queue was full, or after stop()
+};
+
 /// The plan step, free of threads and queues: route, apply the house rules, write the action,
 /// tell the pending index, emit `remediation_started`, record the cooldown. The event has already
 /// been screened (benign, cooldown) by its one caller. Safe to run for different keys on several
@@ -67,6 +103,10 @@ class PlanStep {
     /// The agent's open incidents: a proposal lists the symptoms its incident inhibited.
     void set_incidents(const IncidentTracker* incidents) { incidents_ = incidents; }
 
+    /// Records what a screening decided (the pending store's file rewrites, the escalation of a
+    /// pending proposal and its notification). Never throws.
+    void follow_up(const FollowUp& f) noexcept;
+
   private:
     HandleResult plan(const HealthEvent& event, const std::atomic<bool>& abandoned);
     /// `rules.budget` on a proposal that would run without a human: takes a unit, or forces
@@ -78,6 +118,14 @@ class PlanStep {
     /// already failed, forces requires_human, marks it escalated with its history.
     EscalationDecision apply_escalation(ActionProposal& p, const EscalationRules& rules,
                                         const std::string& key);
+    /// `rules.escalate` for a pending proposal seen again: decide_pending_escalation on what
+    /// note_occurrence counted, then mark it escalated and tell the ActionSink (people) again.
+    void escalate_pending(const std::string& key, const std::string& action_id,
+                          const PendingOccurrence& seen);
+    /// A plan ended in a decision that holds for a while (a proposal written, or `ignore`):
+    /// this planner's cooldown for `key`, and the replicas' shared one. The one place either
+    /// is started after planning.
+    void start_cooldown(const std::string& key);
     /// `plan-<node>-<service>-<epoch s>-<next sequence of this process>`.
     std::string next_action_id(const HealthEvent& event,
                                std::chrono::system_clock::time_point created_at);

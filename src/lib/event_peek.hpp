@@ -21,10 +21,12 @@ namespace planner::detail {
 namespace {
 
 /// A first pass over a message that builds no DOM (nlohmann's SAX interface): the top-level
-/// names intake decides on, and whether try_parse_event would accept the message. Intake skips
-/// a message on this pass's word only when it is valid here and benign or in cooldown; all
-/// else takes the full parse, which stays the one place that rejects and explains.
-/// When unsure (a repeated field, say) it answers "not valid", which costs only speed.
+/// fields of kEventFields (health_event.hpp), read into the same EventFieldsSeen the DOM parse
+/// fills, and checked by the same check_event_fields, so it accepts what try_parse_event
+/// accepts. Intake skips a message on this pass's word only when it is valid here and benign or
+/// in cooldown; all else takes the full parse, which explains a rejection. When unsure (a
+/// repeated field, which the DOM resolves to the last) it answers "not valid", which costs only
+/// speed.
 ///
 /// read() tries simdjson's On-Demand API first (read_fast): it walks every value, so the whole
 /// text is validated as nlohmann would, and fills the same fields. Whatever it cannot vouch for
@@ -69,11 +71,7 @@ class EventPeek {
             simdjson::ondemand::field field;
             std::string_view k;
             if (std::move(member).get(field) || field.unescaped_key().get(k)) return false;
-            current_ = kNone;
-            for (std::size_t i = 0; i < kNames.size(); ++i) {
-                if (k == kNames[i]) current_ = i;
-            }
-            if (current_ != kNone && fields_[current_].kind != Kind::absent) repeated_ = true;
+            select(k);
             if (!walk_fast(field.value(), 1)) return false;
         }
         // Trailing content: a location left means a token after the top-level object.
@@ -81,65 +79,62 @@ class EventPeek {
         return doc.current_location().get(left) != simdjson::SUCCESS;
     }
 
-    bool null() { return scalar(Kind::null); }
-    bool boolean(bool) { return scalar(Kind::other); }
-    bool number_integer(json::number_integer_t) { return scalar(Kind::number); }
-    bool number_unsigned(json::number_unsigned_t) { return scalar(Kind::number); }
-    bool number_float(json::number_float_t, const json::string_t&) { return scalar(Kind::number); }
+    bool null() { return scalar(FieldKind::null); }
+    bool boolean(bool) { return scalar(FieldKind::boolean); }
+    bool number_integer(json::number_integer_t) { return scalar(FieldKind::number); }
+    bool number_unsigned(json::number_unsigned_t) { return scalar(FieldKind::number); }
+    bool number_float(json::number_float_t, const json::string_t&) {
+        return scalar(FieldKind::number);
+    }
     bool string(json::string_t& s) {
         if (depth_ == 1 && current_ != kNone) fields_[current_].text = s;
-        return scalar(Kind::string);
+        return scalar(FieldKind::string);
     }
-    bool binary(json::binary_t&) { return scalar(Kind::other); }
-    bool start_object(std::size_t) { return open(Kind::object); }
+    bool binary(json::binary_t&) { return scalar(FieldKind::array); }
+    bool start_object(std::size_t) { return open(FieldKind::object); }
     bool end_object() { return close(); }
-    bool start_array(std::size_t) { return open(Kind::other); }
+    bool start_array(std::size_t) { return open(FieldKind::array); }
     bool end_array() { return close(); }
     bool key(json::string_t& k) {
-        if (depth_ != 1) return true;
-        current_ = kNone;
-        for (std::size_t i = 0; i < kNames.size(); ++i) {
-            if (k == kNames[i]) current_ = i;
-        }
-        if (current_ != kNone && fields_[current_].kind != Kind::absent) repeated_ = true;
+        if (depth_ == 1) select(k);
         return true;
     }
     bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
         return false;
     }
 
-    /// The same checks, in effect, as try_parse_event.
+    /// try_parse_event's verdict on the fields read: check_event_fields on the same table.
     bool valid(const EventLimits& limits) const {
         if (!top_is_object_ || repeated_) return false;
-        const auto name_ok = [&](std::size_t f) {
-            const Field& x = fields_[f];
-            if (x.kind == Kind::absent || x.kind == Kind::null) return true;
-            return x.kind == Kind::string && x.text.size() <= limits.max_name_bytes;
-        };
-        if (!name_ok(kNode) || !name_ok(kType) || !name_ok(kService) || !name_ok(kSeverity)) {
-            return false;
+        EventFieldsSeen seen;
+        for (std::size_t i = 0; i < kEventFieldCount; ++i) {
+            seen[i].kind = fields_[i].kind;
+            seen[i].text = fields_[i].text;
         }
-        if (fields_[kType].text.empty() && !name_ok(kEventType)) return false;
-        if (node().empty() || event_type().empty()) return false;
-        const Kind payload = fields_[kPayload].kind;
-        if (payload != Kind::absent && payload != Kind::null &&
-            (payload != Kind::object || payload_depth_ > limits.max_payload_depth)) {
-            return false;
-        }
-        const Kind ts = fields_[kTimestamp].kind;
-        return ts == Kind::absent || ts == Kind::null || ts == Kind::number || ts == Kind::string;
+        seen[kEventPayload].depth = payload_depth_;
+        return check_event_fields(seen, limits, nullptr);
     }
+    /// A field of kEventFields came twice: the peek leaves such a message to the DOM.
+    bool repeated() const noexcept { return repeated_; }
 
-    std::string_view node() const { return fields_[kNode].text; }
+    std::string_view node() const { return fields_[kEventNode].text; }
     std::string_view event_type() const {
-        return fields_[kType].text.empty() ? fields_[kEventType].text : fields_[kType].text;
+        return fields_[kEventType].text.empty() ? fields_[kEventEventType].text
+                                                : fields_[kEventType].text;
     }
     std::string_view service() const {
-        return fields_[kService].text.empty() ? node() : fields_[kService].text;
+        return fields_[kEventService].text.empty() ? node() : fields_[kEventService].text;
     }
 
   private:
-    enum class Kind { absent, null, string, number, object, other };
+    /// The field of kEventFields named `k`, if any, becomes the current one.
+    void select(std::string_view k) {
+        current_ = kNone;
+        for (std::size_t i = 0; i < kEventFieldCount; ++i) {
+            if (k == kEventFields[i].name) current_ = i;
+        }
+        if (current_ != kNone && fields_[current_].kind != FieldKind::absent) repeated_ = true;
+    }
 
     /// One value at container depth `depth` (1: a top-level field's value), read whole so that
     /// simdjson checks every byte; the top-level field's kind and text as the SAX pass records.
@@ -150,7 +145,7 @@ class EventPeek {
         const bool top = depth == 1 && current_ != kNone;
         switch (type) {
             case simdjson::ondemand::json_type::object: {
-                if (top) fields_[current_].kind = Kind::object;
+                if (top) fields_[current_].kind = FieldKind::object;
                 note_container(depth);
                 simdjson::ondemand::object object;
                 if (value.get_object().get(object)) return false;
@@ -163,7 +158,7 @@ class EventPeek {
                 return true;
             }
             case simdjson::ondemand::json_type::array: {
-                if (top) fields_[current_].kind = Kind::other;
+                if (top) fields_[current_].kind = FieldKind::array;
                 note_container(depth);
                 simdjson::ondemand::array array;
                 if (value.get_array().get(array)) return false;
@@ -177,7 +172,7 @@ class EventPeek {
                 std::string_view s;
                 if (value.get_string().get(s)) return false;
                 if (top) {
-                    fields_[current_].kind = Kind::string;
+                    fields_[current_].kind = FieldKind::string;
                     fields_[current_].text = s;
                 }
                 return true;
@@ -186,19 +181,19 @@ class EventPeek {
                 // Integers beyond 64 bits are an error here and a float to nlohmann: unsure.
                 simdjson::ondemand::number n;
                 if (value.get_number().get(n)) return false;
-                if (top) fields_[current_].kind = Kind::number;
+                if (top) fields_[current_].kind = FieldKind::number;
                 return true;
             }
             case simdjson::ondemand::json_type::boolean: {
                 bool b = false;
                 if (value.get_bool().get(b)) return false;
-                if (top) fields_[current_].kind = Kind::other;
+                if (top) fields_[current_].kind = FieldKind::boolean;
                 return true;
             }
             case simdjson::ondemand::json_type::null: {
                 bool is_null = false;
                 if (value.is_null().get(is_null) || !is_null) return false;
-                if (top) fields_[current_].kind = Kind::null;
+                if (top) fields_[current_].kind = FieldKind::null;
                 return true;
             }
         }
@@ -206,28 +201,25 @@ class EventPeek {
     }
     /// The SAX pass's payload depth: containers opened within the payload, itself counted 1.
     void note_container(std::size_t depth) {
-        if (current_ == kPayload) payload_depth_ = std::max(payload_depth_, depth);
+        if (current_ == kEventPayload) payload_depth_ = std::max(payload_depth_, depth);
     }
 
     struct Field {
-        Kind kind = Kind::absent;
+        FieldKind kind = FieldKind::absent;
         std::string text;  ///< set only for a string
     };
-    static constexpr std::size_t kNode = 0, kType = 1, kEventType = 2, kService = 3, kSeverity = 4,
-                                 kPayload = 5, kTimestamp = 6, kNone = 7;
-    static constexpr std::array<std::string_view, 7> kNames{
-        "node", "type", "event_type", "service", "severity", "payload", "timestamp"};
+    static constexpr std::size_t kNone = kEventFieldCount;
 
-    bool scalar(Kind kind) {
+    bool scalar(FieldKind kind) {
         if (depth_ == 0) top_is_object_ = false;
         if (depth_ == 1 && current_ != kNone) fields_[current_].kind = kind;
         return true;
     }
-    bool open(Kind kind) {
-        if (depth_ == 0) top_is_object_ = kind == Kind::object;
+    bool open(FieldKind kind) {
+        if (depth_ == 0) top_is_object_ = kind == FieldKind::object;
         if (depth_ == 1 && current_ != kNone) fields_[current_].kind = kind;
         ++depth_;
-        if (depth_ >= 2 && current_ == kPayload) {
+        if (depth_ >= 2 && current_ == kEventPayload) {
             payload_depth_ = std::max(payload_depth_, depth_ - 1);
         }
         return true;
@@ -237,7 +229,7 @@ class EventPeek {
         return true;
     }
 
-    std::array<Field, 7> fields_{};
+    std::array<Field, kEventFieldCount> fields_{};
     std::size_t current_ = kNone;
     std::size_t depth_ = 0;
     std::size_t payload_depth_ = 0;

@@ -99,6 +99,81 @@ EscalationDecision PlanStep::apply_escalation(ActionProposal& p, const Escalatio
     return decision;
 }
 
+void PlanStep::follow_up(const FollowUp& f) noexcept {
+    if (pending_ == nullptr) return;
+    try {
+        switch (f.kind) {
+            case FollowUp::Kind::occurrence:
+                // Counted on the proposal a person is looking at, after the decision was made.
+                if (const auto seen = pending_->note_occurrence(f.target, f.when)) {
+                    escalate_pending(f.key, f.target, seen);
+                }
+                break;
+            case FollowUp::Kind::affected: {
+                // Listed on the root cause's proposal: now if it is pending, else when it is
+                // written (the plan step lists the incident's symptoms then).
+                const auto slash = f.target.find('/');
+                if (const auto id =
+                        pending_->find_pending(std::string_view(f.target).substr(0, slash),
+                                               std::string_view(f.target).substr(slash + 1))) {
+                    pending_->note_affected(*id, {f.key});
+                }
+                break;
+            }
+        }
+    } catch (const std::exception& e) {
+        log_.log(LogLevel::error, "follow_up_failed", {{"key", f.key}, {"error", e.what()}});
+    } catch (...) {
+        log_.log(LogLevel::error, "follow_up_failed",
+                 {{"key", f.key}, {"error", "unknown exception"}});
+    }
+}
+
+void PlanStep::escalate_pending(const std::string& key, const std::string& action_id,
+                                const PendingOccurrence& seen) {
+    const auto rules = guidance()->rules.escalate;
+    if (escalation_ == nullptr ||
+        !decide_pending_escalation(rules, seen.occurrences, seen.escalated)) {
+        return;
+    }
+    const auto earlier = past_proposals(*escalation_, pending_, key, rules.window, action_id);
+    const auto file = pending_->escalate_pending(action_id, pending_escalation_words(rules.after),
+                                                 history_json(earlier));
+    if (!file) return;
+    counters_.add(&PlannerCounters::escalated_pending);
+    const auto proposal = proposal_from_action_file(*file);
+    log_.log(LogLevel::warn, "proposal_escalated",
+             {{"key", key},
+              {"action_id", action_id},
+              {"action", proposal.action},
+              {"reasons", nlohmann::json::array({"occurrences"})},
+              {"after", rules.after},
+              {"window_s", rules.window.count()},
+              {"history", earlier.size()}});
+    try {
+        actions_.escalated(proposal);
+    } catch (const std::exception& e) {
+        log_.log(LogLevel::error, "escalation_notify_failed",
+                 {{"key", key}, {"action_id", action_id}, {"error", e.what()}});
+    }
+}
+
+void PlanStep::start_cooldown(const std::string& key) {
+    cooldown_.record(key);
+    // Replicas: the shared cooldown starts as soon as the decision holds (for a proposal, once
+    // its file is durable, before anything else), so the window in which a crash could let
+    // another replica propose again is one round trip to Redis (docs/scaling.md).
+    if (auto* shared = options_.shared_reservations; shared != nullptr) {
+        try {
+            shared->planned(
+                key, std::chrono::duration_cast<std::chrono::milliseconds>(cooldown_.cooldown()));
+        } catch (const std::exception& e) {
+            log_.log(LogLevel::warn, "shared_reservation_failed",
+                     {{"key", key}, {"error", e.what()}});
+        }
+    }
+}
+
 std::string PlanStep::next_action_id(const HealthEvent& event,
                                      std::chrono::system_clock::time_point created_at) {
     return make_action_id(event, created_at, sequence_.fetch_add(1) + 1);
@@ -180,7 +255,7 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
         if (a.status != AttemptStatus::success) summary["failed_attempts"].push_back(a);
     }
     if (p.action == "ignore") {
-        cooldown_.record(key);
+        start_cooldown(key);
         log_.log(LogLevel::info, "proposal_ignored", summary);
         return HandleResult::ignored;
     }
@@ -202,18 +277,9 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
         log_.log(LogLevel::error, "write_failed", fields);
         return HandleResult::write_failed;
     }
-    // Replicas: the shared cooldown starts as soon as the file is durable, before anything
-    // else, so the window in which a crash could let another replica propose again is one
-    // round trip to Redis (docs/scaling.md).
-    if (auto* shared = options_.shared_reservations; shared != nullptr) {
-        try {
-            shared->planned(
-                key, std::chrono::duration_cast<std::chrono::milliseconds>(cooldown_.cooldown()));
-        } catch (const std::exception& e) {
-            log_.log(LogLevel::warn, "shared_reservation_failed",
-                     {{"key", key}, {"error", e.what()}});
-        }
-    }
+    // The action exists from here on, so the cooldown holds whatever fails next (a retry
+    // would duplicate it).
+    start_cooldown(key);
     summary["path"] = where;  // the last use of the summary: no copy
     log_.log(LogLevel::info, "proposal_written", summary);
     if (escalation_ != nullptr) {
@@ -260,12 +326,11 @@ HandleResult PlanStep::plan(const HealthEvent& event, const std::atomic<bool>& a
     try {
         events_.emit(started);
     } catch (const std::exception& e) {
-        // The action exists, so the cooldown still applies: a retry would duplicate it.
+        // The action exists, so the cooldown still applies (started above).
         counters_.add(&PlannerCounters::emit_failures);
         log_.log(LogLevel::error, "emit_failed",
                  {{"action_id", p.action_id}, {"key", key}, {"error", e.what()}});
     }
-    cooldown_.record(key);
     return HandleResult::proposed;
 }
 

@@ -218,3 +218,21 @@ TEST_CASE("an action file reads back as the proposal it describes", "[escalation
     CHECK_FALSE(odd.escalated);
     CHECK(odd.action.empty());
 }
+
+TEST_CASE("a pending proposal escalates once its occurrences reach after, and only once",
+          "[escalation][pending]") {
+    EscalationRules rules;
+    // Off without rules.escalate, whatever the count.
+    CHECK_FALSE(decide_pending_escalation(rules, 100, false));
+    rules.after = 3;
+    CHECK_FALSE(decide_pending_escalation(rules, 0, false));  // nothing recorded
+    CHECK_FALSE(decide_pending_escalation(rules, 2, false));
+    CHECK(decide_pending_escalation(rules, 3, false));
+    // Past the threshold (a reload lowered `after`, or the first attempt lost a race): still.
+    CHECK(decide_pending_escalation(rules, 7, false));
+    // People hear about it once.
+    CHECK_FALSE(decide_pending_escalation(rules, 3, true));
+    CHECK_FALSE(decide_pending_escalation(rules, 7, true));
+    CHECK(pending_escalation_words(3) ==
+          "requires_human forced: escalated: seen 3 times while pending");
+}

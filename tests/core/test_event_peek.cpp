@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -128,4 +129,53 @@ TEST_CASE("the peek's fast pass answers for ordinary messages and not for odd on
     CHECK_FALSE(big.read_fast(huge));
     CHECK(big.read(huge));
     CHECK(big.valid(EventLimits{}));
+}
+
+// One table (planner::detail::kEventFields) drives the peek and try_parse_event: each rule,
+// broken once, is refused by both, in try_parse_event's words; and a repeated field, where the
+// peek is unsure, is the one case left to the DOM.
+TEST_CASE("the peek and try_parse_event refuse by the same table", "[peek][event]") {
+    const EventLimits limits{.max_name_bytes = 8, .max_payload_depth = 2};
+    const std::vector<std::pair<std::string, std::string>> refused{
+        {R"({"node":1,"type":"x"})", "field 'node' must be a string, got number"},
+        {R"({"node":"piha","type":["x"]})", "field 'type' must be a string, got array"},
+        {R"({"node":"piha","event_type":true})",
+         "field 'event_type' must be a string, got boolean"},
+        {R"({"node":"piha","type":"x","service":{}})",
+         "field 'service' must be a string, got object"},
+        {R"({"node":"piha","type":"x","severity":"catastrophic"})",
+         "field 'severity' is 12 bytes, limit 8"},
+        {R"({"type":"x"})", "missing field 'node'"},
+        {R"({"node":"piha","type":""})", "missing field 'type' (or 'event_type')"},
+        {R"({"node":"piha","type":"x","payload":[]})",
+         "field 'payload' must be an object, got array"},
+        {R"({"node":"piha","type":"x","payload":{"a":{"b":{}}}})",
+         "field 'payload' nests deeper than 2 levels"},
+        {R"({"node":"piha","type":"x","timestamp":false})",
+         "field 'timestamp' must be a string or number, got boolean"},
+    };
+    for (const auto& [data, words] : refused) {
+        INFO(data);
+        planner::detail::EventPeek peek;
+        REQUIRE(peek.read(data));
+        CHECK_FALSE(peek.valid(limits));
+        const auto parsed = planner::try_parse_event(nlohmann::json::parse(data), "c", 1.0, limits);
+        CHECK_FALSE(parsed);
+        CHECK(parsed.error == words);
+        CHECK(peek_disagreement(data, limits).empty());
+    }
+    // `type` wins over `event_type`, which is then not read at all; nulls count as absent.
+    for (const char* ok : {R"({"node":"piha","type":"x","event_type":7})",
+                           R"({"node":"piha","type":null,"event_type":"x","payload":null})",
+                           R"({"node":"piha","type":"x","payload":{"a":{}},"timestamp":"t"})"}) {
+        INFO(ok);
+        planner::detail::EventPeek peek;
+        REQUIRE(peek.read(ok));
+        CHECK(peek.valid(limits));
+        CHECK(planner::try_parse_event(nlohmann::json::parse(ok), "c", 1.0, limits));
+    }
+    planner::detail::EventPeek twice;
+    REQUIRE(twice.read(R"({"node":"a","node":"piha","type":"x"})"));
+    CHECK(twice.repeated());
+    CHECK_FALSE(twice.valid(limits));
 }

@@ -201,11 +201,13 @@ TEST_CASE("a pending proposal seen after times is marked escalated and notified 
 
     clock.advance(61s);
     CHECK(p.agent.dispatch_text("health", event_json("piha", "a")) == IntakeResult::pending);
+    REQUIRE(p.agent.wait_idle(5s));  // the occurrence is recorded on the follow-up thread
     CHECK_FALSE(p.store.read(id)->contains("escalated"));  // 2 occurrences
     CHECK(p.sink.escalated_ones().empty());
 
     clock.advance(61s);
     CHECK(p.agent.dispatch_text("health", event_json("piha", "a")) == IntakeResult::pending);
+    REQUIRE(p.agent.wait_idle(5s));
     const auto file = *p.store.read(id);
     CHECK(file["occurrences"] == 3);
     CHECK(file["escalated"] == true);
@@ -230,6 +232,7 @@ TEST_CASE("a pending proposal seen after times is marked escalated and notified 
     // Once only.
     clock.advance(61s);
     CHECK(p.agent.dispatch_text("health", event_json("piha", "a")) == IntakeResult::pending);
+    REQUIRE(p.agent.wait_idle(5s));
     CHECK(p.store.read(id)->at("occurrences") == 4);
     CHECK(p.sink.escalated_ones().size() == 1);
     CHECK(p.agent.counters().escalated_pending == 1);

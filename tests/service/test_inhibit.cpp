@@ -4,8 +4,11 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -40,9 +43,9 @@ struct OnePendingProposal : PendingProposals {
         if (node == "vps" && service == "traefik") return std::string("act-traefik");
         return std::nullopt;
     }
-    bool note_occurrence(const std::string&,
-                         std::chrono::system_clock::time_point) noexcept override {
-        return true;
+    PendingOccurrence note_occurrence(const std::string&,
+                                      std::chrono::system_clock::time_point) noexcept override {
+        return {2, false};
     }
     void added(const ActionProposal&) override {}
 };
@@ -154,6 +157,7 @@ TEST_CASE("the root proposal lists the symptoms it inhibited, also those that co
     CHECK(agent.dispatch_text("health", event_json("vps", "nextcloud")) == IntakeResult::inhibited);
     CHECK(agent.dispatch_text("health", event_json("vps", "vaultwarden")) ==
           IntakeResult::inhibited);
+    REQUIRE(agent.wait_idle(10s));  // recorded on the follow-up thread
     CHECK(root()["affected"] == nlohmann::json::array({"vps/vaultwarden", "vps/nextcloud"}));
     CHECK(root()["status"] == "pending");
 
@@ -205,3 +209,85 @@ TEST_CASE("planner-run --replay with a configuration plans the root cause, not i
 }
 
 #endif  // PLANNER_RUN_PATH
+
+namespace {
+
+/// Knows one pending proposal (vps/traefik, seen `occurrences` times so far) and remembers
+/// which thread recorded anything on it.
+struct ThreadRecordingPending : PendingProposals {
+    std::optional<std::string> find_pending(std::string_view node,
+                                            std::string_view service) override {
+        if (node == "vps" && service == "traefik") return std::string("act-traefik");
+        return std::nullopt;
+    }
+    PendingOccurrence note_occurrence(const std::string&,
+                                      std::chrono::system_clock::time_point) noexcept override {
+        std::lock_guard lock(mutex);
+        writers.push_back(std::this_thread::get_id());
+        return {++occurrences, false};
+    }
+    void added(const ActionProposal&) override {}
+    std::optional<nlohmann::json> escalate_pending(const std::string& id, const std::string&,
+                                                   const nlohmann::json&) noexcept override {
+        std::lock_guard lock(mutex);
+        writers.push_back(std::this_thread::get_id());
+        ++escalations;
+        return nlohmann::json{{"action_id", id},
+                              {"node", "vps"},
+                              {"service", "traefik"},
+                              {"status", "pending"},
+                              {"escalated", true}};
+    }
+    bool note_affected(const std::string&, const std::vector<std::string>& keys) noexcept override {
+        std::lock_guard lock(mutex);
+        writers.push_back(std::this_thread::get_id());
+        affected.insert(affected.end(), keys.begin(), keys.end());
+        return true;
+    }
+
+    std::mutex mutex;
+    std::vector<std::thread::id> writers;
+    std::vector<std::string> affected;
+    std::size_t occurrences = 1;
+    int escalations = 0;
+};
+
+}  // namespace
+
+TEST_CASE("intake screens without writing: follow-ups are recorded on another thread",
+          "[inhibit][pending][follow_up]") {
+    ManualClock clock;
+    FakeRouter router([](const std::vector<ChatMessage>&) { return make_route_result(); });
+    RecordingActionSink actions;
+    RecordingEventSink events;
+    RecordingLogSink log;
+    ThreadRecordingPending pending;
+    auto options = vps_options();
+    options.rules.escalate.after = 2;
+    PlannerAgent agent(options, router, actions, events, log, clock.steady_source(),
+                       clock.wall_source(), &pending);
+    agent.start();
+    CHECK(agent.dispatch_text("health", event_json("vps", "traefik")) == IntakeResult::pending);
+    CHECK(agent.dispatch_text("health", event_json("vps", "vaultwarden")) ==
+          IntakeResult::inhibited);
+    REQUIRE(agent.wait_idle(10s));
+    {
+        std::lock_guard lock(pending.mutex);
+        // note_occurrence, escalate_pending (2 occurrences reach `after`), note_affected.
+        REQUIRE(pending.writers.size() == 3);
+        for (const auto& id : pending.writers) CHECK(id != std::this_thread::get_id());
+        CHECK(pending.affected == std::vector<std::string>{"vps/vaultwarden"});
+        CHECK(pending.escalations == 1);
+    }
+    CHECK(agent.counters().escalated_pending == 1);
+    CHECK(log.lines("proposal_escalated").size() == 1);
+    agent.stop();
+
+    // handle_event is not intake: its caller waits anyway, and records on its own thread.
+    PlannerAgent sync(options, router, actions, events, log, clock.steady_source(),
+                      clock.wall_source(), &pending);
+    CHECK(sync.handle_event(make_health_event("vps", "traefik")) == HandleResult::pending);
+    std::lock_guard lock(pending.mutex);
+    REQUIRE(pending.writers.size() == 4);
+    CHECK(pending.writers.back() == std::this_thread::get_id());
+}

@@ -70,6 +70,7 @@ TEST_CASE("a pending proposal blocks a second one for the same service", "[agent
     CHECK(p.agent.dispatch_text("health", event_json()) == IntakeResult::cooldown);
     clock.advance(61s);
     CHECK(p.agent.dispatch_text("health", event_json()) == IntakeResult::pending);
+    REQUIRE(p.agent.wait_idle(5s));  // the occurrence is recorded on the follow-up thread
     CHECK(count_files(tmp / "actions") == 1);
     CHECK(p.router.call_count() == 1);
     CHECK(p.agent.counters().pending == 2);

@@ -2,8 +2,9 @@
 
 // The intake peek's two passes side by side, for the differential test and the `peek` fuzz
 // target: simdjson's fast pass (EventPeek::read_fast) must never vouch for a message the SAX
-// pass (read_sax, nlohmann's grammar) would decide differently, and what intake decides with
-// the combined read() must be what the SAX pass alone decides.
+// pass (read_sax, nlohmann's grammar) would decide differently, what intake decides with the
+// combined read() must be what the SAX pass alone decides, and the peek's verdict must be
+// try_parse_event's (both check kEventFields with check_event_fields).
 
 #include <string>
 #include <string_view>
@@ -50,6 +51,16 @@ inline std::string peek_disagreement(std::string_view data, const EventLimits& l
     detail::EventPeek combined;
     if (peek_decision(combined, combined.read(data), limits) != reference) {
         return "read() differs from SAX";
+    }
+    // One table drives both: for a message the SAX pass read without a repeated field, the
+    // peek's verdict is try_parse_event's, both ways (intake refuses deeper nesting first).
+    if (reference.read && !reference.valid && !sax.repeated() &&
+        !detail::json_text_exceeds_depth(data, limits.max_payload_depth + 1)) {
+        const auto raw = nlohmann::json::parse(data, nullptr, /*allow_exceptions=*/false);
+        if (raw.is_discarded()) return "peek read, DOM parse failed";
+        if (try_parse_event(raw, "health_events", 1'780'000'000.0, limits)) {
+            return "peek refused, try_parse_event accepted";
+        }
     }
     // What intake does with a valid peek: the full parse must accept it with the same names
     // (intake refuses deeper nesting before either pass runs).
