@@ -69,12 +69,10 @@ remediation, enforces the house rules and writes each proposal as a file for
 a human to approve with planner-ctl. Ships the systemd unit
 homelab-planner.service (not enabled) and its configuration in
 /etc/homelab-planner.")
-# The shared libraries the programs and planner-http.so link (hiredis, yaml-cpp, fmt,
-# libsystemd, cpp-httplib, ...) from dpkg-shlibdeps; adduser for the maintainer scripts.
-# libcurl.so.4 (the HTTP models, notifications) and libcrypto.so.3 (webhook signatures) are
-# opened with dlopen on first use, which dpkg-shlibdeps cannot see: named here.
+# The shared libraries the programs link (hiredis, yaml-cpp, fmt, libsystemd, cpp-httplib,
+# libcurl, libcrypto, ...) from dpkg-shlibdeps; adduser for the maintainer scripts.
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "adduser, libcurl4, libssl3")
+set(CPACK_DEBIAN_RUNTIME_PACKAGE_DEPENDS "adduser")
 set(CPACK_DEBIAN_RUNTIME_PACKAGE_CONTROL_EXTRA
     ${PROJECT_SOURCE_DIR}/cmake/debian/conffiles
     ${PROJECT_SOURCE_DIR}/cmake/debian/postinst
@@ -88,9 +86,9 @@ package. find_package(planner) gives planner::core (the header-only decision
 logic, nlohmann/json only) and planner::planner (the compiled agent, model
 chain, Redis intake and sinks).")
 # libplanner.a is static: whoever links it needs the -dev packages of what it links privately,
-# which plannerConfig.cmake finds with find_dependency, and at run time the two libraries it
-# opens with dlopen (libcurl4, libssl3's libcrypto).
+# which plannerConfig.cmake finds with find_dependency (libcurl-dev is the virtual package of
+# Debian's three libcurl builds).
 set(CPACK_DEBIAN_DEV_PACKAGE_DEPENDS
-    "nlohmann-json3-dev (>= 3.10), libhiredis-dev, libyaml-cpp-dev, libsimdjson-dev, pkg-config, libcurl4, libssl3")
+    "nlohmann-json3-dev (>= 3.10), libhiredis-dev, libyaml-cpp-dev, libsimdjson-dev, pkg-config, libcurl4-openssl-dev | libcurl-dev, libssl-dev")
 
 include(CPack)

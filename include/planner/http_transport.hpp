@@ -56,8 +56,8 @@ class HttpTransport {
 /// Largest response body the default transport accepts; a model answer is a few KiB.
 inline constexpr std::size_t kDefaultMaxResponseBytes = 4 * 1024 * 1024;
 
-/// libcurl (opened on the first request; missing: each request a transport failure naming the
-/// package): TLS verified, no redirects, http(s) only, bodies above `max_response_bytes` refused.
+/// libcurl, initialised on the first request: TLS verified, no redirects, http(s) only, bodies
+/// above `max_response_bytes` refused.
 std::shared_ptr<HttpTransport> make_curl_transport(
     std::size_t max_response_bytes = kDefaultMaxResponseBytes);
 

@@ -91,8 +91,8 @@ struct NotifierCounters {
     std::map<std::string, NotifyTargetCounters> targets;
 };
 
-/// HMAC-SHA256 of `message` under `key`, lower-case hex (OpenSSL's libcrypto, opened on the
-/// first call; throws std::runtime_error with one line when libcrypto.so.3 is missing).
+/// HMAC-SHA256 of `message` under `key`, lower-case hex (OpenSSL's libcrypto; throws
+/// std::runtime_error with one line if it fails).
 std::string hmac_sha256_hex(std::string_view key, std::string_view message);
 
 /// Delivers proposals to the targets on its own thread.

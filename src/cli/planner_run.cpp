@@ -33,7 +33,7 @@
 
 #include "config_options.hpp"
 #include "heartbeat.hpp"
-#include "http_listener.hpp"
+#include "http_server.hpp"
 #include "journal_stream.hpp"
 #include "line_reader.hpp"
 #include "metrics.hpp"
@@ -345,7 +345,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     std::atomic<bool> intake_ready{false};
     // Before the listener, so it outlives every request that uses it.
     std::unique_ptr<RedisStreamProducer> alert_stream;
-    std::unique_ptr<HttpListener> http;
+    std::unique_ptr<HttpServer> http;
     if (o.http_listen) {
         try {
             HttpServerOptions ho;
@@ -391,7 +391,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
             if (!o.alertmanager_token_file.empty()) {
                 ho.alerts_token = read_key_file(o.alertmanager_token_file);
             }
-            http = load_http_listener(std::move(ho), log);
+            http = std::make_unique<HttpServer>(std::move(ho), log);
             http->start();
         } catch (const std::exception& e) {
             return usage_error(err, e.what());

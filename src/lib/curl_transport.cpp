@@ -1,12 +1,12 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
-#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
 
-#include "curl_library.hpp"
+#include <curl/curl.h>
+
 #include "planner/http_transport.hpp"
 #include "text.hpp"
 
@@ -57,38 +57,37 @@ std::size_t on_header(char* data, std::size_t size, std::size_t count, void* use
 }
 
 struct EasyDeleter {
-    const detail::CurlLibrary* curl;
-    void operator()(CURL* h) const noexcept { curl->easy_cleanup(h); }
+    void operator()(CURL* h) const noexcept { curl_easy_cleanup(h); }
 };
 struct SlistDeleter {
-    const detail::CurlLibrary* curl;
-    void operator()(curl_slist* l) const noexcept { curl->slist_free_all(l); }
+    void operator()(curl_slist* l) const noexcept { curl_slist_free_all(l); }
 };
+
+/// curl_global_init, once, before the first handle: it is not thread-safe, so a function-local
+/// static (initialised under the compiler's lock) runs it. A failure is each request's
+/// transport failure.
+bool curl_initialised() {
+    static const bool ok = curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    return ok;
+}
 
 class CurlTransport final : public HttpTransport {
   public:
-    CurlTransport(std::size_t max_response_bytes,
-                  std::function<const detail::CurlLibrary&()> library)
-        : max_body_(max_response_bytes), library_(std::move(library)) {}
+    explicit CurlTransport(std::size_t max_response_bytes) : max_body_(max_response_bytes) {}
 
     HttpResponse post(const HttpRequest& request) override {
-        const detail::CurlLibrary* curl = nullptr;
-        try {
-            curl = &library_();
-        } catch (const std::exception& e) {
-            return failure(HttpFailure::transport, e.what());
-        }
+        if (!curl_initialised()) return failure(HttpFailure::transport, "curl_global_init failed");
         // One handle per call: nothing is shared between threads, and a half-read connection
         // from a timed-out attempt is never reused.
-        std::unique_ptr<CURL, EasyDeleter> easy(curl->easy_init(), EasyDeleter{curl});
+        std::unique_ptr<CURL, EasyDeleter> easy(curl_easy_init());
         Exchange ex;
         ex.max_body = max_body_;
         if (!easy) return failure(HttpFailure::transport, "could not create a curl handle");
 
-        std::unique_ptr<curl_slist, SlistDeleter> headers(nullptr, SlistDeleter{curl});
+        std::unique_ptr<curl_slist, SlistDeleter> headers;
         for (const auto& [name, value] : request.headers) {
             const std::string line = name + ": " + value;
-            curl_slist* appended = curl->slist_append(headers.get(), line.c_str());
+            curl_slist* appended = curl_slist_append(headers.get(), line.c_str());
             if (!appended) return failure(HttpFailure::transport, "out of memory");
             (void)headers.release();
             headers.reset(appended);
@@ -98,28 +97,28 @@ class CurlTransport final : public HttpTransport {
             static_cast<long>(std::max<std::int64_t>(1, request.timeout.count()));
         char error_buffer[CURL_ERROR_SIZE] = {};
         CURL* h = easy.get();
-        curl->easy_setopt(h, CURLOPT_URL, request.url.c_str());
-        curl->easy_setopt(h, CURLOPT_POST, 1L);
-        curl->easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
-        curl->easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
-                          static_cast<curl_off_t>(request.body.size()));
-        curl->easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
-        curl->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM: thread-safe
-        curl->easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-        curl->easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
-        curl->easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect could carry the key away
-        curl->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-        curl->easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
-        curl->easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
-        curl->easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_body_));
-        curl->easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
-        curl->easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl->easy_setopt(h, CURLOPT_WRITEDATA, &ex);
-        curl->easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-        curl->easy_setopt(h, CURLOPT_HEADERDATA, &ex);
-        curl->easy_setopt(h, CURLOPT_USERAGENT, "homelab-planner");
+        curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+        curl_easy_setopt(h, CURLOPT_POST, 1L);
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.body.data());
+        curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                         static_cast<curl_off_t>(request.body.size()));
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+        curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM: thread-safe
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, timeout_ms);
+        curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect could carry the key away
+        curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(max_body_));
+        curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error_buffer);
+        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        curl_easy_setopt(h, CURLOPT_WRITEDATA, &ex);
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, &ex);
+        curl_easy_setopt(h, CURLOPT_USERAGENT, "homelab-planner");
 
-        const CURLcode rc = curl->easy_perform(h);
+        const CURLcode rc = curl_easy_perform(h);
         if (ex.body_too_large || rc == CURLE_FILESIZE_EXCEEDED) {
             return failure(HttpFailure::too_large,
                            "response larger than " + std::to_string(max_body_) + " bytes");
@@ -129,10 +128,10 @@ class CurlTransport final : public HttpTransport {
                            "no answer within " + std::to_string(timeout_ms) + " ms");
         }
         if (rc != CURLE_OK) {
-            const std::string detail = error_buffer[0] ? error_buffer : curl->easy_strerror(rc);
+            const std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
             return failure(HttpFailure::transport, detail);
         }
-        curl->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ex.response.status);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &ex.response.status);
         return std::move(ex.response);
     }
 
@@ -145,7 +144,6 @@ class CurlTransport final : public HttpTransport {
     }
 
     std::size_t max_body_;
-    std::function<const detail::CurlLibrary&()> library_;
 };
 
 }  // namespace
@@ -158,47 +156,7 @@ std::string_view HttpResponse::header(std::string_view name) const noexcept {
 }
 
 std::shared_ptr<HttpTransport> make_curl_transport(std::size_t max_response_bytes) {
-    return detail::make_curl_transport(max_response_bytes, detail::curl_library);
+    return std::make_shared<CurlTransport>(max_response_bytes);
 }
-
-namespace detail {
-
-CurlLibrary open_curl_library(const std::string& soname) {
-    auto lib = std::make_shared<const SharedLibrary>(soname, "libcurl4");
-    CurlLibrary c;
-    c.library = lib;
-    c.global_init = lib->symbol<decltype(c.global_init)>("curl_global_init");
-    c.easy_init = lib->symbol<decltype(c.easy_init)>("curl_easy_init");
-    c.easy_cleanup = lib->symbol<decltype(c.easy_cleanup)>("curl_easy_cleanup");
-    c.easy_setopt = lib->symbol<decltype(c.easy_setopt)>("curl_easy_setopt");
-    c.easy_perform = lib->symbol<decltype(c.easy_perform)>("curl_easy_perform");
-    c.easy_getinfo = lib->symbol<decltype(c.easy_getinfo)>("curl_easy_getinfo");
-    c.easy_strerror = lib->symbol<decltype(c.easy_strerror)>("curl_easy_strerror");
-    c.slist_append = lib->symbol<decltype(c.slist_append)>("curl_slist_append");
-    c.slist_free_all = lib->symbol<decltype(c.slist_free_all)>("curl_slist_free_all");
-    c.getdate = lib->symbol<decltype(c.getdate)>("curl_getdate");
-    return c;
-}
-
-const CurlLibrary& curl_library() {
-    // A function-local static: initialised once, under the compiler's lock, so
-    // curl_global_init (not thread-safe, must precede every handle) runs exactly once. If it
-    // throws, the next call tries again.
-    static const CurlLibrary curl = [] {
-        CurlLibrary c = open_curl_library(kCurlSoname);
-        if (c.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            throw std::runtime_error("curl_global_init failed");
-        }
-        return c;
-    }();
-    return curl;
-}
-
-std::shared_ptr<HttpTransport> make_curl_transport(std::size_t max_response_bytes,
-                                                   std::function<const CurlLibrary&()> library) {
-    return std::make_shared<CurlTransport>(max_response_bytes, std::move(library));
-}
-
-}  // namespace detail
 
 }  // namespace planner

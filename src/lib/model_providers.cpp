@@ -7,8 +7,9 @@
 #include <string>
 #include <utility>
 
+#include <curl/curl.h>
+
 #include "chain_detail.hpp"
-#include "curl_library.hpp"
 #include "planner/detail/json_limits.hpp"
 #include "url_parts.hpp"
 
@@ -111,13 +112,8 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
         if (end != copy.c_str() + copy.size() || !std::isfinite(seconds)) return std::nullopt;
         return std::chrono::milliseconds{std::llround(std::min(seconds, kMaxSeconds) * 1000.0)};
     }
-    // libcurl's date parser: loaded already when the answer came through the curl transport.
-    std::time_t at = -1;
-    try {
-        at = detail::curl_library().getdate(std::string(value).c_str(), nullptr);
-    } catch (const std::exception&) {
-        return std::nullopt;  // no libcurl: the date is unreadable, like a malformed one
-    }
+    // libcurl's date parser (RFC 7231's three date formats).
+    const std::time_t at = curl_getdate(std::string(value).c_str(), nullptr);
     if (at < 0) return std::nullopt;
     const double seconds = std::clamp(std::difftime(at, std::time(nullptr)), 0.0, kMaxSeconds);
     return std::chrono::milliseconds{std::llround(seconds * 1000.0)};

@@ -7,7 +7,6 @@
 #include <stdexcept>
 
 #include "planner/detail/json_limits.hpp"
-#include "shared_library.hpp"
 
 namespace planner {
 
@@ -84,35 +83,14 @@ std::string outcome(const HttpResponse& r) {
     return "transport error";
 }
 
-/// libcrypto's one-shot HMAC, opened on the first signature: only a webhook with a secret
-/// needs it, so planner::planner does not link libcrypto (docs/performance.md, idle
-/// footprint). Thread-safe; a failure to load throws and the next call tries again.
-struct Crypto {
-    std::shared_ptr<const detail::SharedLibrary> library;
-    decltype(&::HMAC) hmac = nullptr;
-    decltype(&::EVP_sha256) sha256 = nullptr;
-};
-
-const Crypto& crypto() {
-    static const Crypto c = [] {
-        Crypto r;
-        r.library = std::make_shared<const detail::SharedLibrary>("libcrypto.so.3", "libssl3");
-        r.hmac = r.library->symbol<decltype(r.hmac)>("HMAC");
-        r.sha256 = r.library->symbol<decltype(r.sha256)>("EVP_sha256");
-        return r;
-    }();
-    return c;
-}
-
 }  // namespace
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view message) {
-    const Crypto& c = crypto();
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (c.hmac(c.sha256(), key.data(), static_cast<int>(key.size()),
-               reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest,
-               &len) == nullptr) {
+    if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+             reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest,
+             &len) == nullptr) {
         throw std::runtime_error("HMAC-SHA256 failed");
     }
     static constexpr char kHex[] = "0123456789abcdef";

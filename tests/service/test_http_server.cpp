@@ -17,7 +17,6 @@
 #include <planner/testing.hpp>
 
 #include "http_auth.hpp"
-#include "http_listener.hpp"
 #include "http_page.hpp"
 #include "http_server.hpp"
 #include "support/action_store_dirs.hpp"
@@ -174,42 +173,15 @@ TEST_CASE(
     CHECK(m->status == 404);
 }
 
-TEST_CASE("planner-http.so, the module planner-run opens for --http-listen, serves", "[http]") {
+TEST_CASE("the listener planner-run builds for --http-listen serves until stopped", "[http]") {
     NullLogSink log;
-    const auto module = std::filesystem::path(PLANNER_RUN_PATH).parent_path() / kHttpModuleFile;
-    TempDir tmp;
-    // The first candidate that exists wins: a missing one before it is skipped.
-    const auto listener = load_http_listener(HttpServerOptions{}, log, {tmp / "none.so", module});
-    httplib::Client c("127.0.0.1", listener->start());
+    HttpServer listener(HttpServerOptions{}, log);
+    httplib::Client c("127.0.0.1", listener.start());
     const auto r = c.Get("/healthz");
     REQUIRE(r);
     CHECK(r->status == 200);
-    listener->stop();
+    listener.stop();
     CHECK_FALSE(c.Get("/healthz"));
-}
-
-TEST_CASE("without a loadable planner-http.so, --http-listen fails with one line", "[http]") {
-    NullLogSink log;
-    TempDir tmp;
-    const auto missing = tmp / kHttpModuleFile;
-    try {
-        (void)load_http_listener(HttpServerOptions{}, log, {missing});
-        FAIL("no exception");
-    } catch (const std::runtime_error& e) {
-        const std::string what = e.what();
-        CHECK_THAT(what, Catch::StartsWith("--http-listen needs planner-http.so"));
-        CHECK_THAT(what, Catch::Contains(missing.string()));
-        CHECK(what.find('\n') == std::string::npos);
-    }
-    std::ofstream(missing) << "not an ELF file\n";
-    try {
-        (void)load_http_listener(HttpServerOptions{}, log, {missing});
-        FAIL("no exception");
-    } catch (const std::runtime_error& e) {
-        const std::string what = e.what();
-        CHECK_THAT(what, Catch::StartsWith("--http-listen: cannot load " + missing.string()));
-        CHECK(what.find('\n') == std::string::npos);
-    }
 }
 
 TEST_CASE("the proposals API through an ActionStore: read-only without a token", "[http]") {

@@ -25,8 +25,8 @@
 #include <planner/replay.hpp>
 #include <planner/silence_store.hpp>
 
-#include "http_listener.hpp"
 #include "planner_run.hpp"
+#include "scripted_ollama.hpp"
 
 namespace planner::cli {
 
@@ -526,7 +526,7 @@ int run_eval(const RunOptions& o, std::FILE* out, std::FILE* err) {
     std::vector<Chain> chains;
     try {
         incidents = read_incidents(*o.eval);
-        if (uses_scripts(o)) scripted = load_scripted_ollama();
+        if (uses_scripts(o)) scripted = make_scripted_ollama();
         chains = chains_of(o, scripted.get());
     } catch (const std::exception& e) {
         fmt::print(err, "planner-run: {}\n", e.what());

@@ -1,6 +1,5 @@
 // The scripted adversaries of `planner-run --eval` (docs/evals.md): a loopback server speaking
-// Ollama's /api/chat. It lives in the HTTP module beside the listener because it needs
-// cpp-httplib, which a planner that only plans never maps (docs/performance.md, idle footprint).
+// Ollama's /api/chat, on cpp-httplib.
 
 #include <iterator>
 #include <memory>
@@ -16,7 +15,7 @@
 
 #include <planner/messages.hpp>
 
-#include "http_listener.hpp"
+#include "scripted_ollama.hpp"
 
 namespace planner::cli {
 

@@ -5,7 +5,7 @@
 /// (evals/incidents.jsonl, format in docs/evals.md). Each incident is replayed in event time
 /// against a fresh state (its own temporary directories, a fresh agent and chain); what reached
 /// the action sink is judged against the house rules and the incident's labels. Uses only the
-/// public API, like the rest of planner_cli.
+/// public API and planner_cli's options; its own static target, planner_eval (src/eval/).
 
 #include <cstdio>
 #include <string>
