@@ -84,7 +84,10 @@ std::vector<std::string> apply_config(RunOptions& o) {
     // As planner-ctl: the state directory beside the actions directory and the events in it,
     // unless set (the defaults give /var/lib/homelab-planner and its events/ either way).
     if (!o.sources.count("state-dir")) o.state_dir = programs::default_state_dir(o.actions_dir);
-    if (!o.sources.count("events-dir")) o.events_dir = programs::default_events_dir(o.state_dir);
+    // The built-in file's events_dir is the default one: it follows the state directory too.
+    if (source_of(o, "events-dir") == "default") {
+        o.events_dir = programs::default_events_dir(o.state_dir);
+    }
     take("proposal-ttl", c.proposal_ttl, [&](const auto& v) { o.proposal_ttl = v; });
     take("http-listen", c.http_listen, [&](const ListenAddress& v) { o.http_listen = v; });
     take("http-token-file", c.http_token_file, [&](const auto& v) { o.http_token_file = v; });
