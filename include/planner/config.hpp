@@ -17,10 +17,16 @@
 #include <nlohmann/json.hpp>
 
 #include "planner/alertmanager.hpp"
+#include "planner/listen_address.hpp"
 #include "planner/messages.hpp"
 #include "planner/policy.hpp"
+#include "planner/redis_url.hpp"
 
 namespace planner {
+
+/// Where events come from: Redis pub/sub (the original; nothing kept while the planner is away)
+/// or Redis Streams with a consumer group (nothing lost, replicas share it; docs/scaling.md).
+enum class IntakeKind { pubsub, streams };
 
 /// One entry of `models:`, in chain order. Only `spec` is required; the rest override the
 /// chain's defaults for this entry.
@@ -49,25 +55,26 @@ struct ConfigNotifyTarget {
 };
 
 /// A validated configuration. A setting the file leaves out stays empty, so that the caller
-/// can apply flag > variable > file > built-in default.
+/// can apply flag > variable > file > built-in default. Values are kept as parsed while
+/// validating (a Redis URL, a listen address, the intake), so no caller parses them again.
 struct PlannerConfig {
     std::filesystem::path file;  ///< where it came from, as given
     std::optional<std::string> node;
-    std::optional<std::string> redis;
+    std::optional<RedisUrl> redis;
     std::optional<std::vector<std::string>> channels;
     std::optional<std::filesystem::path> actions_dir;
     std::optional<std::filesystem::path> events_dir;
     std::optional<std::chrono::milliseconds> cooldown;
     std::optional<int> workers;
-    std::optional<std::string> intake;  ///< `pubsub` or `streams`
+    std::optional<IntakeKind> intake;
     std::optional<std::string> stream_group;
     std::optional<std::chrono::milliseconds> claim_idle;
     std::optional<int> max_deliveries;
     std::optional<std::filesystem::path> state_dir;  ///< holds audit.jsonl
     /// Whole seconds; zero: proposals never expire.
     std::optional<std::chrono::seconds> proposal_ttl;
-    /// `http.listen` (ADDR:PORT, validated) and `http.token_file`: the HTTP listener.
-    std::optional<std::string> http_listen;
+    /// `http.listen` and `http.token_file`: the HTTP listener.
+    std::optional<ListenAddress> http_listen;
     std::optional<std::filesystem::path> http_token_file;
     /// `alertmanager:`: the labels the Alertmanager receiver reads, and its own token file.
     std::optional<AlertmanagerOptions> alertmanager;

@@ -10,6 +10,8 @@
 #include <planner/listen_address.hpp>
 #include <planner/url.hpp>
 
+#include "program_options.hpp"
+
 namespace planner::cli {
 
 namespace {
@@ -69,31 +71,28 @@ std::vector<std::string> apply_config(RunOptions& o) {
     const std::string label = builtin ? "default" : "file";
     // A setting from the file applies only where no flag or variable gave one.
     const auto take = [&](const std::string& flag, const auto& value, auto&& assign) {
-        if (!value || o.sources.count(flag)) return;
-        assign(*value);
-        o.sources[flag] = label;
+        programs::take_from_file(o.sources, flag, value, label, assign);
     };
-    take("redis", c.redis, [&](const std::string& url) { o.redis = parse_redis_url(url); });
+    // Typed values, parsed once when the file was validated.
+    take("redis", c.redis, [&](const RedisUrl& url) { o.redis = url; });
     take("channel", c.channels, [&](const auto& v) { o.channels = v; });
     take("actions-dir", c.actions_dir, [&](const auto& v) { o.actions_dir = v; });
     take("events-dir", c.events_dir, [&](const auto& v) { o.events_dir = v; });
     take("node", c.node, [&](const auto& v) { o.node = v; });
     take("cooldown", c.cooldown, [&](const auto& v) { o.cooldown = v; });
     take("state-dir", c.state_dir, [&](const auto& v) { o.state_dir = v; });
-    if (!o.sources.count("state-dir")) {
-        // Like planner-ctl: beside the actions directory unless set (the defaults give
-        // /var/lib/homelab-planner either way).
-        o.state_dir = o.actions_dir.parent_path().empty() ? std::filesystem::path(".")
-                                                          : o.actions_dir.parent_path();
+    // As planner-ctl: the state directory beside the actions directory and the events in it,
+    // unless set (the defaults give /var/lib/homelab-planner and its events/ either way).
+    if (!o.sources.count("state-dir")) o.state_dir = programs::default_state_dir(o.actions_dir);
+    // The built-in file's events_dir is the default one: it follows the state directory too.
+    if (source_of(o, "events-dir") == "default") {
+        o.events_dir = programs::default_events_dir(o.state_dir);
     }
     take("proposal-ttl", c.proposal_ttl, [&](const auto& v) { o.proposal_ttl = v; });
-    take("http-listen", c.http_listen,
-         [&](const std::string& v) { o.http_listen = parse_listen_address(v); });
+    take("http-listen", c.http_listen, [&](const ListenAddress& v) { o.http_listen = v; });
     take("http-token-file", c.http_token_file, [&](const auto& v) { o.http_token_file = v; });
     take("workers", c.workers, [&](int v) { o.workers = static_cast<std::size_t>(v); });
-    take("intake", c.intake, [&](const std::string& v) {
-        o.intake = v == "streams" ? IntakeKind::streams : IntakeKind::pubsub;
-    });
+    take("intake", c.intake, [&](IntakeKind v) { o.intake = v; });
     take("stream-group", c.stream_group, [&](const auto& v) { o.stream_group = v; });
     take("claim-idle", c.claim_idle, [&](const auto& v) { o.claim_idle = v; });
     take("max-deliveries", c.max_deliveries,

@@ -23,6 +23,9 @@ int main(int argc, char** argv) {
         case Command::help:
             fmt::print("{}", usage());
             return kExitOk;
+        case Command::flags_markdown:
+            fmt::print("{}", flags_markdown());
+            return kExitOk;
         case Command::version:
             fmt::print("planner-run {}\n", PLANNER_VERSION_STRING);
             return kExitOk;

@@ -19,107 +19,11 @@
 
 #include <planner/chain_router.hpp>
 
+#include "program_options.hpp"
+
 namespace planner::cli {
 
 namespace {
-
-/// One flag: its name, the variable that backs it, and whether it takes a value.
-struct FlagSpec {
-    std::string_view name;
-    std::string_view env;  ///< empty: no variable
-    bool takes_value;
-    std::string_view value_name;
-    std::string_view help;
-    std::string_view group = "operation";  ///< --help section: intake, outputs, models, operation
-};
-
-constexpr FlagSpec kFlags[] = {
-    {"--redis", "REDIS_URL", true, "URL",
-     "redis://[[user]:password@]host[:port][/db] or unix:///path/redis.sock\n"
-     "(default redis://127.0.0.1:6379/0)",
-     "intake"},
-    {"--channel", "PLANNER_CHANNELS", true, "NAME",
-     "channel to subscribe to; repeatable; the variable is a comma list\n"
-     "(default health_events,world_updates)",
-     "intake"},
-    {"--intake", "PLANNER_INTAKE", true, "KIND",
-     "pubsub (SUBSCRIBE; nothing kept while the planner is away) or streams (a consumer\n"
-     "group on streams named like the channels: nothing lost, replicas share the work;\n"
-     "docs/scaling.md) (default pubsub)",
-     "intake"},
-    {"--stream-group", "PLANNER_STREAM_GROUP", true, "NAME",
-     "consumer group of --intake streams (default planner)", "intake"},
-    {"--replay", "", true, "FILE",
-     "read events as JSON lines from FILE ('-' for stdin) instead of Redis;\n"
-     "each line an event or {\"channel\": ..., \"data\": \"<event JSON>\"}; exits when done",
-     "intake"},
-    {"--clock", "", true, "KIND",
-     "wall (this machine's time) or event (the events' own timestamp/ts fields: cooldowns,\n"
-     "budgets, inhibition and silences run as they did then); event needs --replay or\n"
-     "--eval (default wall; --eval always uses event)",
-     "intake"},
-    {"--eval", "", true, "FILE",
-     "score the model chain against the labelled incidents in FILE (docs/evals.md), each\n"
-     "replayed in event time against a fresh state; exits 1 on any unsafe outcome",
-     "models"},
-    {"--json", "", false, "", "with --eval: print the scores as one JSON document", "models"},
-    {"--actions-dir", "ACTIONS_DIR", true, "DIR",
-     "pending-action files (default /var/lib/homelab-planner/actions)", "outputs"},
-    {"--events-dir", "EVENTS_DIR", true, "DIR",
-     "remediation event files (default /var/lib/homelab-planner/events)", "outputs"},
-    {"--state-dir", "PLANNER_STATE_DIR", true, "DIR",
-     "approval state, the audit log audit.jsonl\n"
-     "(default: the actions directory's parent, /var/lib/homelab-planner)",
-     "outputs"},
-    {"--proposal-ttl", "PLANNER_PROPOSAL_TTL", true, "DURATION",
-     "a proposal nobody decides on expires after this; seconds or 30m, 24h; 0: never\n"
-     "(default 24h)"},
-    {"--node", "NODE_NAME", true, "NAME", "this planner's node name (default: the host name)"},
-    {"--cooldown", "PLANNER_COOLDOWN_SECONDS", true, "SECONDS",
-     "one proposal per node/service per period (default 300)"},
-    {"--model", "PLANNER_MODELS", true, "SPEC",
-     "model chain entry, tried in order; repeatable; the variable is a comma list\n"
-     "(default ollama/qwen2.5:7b,rules)",
-     "models"},
-    {"--openai-key-file", "OPENAI_API_KEY_FILE", true, "FILE",
-     "file holding the OpenAI API key; wins over OPENAI_API_KEY", "models"},
-    {"--anthropic-key-file", "ANTHROPIC_API_KEY_FILE", true, "FILE",
-     "file holding the Anthropic API key; wins over ANTHROPIC_API_KEY", "models"},
-    {"--llm-timeout", "PLANNER_LLM_TIMEOUT", true, "SECONDS",
-     "time limit of one model attempt (default 60)", "models"},
-    {"--workers", "PLANNER_WORKERS", true, "N", "concurrent model requests (default 1)"},
-    {"--queue-size", "PLANNER_QUEUE_SIZE", true, "N",
-     "events waiting for a worker; more are dropped (default 1024)"},
-    {"--stop-grace", "PLANNER_STOP_GRACE", true, "SECONDS",
-     "on SIGTERM, time to finish queued work (default 30)"},
-    {"--heartbeat", "HEARTBEAT_FILE", true, "FILE",
-     "file touched every 10 s while healthy (default: none)", "outputs"},
-    {"--healthcheck", "", false, "",
-     "exit 0 when the heartbeat file is fresher than --max-age, else 1"},
-    {"--max-age", "PLANNER_HEALTHCHECK_MAX_AGE", true, "SECONDS",
-     "heartbeat age limit for --healthcheck (default 300)"},
-    {"--http-listen", "PLANNER_HTTP_LISTEN", true, "ADDR:PORT",
-     "serve /metrics, /healthz, /readyz, the proposals API and the approval page\n"
-     "on ADDR:PORT, e.g. 127.0.0.1:8080; port 0 picks a free one (default: off)",
-     "outputs"},
-    {"--http-token-file", "PLANNER_HTTP_TOKEN_FILE", true, "FILE",
-     "file holding the bearer token approve/reject need (default: none, read-only API)", "outputs"},
-    {"--dry-run", "", false, "",
-     "plan but write nothing; print each proposal as one JSON line on stdout", "outputs"},
-    {"--log-level", "PLANNER_LOG_LEVEL", true, "LEVEL", "debug|info|warn|error (default info)",
-     "outputs"},
-    {"--log-format", "PLANNER_LOG_FORMAT", true, "FORMAT",
-     "json (one object per line) or text (default json)", "outputs"},
-    {"--config", "PLANNER_CONFIG", true, "FILE",
-     "configuration file: topology, house rules, models, settings (docs/configuration.md);\n"
-     "flags and variables win over it (default: the built-in examples/planner.yaml)"},
-    {"--check-config", "", false, "",
-     "validate the configuration; exit 0 with a summary, or 2 with every error"},
-    {"--print-config", "", false, "",
-     "print the effective configuration as YAML, each value with its source, and exit"},
-    {"--version", "", false, "", "print the version and exit"},
-    {"--help", "", false, "", "print this help and exit"},
-};
 
 std::vector<std::string> split_commas(std::string_view text) {
     std::vector<std::string> out;
@@ -167,167 +71,391 @@ std::string host_name() {
     return buf;
 }
 
-/// Applies one setting, from a flag or its variable.
-void apply(RunOptions& o, std::string_view flag, const std::string& value, bool from_env,
-           bool& channels_from_flag, bool& models_from_flag) {
-    o.sources[std::string(flag.substr(2))] = from_env ? "variable" : "flag";
-    if (flag == "--config") {
-        if (value.empty()) throw std::invalid_argument("--config needs a file");
-        o.config = value;
-    } else if (flag == "--redis") {
-        o.redis = parse_redis_url(value);
-    } else if (flag == "--channel") {
-        auto names = from_env ? split_commas(value) : std::vector<std::string>{value};
-        if (names.empty() || value.empty()) {
-            throw std::invalid_argument("--channel needs a non-empty name");
-        }
-        if (!from_env && !channels_from_flag) o.channels.clear();
-        if (from_env)
-            o.channels = names;
-        else
-            o.channels.push_back(value);
-        channels_from_flag = channels_from_flag || !from_env;
-    } else if (flag == "--intake") {
-        if (value == "pubsub") {
-            o.intake = IntakeKind::pubsub;
-        } else if (value == "streams") {
-            o.intake = IntakeKind::streams;
-        } else {
-            throw std::invalid_argument("--intake must be pubsub or streams, got '" + value + "'");
-        }
-    } else if (flag == "--stream-group") {
-        if (value.empty()) throw std::invalid_argument("--stream-group needs a name");
-        o.stream_group = value;
-    } else if (flag == "--replay") {
-        o.replay = value;
-    } else if (flag == "--clock") {
-        if (value == "wall") {
-            o.clock = ClockKind::wall;
-        } else if (value == "event") {
-            o.clock = ClockKind::event;
-        } else {
-            throw std::invalid_argument("--clock must be wall or event, got '" + value + "'");
-        }
-    } else if (flag == "--eval") {
-        if (value.empty()) throw std::invalid_argument("--eval needs a file");
-        o.eval = value;
-    } else if (flag == "--actions-dir") {
-        o.actions_dir = value;
-    } else if (flag == "--events-dir") {
-        o.events_dir = value;
-    } else if (flag == "--state-dir") {
-        if (value.empty()) throw std::invalid_argument("--state-dir needs a directory");
-        o.state_dir = value;
-    } else if (flag == "--proposal-ttl") {
-        const auto d = parse_duration(value);
-        if (!d || d->count() % 1000 != 0) {
-            throw std::invalid_argument(fmt::format(
-                "--proposal-ttl needs whole seconds (86400) or a duration such as 30m, 24h, "
-                "1h30m, got '{}'",
-                value));
-        }
-        o.proposal_ttl = std::chrono::duration_cast<std::chrono::seconds>(*d);
-    } else if (flag == "--node") {
-        o.node = value;
-    } else if (flag == "--cooldown") {
-        o.cooldown = parse_seconds(flag, value, /*allow_zero=*/true);
-    } else if (flag == "--model") {
-        auto specs = from_env ? split_commas(value) : std::vector<std::string>{value};
-        // --eval takes one chain per --model, its entries separated by commas, and scripted
-        // adversaries (`script:NAME`, docs/evals.md); parse_command_line refuses both elsewhere.
-        for (const auto& s : split_commas(value)) {
-            if (!s.starts_with("script:")) parse_model_spec(s);  // throws a one-line reason
-        }
-        if (specs.empty()) throw std::invalid_argument("--model needs a model spec");
-        if (!from_env && !models_from_flag) o.models.clear();
-        if (from_env)
-            o.models = specs;
-        else
-            o.models.push_back(value);
-        models_from_flag = models_from_flag || !from_env;
-    } else if (flag == "--openai-key-file") {
-        o.openai_key_file = value;
-    } else if (flag == "--anthropic-key-file") {
-        o.anthropic_key_file = value;
-    } else if (flag == "--llm-timeout") {
-        o.llm_timeout = parse_seconds(flag, value, /*allow_zero=*/false);
-    } else if (flag == "--workers") {
-        o.workers = parse_count(flag, value, 64);
-    } else if (flag == "--queue-size") {
-        o.queue_size = parse_count(flag, value, 1'000'000);
-    } else if (flag == "--stop-grace") {
-        o.stop_grace = parse_seconds(flag, value, /*allow_zero=*/true);
-    } else if (flag == "--heartbeat") {
-        o.heartbeat = value;
-    } else if (flag == "--http-listen") {
-        o.http_listen = parse_listen_address(value);
-    } else if (flag == "--http-token-file") {
-        if (value.empty()) throw std::invalid_argument("--http-token-file needs a file");
-        o.http_token_file = value;
-    } else if (flag == "--max-age") {
-        o.max_age = parse_seconds(flag, value, /*allow_zero=*/false);
-    } else if (flag == "--log-level") {
-        const auto level = parse_log_level(value);
-        if (!level) {
-            throw std::invalid_argument("--log-level must be debug, info, warn or error, got '" +
-                                        value + "'");
-        }
-        o.log_level = *level;
-    } else if (flag == "--log-format") {
-        if (value == "json") {
-            o.log_format = LogFormat::json;
-        } else if (value == "text") {
-            o.log_format = LogFormat::text;
-        } else {
-            throw std::invalid_argument("--log-format must be json or text, got '" + value + "'");
-        }
-    }
-}
+/// What parse_command_line keeps while CLI11 calls the options' checks: the options being
+/// filled, whether the value came from a variable (a comma list for --channel and --model),
+/// and the flag or variable being read, to name it in an error.
+struct ParseState {
+    explicit ParseState(RunOptions& options) : o(options) {}
+    RunOptions& o;
+    bool from_env = false;
+    bool channels_from_flag = false;
+    bool models_from_flag = false;
+    std::string current;
+};
 
-/// The flags of kFlags as CLI11 options, in --help's groups. CLI11 splits the command line
-/// (`--flag value`, `--flag=value`, a missing value) and renders --help; apply() checks each
-/// value, so a flag and its variable are checked by the same code.
+/// One option's row of docs/running.md: beside its help, the longer text the docs give.
+struct DocRow {
+    std::string_view variable_note;  ///< after the variable, e.g. "(comma list)"
+    std::string_view default_text;   ///< markdown; empty: none shown
+    std::string_view meaning;        ///< markdown
+};
+
+/// Shows `[VARIABLE]` before an option's help, as this program always did, rather than CLI11's
+/// `(Env:VARIABLE)` after its value name; the variable comes from the option's envname().
+class HelpFormatter : public CLI::Formatter {
+  public:
+    std::string make_option_opts(const CLI::Option* opt) const override {
+        return opt->get_expected_min() > 0 ? " " + opt->get_type_name() : "";
+    }
+    std::string make_option_desc(const CLI::Option* opt) const override {
+        const std::string env = opt->get_envname();
+        return (env.empty() ? "" : "[" + env + "] ") + opt->get_description();
+    }
+};
+
+/// planner-run's options, each declared once: name, value name, variable, group, help, the
+/// docs' row, and the check that parses the value into RunOptions (it throws a one-line
+/// std::invalid_argument, which CLI11 lets through to parse_command_line).
 struct Cli {
     std::unique_ptr<CLI::App> app;
-    std::vector<CLI::Option*> options;  ///< kFlags[i] is options[i]
+    std::vector<std::pair<const CLI::Option*, DocRow>> rows;  ///< declaration order
 };
 
 constexpr std::size_t kHelpColumn = 30;
 
-Cli make_app() {
+class Declare {
+  public:
+    Declare(Cli& cli, ParseState& st) : cli_(cli), st_(st) {}
+
+    void group(std::string name) { group_ = std::move(name); }
+
+    /// An option with one value per occurrence; `apply` checks it and stores it.
+    CLI::Option* value(const std::string& name, const std::string& value_name,
+                       const std::string& env, const std::string& help, DocRow doc,
+                       std::function<void(const std::string&)> apply) {
+        ParseState& st = st_;
+        CLI::Option* opt = cli_.app->add_option(name)
+                               ->description(help)
+                               ->type_name(value_name)
+                               ->expected(1)
+                               ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)
+                               ->group(group_)
+                               ->each([&st, name, apply = std::move(apply)](const std::string& v) {
+                                   if (!st.from_env) st.current = name;
+                                   st.o.sources[name.substr(2)] = st.from_env ? "variable" : "flag";
+                                   apply(v);
+                               });
+        if (!env.empty()) opt->envname(env);
+        cli_.rows.emplace_back(opt, doc);
+        return opt;
+    }
+
+    /// A switch; parse_command_line reads whether it was given.
+    CLI::Option* flag(const std::string& name, const std::string& help, DocRow doc) {
+        CLI::Option* opt =
+            cli_.app->add_flag(name)->description(help)->disable_flag_override()->group(group_);
+        cli_.rows.emplace_back(opt, doc);
+        return opt;
+    }
+
+  private:
+    Cli& cli_;
+    ParseState& st_;
+    std::string group_;
+};
+
+/// A pair of word choices, e.g. pubsub|streams, as one check.
+template <typename E>
+E choice(std::string_view flag, const std::string& value,
+         std::initializer_list<std::pair<std::string_view, E>> choices, std::string_view words) {
+    for (const auto& [word, e] : choices) {
+        if (value == word) return e;
+    }
+    throw std::invalid_argument(fmt::format("{} must be {}, got '{}'", flag, words, value));
+}
+
+Cli make_app(ParseState& st) {
     Cli cli;
     cli.app = std::make_unique<CLI::App>(
         "Turns homelab health events from Redis into pending-action files a human approves.\n"
-        "A variable in brackets is used when its flag is absent, then the configuration file,\n"
-        "then the built-in default.",
+        "A variable in brackets is used when its flag is absent, then the configuration file\n"
+        "(--config, else /etc/homelab-planner/planner.yaml if it exists), then the built-in\n"
+        "default.",
         "planner-run");
     CLI::App& app = *cli.app;
-    app.set_help_flag();  // --help is a flag of the table, so it can win over the others
+    app.set_help_flag();  // --help is declared below, so it can win over the others
     app.allow_extras();   // reported by parse_command_line as one line naming the argument
+    app.formatter(std::make_shared<HelpFormatter>());
     app.get_formatter()->column_width(kHelpColumn);
     app.get_formatter()->label("OPTIONS", "options");
-    cli.options.resize(std::size(kFlags));
-    // Declared group by group, so --help lists intake, outputs, models, then operation.
-    for (const std::string_view group : {"intake", "outputs", "models", "operation"}) {
-        for (std::size_t i = 0; i < std::size(kFlags); ++i) {
-            const FlagSpec& f = kFlags[i];
-            if (f.group != group) continue;
-            std::string help = f.env.empty() ? "" : "[" + std::string(f.env) + "] ";
-            help += f.help;
-            CLI::Option* opt = nullptr;
-            if (f.takes_value) {
-                opt = app.add_option(std::string(f.name))
-                          ->description(help)
-                          ->type_name(std::string(f.value_name))
-                          ->expected(1)
-                          ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-            } else {
-                opt = app.add_flag(std::string(f.name))->description(help)->disable_flag_override();
-            }
-            opt->group(std::string(group));
-            cli.options[i] = opt;
-        }
-    }
+    RunOptions& o = st.o;
+    Declare d(cli, st);
+
+    d.group("intake");
+    d.value("--redis", "URL", "REDIS_URL",
+            "redis://[[user]:password@]host[:port][/db] or unix:///path/redis.sock\n"
+            "(default redis://127.0.0.1:6379/0)",
+            {"", "`redis://127.0.0.1:6379/0`",
+             "`redis://[[user]:password@]host[:port][/db]` or `unix:///path/redis.sock`; AUTH "
+             "(password or ACL user) and SELECT are done on every (re)connect. Only the redacted "
+             "form (`***` for the password) is ever logged."},
+            [&o](const std::string& v) { o.redis = parse_redis_url(v); });
+    d.value("--channel", "NAME", "PLANNER_CHANNELS",
+            "channel to subscribe to; repeatable; the variable is a comma list\n"
+            "(default health_events,world_updates)",
+            {"(comma list)", "`health_events,world_updates`",
+             "channels to SUBSCRIBE to; repeat the flag for several"},
+            [&st](const std::string& value) {
+                auto names = st.from_env ? split_commas(value) : std::vector<std::string>{value};
+                if (names.empty() || value.empty()) {
+                    throw std::invalid_argument("--channel needs a non-empty name");
+                }
+                if (st.from_env) {
+                    st.o.channels = names;
+                    return;
+                }
+                if (!st.channels_from_flag) st.o.channels.clear();
+                st.o.channels.push_back(value);
+                st.channels_from_flag = true;
+            });
+    d.value("--intake", "KIND", "PLANNER_INTAKE",
+            "pubsub (SUBSCRIBE; nothing kept while the planner is away) or streams (a consumer\n"
+            "group on streams named like the channels: nothing lost, replicas share the work;\n"
+            "docs/scaling.md) (default pubsub)",
+            {"", "`pubsub`",
+             "`pubsub`: SUBSCRIBE to the channels (nothing is kept while the planner is away); "
+             "`streams`: read streams named like the channels in a consumer group, acknowledging "
+             "each entry once it is handled, so nothing is lost and several planners share the "
+             "work ([scaling.md](scaling.md))"},
+            [&o](const std::string& v) {
+                o.intake = choice<IntakeKind>(
+                    "--intake", v,
+                    {{"pubsub", IntakeKind::pubsub}, {"streams", IntakeKind::streams}},
+                    "pubsub or streams");
+            });
+    d.value("--stream-group", "NAME", "PLANNER_STREAM_GROUP",
+            "consumer group of --intake streams (default planner)",
+            {"", "`planner`",
+             "the consumer group of `--intake streams`; each process is consumer `<node>-<pid>`"},
+            [&o](const std::string& v) {
+                if (v.empty()) throw std::invalid_argument("--stream-group needs a name");
+                o.stream_group = v;
+            });
+    d.value("--replay", "FILE", "",
+            "read events as JSON lines from FILE ('-' for stdin) instead of Redis;\n"
+            "each line an event or {\"channel\": ..., \"data\": \"<event JSON>\"}; exits when done",
+            {"", "",
+             "read events as JSON lines from FILE (`-`: stdin) instead of Redis; each line an "
+             "event object or `{\"channel\": ..., \"data\": \"<event JSON as a string>\"}`; blank "
+             "lines and lines starting with `#` are skipped; exits 0 once the last event is "
+             "planned"},
+            [&o](const std::string& v) { o.replay = v; });
+    d.value("--clock", "KIND", "",
+            "wall (this machine's time) or event (the events' own timestamp/ts fields: cooldowns,\n"
+            "budgets, inhibition and silences run as they did then); event needs --replay or\n"
+            "--eval (default wall; --eval always uses event)",
+            {"", "`wall`",
+             "`wall`: cooldowns, budgets, inhibition windows, silences and proposal expiry run on "
+             "this machine's clocks; `event`: on each event's own `timestamp` (or `ts`) field, so "
+             "a recorded day replays in seconds and behaves as it did that day. An event without a "
+             "readable time, or older than the last one, keeps the last time and logs one "
+             "`event_time_kept` warning. Unanswered proposals are marked `expired` on disk every "
+             "60 s of event time, as the sweeper does in real time. Only with `--replay` or "
+             "`--eval` (exit 2 otherwise)"},
+            [&o](const std::string& v) {
+                o.clock = choice<ClockKind>(
+                    "--clock", v, {{"wall", ClockKind::wall}, {"event", ClockKind::event}},
+                    "wall or event");
+            });
+
+    d.group("outputs");
+    d.value("--actions-dir", "DIR", "ACTIONS_DIR",
+            "pending-action files (default /var/lib/homelab-planner/actions)",
+            {"", "`/var/lib/homelab-planner/actions`", "pending-action files (`<action_id>.json`)"},
+            [&o](const std::string& v) { o.actions_dir = v; });
+    d.value("--events-dir", "DIR", "EVENTS_DIR",
+            "remediation event files (default: the state directory's events/,\n"
+            "/var/lib/homelab-planner/events)",
+            {"", "the state directory's `events/` (`/var/lib/homelab-planner/events`)",
+             "`remediation_started` events (`<YYYY-MM-DD>/<node>/<time>-<type>-<id>.json`)"},
+            [&o](const std::string& v) { o.events_dir = v; });
+    d.value("--state-dir", "DIR", "PLANNER_STATE_DIR",
+            "approval state, the audit log audit.jsonl\n"
+            "(default: the actions directory's parent, /var/lib/homelab-planner)",
+            {"", "the actions directory's parent (`/var/lib/homelab-planner`)",
+             "approval state: `audit.jsonl`, shared with planner-ctl"},
+            [&o](const std::string& v) {
+                if (v.empty()) throw std::invalid_argument("--state-dir needs a directory");
+                o.state_dir = v;
+            });
+    d.value("--heartbeat", "FILE", "HEARTBEAT_FILE",
+            "file touched every 10 s while healthy (default: none)",
+            {"", "none", "touched every 10 s while healthy (see below)"},
+            [&o](const std::string& v) { o.heartbeat = v; });
+    d.value("--http-listen", "ADDR:PORT", "PLANNER_HTTP_LISTEN",
+            "serve /metrics, /healthz, /readyz, the proposals API and the approval page\n"
+            "on ADDR:PORT, e.g. 127.0.0.1:8080; port 0 picks a free one (default: off)",
+            {"", "off",
+             "serve `/metrics`, `/healthz`, `/readyz`, the proposals API and the approval page "
+             "([http-api.md](http-api.md)); port `0` picks a free one, logged in "
+             "`http_listening`"},
+            [&o](const std::string& v) { o.http_listen = parse_listen_address(v); });
+    d.value(
+        "--http-token-file", "FILE", "PLANNER_HTTP_TOKEN_FILE",
+        "file holding the bearer token approve/reject need (default: none, read-only API)",
+        {"", "none", "the bearer token approve and reject need; without it the API is read-only"},
+        [&o](const std::string& v) {
+            if (v.empty()) throw std::invalid_argument("--http-token-file needs a file");
+            o.http_token_file = v;
+        });
+    d.flag("--dry-run", "plan but write nothing; print each proposal as one JSON line on stdout",
+           {"", "",
+            "plan but write nothing (no files, no heartbeat); print each proposal as one JSON "
+            "line on stdout"});
+    d.value("--log-level", "LEVEL", "PLANNER_LOG_LEVEL", "debug|info|warn|error (default info)",
+            {"", "`info`", "`debug`, `info`, `warn` or `error`"}, [&o](const std::string& v) {
+                const auto level = parse_log_level(v);
+                if (!level) {
+                    throw std::invalid_argument(
+                        "--log-level must be debug, info, warn or error, got '" + v + "'");
+                }
+                o.log_level = *level;
+            });
+    d.value("--log-format", "FORMAT", "PLANNER_LOG_FORMAT",
+            "json (one object per line) or text (default json)",
+            {"", "`json`", "`json` (one object per line) or `text`"}, [&o](const std::string& v) {
+                o.log_format = choice<LogFormat>(
+                    "--log-format", v, {{"json", LogFormat::json}, {"text", LogFormat::text}},
+                    "json or text");
+            });
+
+    d.group("models");
+    d.value("--eval", "FILE", "",
+            "score the model chain against the labelled incidents in FILE (docs/evals.md), each\n"
+            "replayed in event time against a fresh state; exits 1 on any unsafe outcome",
+            {"", "",
+             "score the model chain against labelled incidents ([evals.md](evals.md)): each "
+             "incident replayed in event time against fresh directories and a fresh agent; prints "
+             "a table per chain (passed, unsafe, unnecessary human escalations, model calls, "
+             "median and p95 latency) and exits 1 on any unsafe outcome. With `--eval`, each "
+             "`--model` is one chain (entries separated by commas, e.g. `--model "
+             "ollama/qwen2.5:7b,rules`) and may name a scripted adversary `script:restart-max`, "
+             "`script:other-target` or `script:garbage`"},
+            [&o](const std::string& v) {
+                if (v.empty()) throw std::invalid_argument("--eval needs a file");
+                o.eval = v;
+            });
+    d.flag("--json", "with --eval: print the scores as one JSON document",
+           {"", "", "with `--eval`: the scores as one JSON document"});
+    d.value("--model", "SPEC", "PLANNER_MODELS",
+            "model chain entry, tried in order; repeatable; the variable is a comma list\n"
+            "(default ollama/qwen2.5:7b,rules)",
+            {"(comma list)", "`ollama/qwen2.5:7b,rules`",
+             "the model chain, tried in order (see [routing.md](routing.md)); repeat the flag for "
+             "several"},
+            [&st](const std::string& value) {
+                auto specs = st.from_env ? split_commas(value) : std::vector<std::string>{value};
+                // --eval takes one chain per --model, its entries separated by commas, and
+                // scripted adversaries (`script:NAME`, docs/evals.md); parse_command_line
+                // refuses both elsewhere.
+                for (const auto& s : split_commas(value)) {
+                    if (!s.starts_with("script:")) parse_model_spec(s);  // a one-line reason
+                }
+                if (specs.empty()) throw std::invalid_argument("--model needs a model spec");
+                if (st.from_env) {
+                    st.o.models = specs;
+                    return;
+                }
+                if (!st.models_from_flag) st.o.models.clear();
+                st.o.models.push_back(value);
+                st.models_from_flag = true;
+            });
+    d.value("--openai-key-file", "FILE", "OPENAI_API_KEY_FILE",
+            "file holding the OpenAI API key; wins over OPENAI_API_KEY",
+            {"", "none",
+             "read the OpenAI key from FILE (one trailing newline removed); wins over "
+             "`OPENAI_API_KEY`"},
+            [&o](const std::string& v) { o.openai_key_file = v; });
+    d.value("--anthropic-key-file", "FILE", "ANTHROPIC_API_KEY_FILE",
+            "file holding the Anthropic API key; wins over ANTHROPIC_API_KEY",
+            {"", "none", "read the Anthropic key from FILE; wins over `ANTHROPIC_API_KEY`"},
+            [&o](const std::string& v) { o.anthropic_key_file = v; });
+    d.value("--llm-timeout", "SECONDS", "PLANNER_LLM_TIMEOUT",
+            "time limit of one model attempt (default 60)",
+            {"", "`60`",
+             "time limit of one attempt at one model, connect included; a timed-out attempt is "
+             "not retried on the same model, so a hung server costs one timeout per event before "
+             "the chain moves on"},
+            [&o](const std::string& v) {
+                o.llm_timeout = parse_seconds("--llm-timeout", v, /*allow_zero=*/false);
+            });
+
+    d.group("operation");
+    d.value("--proposal-ttl", "DURATION", "PLANNER_PROPOSAL_TTL",
+            "a proposal nobody decides on expires after this; seconds or 30m, 24h; 0: never\n"
+            "(default 24h)",
+            {"", "`24h`",
+             "a proposal nobody decides on expires after this; seconds (`86400`) or `30m`, `24h`, "
+             "`1h30m`; `0`: never"},
+            [&o](const std::string& v) {
+                const auto dur = parse_duration(v);
+                if (!dur || dur->count() % 1000 != 0) {
+                    throw std::invalid_argument(fmt::format(
+                        "--proposal-ttl needs whole seconds (86400) or a duration such as 30m, "
+                        "24h, 1h30m, got '{}'",
+                        v));
+                }
+                o.proposal_ttl = std::chrono::duration_cast<std::chrono::seconds>(*dur);
+            });
+    d.value("--node", "NAME", "NODE_NAME", "this planner's node name (default: the host name)",
+            {"", "the host name", "this planner's node: the `node` of the events it writes"},
+            [&o](const std::string& v) { o.node = v; });
+    d.value("--cooldown", "SECONDS", "PLANNER_COOLDOWN_SECONDS",
+            "one proposal per node/service per period (default 300)",
+            {"", "`300`", "one proposal per `node/service` per period; `0` turns it off"},
+            [&o](const std::string& v) {
+                o.cooldown = parse_seconds("--cooldown", v, /*allow_zero=*/true);
+            });
+    d.value("--workers", "N", "PLANNER_WORKERS", "concurrent model requests (default 1)",
+            {"", "`1`", "concurrent model requests; a home GPU serves one at a time"},
+            [&o](const std::string& v) { o.workers = parse_count("--workers", v, 64); });
+    d.value(
+        "--queue-size", "N", "PLANNER_QUEUE_SIZE",
+        "events waiting for a worker; more are dropped (default 1024)",
+        {"", "`1024`",
+         "events waiting for a worker; when full, new services are dropped (counted, warned)"},
+        [&o](const std::string& v) { o.queue_size = parse_count("--queue-size", v, 1'000'000); });
+    d.value("--stop-grace", "SECONDS", "PLANNER_STOP_GRACE",
+            "on SIGTERM, time to finish queued work (default 30)",
+            {"", "`30`", "on SIGTERM, how long queued work may finish"},
+            [&o](const std::string& v) {
+                o.stop_grace = parse_seconds("--stop-grace", v, /*allow_zero=*/true);
+            });
+    d.flag("--healthcheck", "exit 0 when the heartbeat file is fresher than --max-age, else 1",
+           {"", "", "exit 0 when the heartbeat file is younger than `--max-age`, else 1"});
+    d.value("--max-age", "SECONDS", "PLANNER_HEALTHCHECK_MAX_AGE",
+            "heartbeat age limit for --healthcheck (default 300)",
+            {"", "`300`", "heartbeat age limit for `--healthcheck`"}, [&o](const std::string& v) {
+                o.max_age = parse_seconds("--max-age", v, /*allow_zero=*/false);
+            });
+    d.value("--config", "FILE", "PLANNER_CONFIG",
+            "configuration file: topology, house rules, models, settings (docs/configuration.md);\n"
+            "flags and variables win over it (default: /etc/homelab-planner/planner.yaml if it\n"
+            "exists, else the built-in examples/planner.yaml)",
+            {"",
+             "`/etc/homelab-planner/planner.yaml` if it exists, else the built-in "
+             "`examples/planner.yaml`",
+             "the configuration file: topology, house rules, models, settings "
+             "([configuration.md](configuration.md)); SIGHUP reloads it"},
+            [&o](const std::string& v) {
+                if (v.empty()) throw std::invalid_argument("--config needs a file");
+                o.config = v;
+            });
+    d.flag("--check-config",
+           "validate the configuration; exit 0 with a summary, or 2 with every error",
+           {"", "",
+            "validate the configuration; exit 0 with a summary line, or 2 with every error as "
+            "`FILE:LINE:COL: key.path: message`"});
+    d.flag("--print-config",
+           "print the effective configuration as YAML, each value with its source, and exit",
+           {"", "",
+            "print the effective configuration as YAML, each setting with its source (flag, "
+            "variable, file, default), secrets redacted; exit 0"});
+    d.flag("--version", "print the version and exit", {"", "", "print the version and exit 0"});
+    d.flag("--help", "print this help and exit", {"", "", "print this help and exit 0"});
+    // Hidden, and not in the table it prints: for whoever updates docs/running.md.
+    app.add_flag("--help-flags-markdown")->group("");
+
     app.footer(
         "Providers read OLLAMA_HOST, OPENAI_BASE_URL, OPENAI_API_KEY, ANTHROPIC_BASE_URL and\n"
         "ANTHROPIC_API_KEY (a --*-key-file wins over its variable). Model specs: ollama/<model>,\n"
@@ -341,12 +469,15 @@ Cli make_app() {
 }
 
 /// CLI11's parse errors in this program's words: one line that names the flag.
-std::string parse_error_text(const CLI::ParseError& e) {
+std::string parse_error_text(const CLI::App& app, const CLI::ParseError& e) {
     const std::string what = e.what();
-    for (const auto& f : kFlags) {
-        const std::string bare(f.name.substr(2));
-        if (what.starts_with(std::string(f.name) + ":") || what.starts_with(bare + " ")) {
-            return fmt::format("{} {}", f.name, f.takes_value ? "needs a value" : "takes no value");
+    for (const CLI::Option* opt : app.get_options()) {
+        const std::string name = opt->get_name(false, false);
+        if (!name.starts_with("--")) continue;
+        const std::string bare = name.substr(2);
+        if (what.starts_with(name + ":") || what.starts_with(bare + " ")) {
+            return fmt::format("{} {}", name,
+                               opt->get_expected_min() > 0 ? "needs a value" : "takes no value");
         }
     }
     std::string line = what;
@@ -357,69 +488,59 @@ std::string parse_error_text(const CLI::ParseError& e) {
 }  // namespace
 
 std::optional<std::string> process_env(std::string_view name) {
-    const char* v = std::getenv(std::string(name).c_str());
-    if (v == nullptr) return std::nullopt;
-    return std::string(v);
+    return programs::process_env(name);
 }
 
 ParsedCommand parse_command_line(const std::vector<std::string>& args, const EnvLookup& env) {
+    return parse_command_line(args, env, std::filesystem::path(programs::kDefaultConfigFile));
+}
+
+ParsedCommand parse_command_line(const std::vector<std::string>& args, const EnvLookup& env,
+                                 const std::filesystem::path& default_config) {
     ParsedCommand parsed;
     RunOptions& o = parsed.options;
-    bool channels_from_flag = false;
-    bool models_from_flag = false;
-    std::string current;  // the flag or variable being read, to name it in an error
+    ParseState st{o};
     try {
-        // Variables first, so that flags override them. Read here rather than by CLI11's
-        // envname(), which would call getenv: tests inject the environment instead.
-        for (const auto& f : kFlags) {
-            if (f.env.empty()) continue;
-            current = std::string(f.env);
-            if (auto value = env(f.env); value && !value->empty()) {
-                apply(o, f.name, *value, /*from_env=*/true, channels_from_flag, models_from_flag);
-            }
-        }
-        current.clear();
-        auto cli = make_app();
+        auto cli = make_app(st);
+        // Variables are read through `env` after the flags, not by CLI11 (getenv).
+        const auto variables = programs::detach_variables(*cli.app);
         std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 pops the back
         try {
             cli.app->parse(reversed);
         } catch (const CLI::ParseError& e) {
-            throw std::invalid_argument(parse_error_text(e));
+            throw std::invalid_argument(parse_error_text(*cli.app, e));
         }
+        st.current.clear();
         // remaining() returns a new vector: keep it, the view below points into it.
         if (const auto rest = cli.app->remaining(); !rest.empty()) {
             std::string_view unknown = rest.front();
             if (unknown.starts_with("--")) unknown = unknown.substr(0, unknown.find('='));
             throw std::invalid_argument(fmt::format("unknown argument '{}' (see --help)", unknown));
         }
-        // In table order; a repeated flag applies each value in turn (the last wins, or, for
-        // --channel and --model, they add up).
-        for (std::size_t i = 0; i < std::size(kFlags); ++i) {
-            const FlagSpec& f = kFlags[i];
-            const CLI::Option* opt = cli.options[i];
-            if (opt->count() == 0) continue;
-            current = std::string(f.name);
-            if (!f.takes_value) {
-                if (f.name == "--dry-run") o.dry_run = true;
-                if (f.name == "--json") o.json = true;
-                continue;
-            }
-            for (const auto& value : opt->results()) {
-                apply(o, f.name, value, /*from_env=*/false, channels_from_flag, models_from_flag);
-            }
-        }
-        const auto given = [&](std::string_view name) {
-            for (std::size_t i = 0; i < std::size(kFlags); ++i) {
-                if (kFlags[i].name == name) return cli.options[i]->count() > 0;
-            }
-            return false;
-        };
+        const auto given = [&](const std::string& name) { return cli.app->count(name) > 0; };
         // --help wins over everything, then --version, then the commands that do one thing.
         if (given("--help")) {
             parsed.command = Command::help;
-        } else if (given("--version")) {
+            return parsed;
+        }
+        if (given("--version")) {
             parsed.command = Command::version;
-        } else if (given("--healthcheck")) {
+            return parsed;
+        }
+        if (given("--help-flags-markdown")) {
+            parsed.command = Command::flags_markdown;
+            return parsed;
+        }
+        programs::apply_variables(variables, env, o.sources,
+                                  [&st](CLI::Option*, const std::string& variable) {
+                                      st.from_env = true;
+                                      st.current = variable;
+                                  });
+        st.from_env = false;
+        st.current.clear();
+        o.dry_run = given("--dry-run");
+        o.json = given("--json");
+        if (given("--healthcheck")) {
             parsed.command = Command::healthcheck;
         } else if (given("--check-config")) {
             parsed.command = Command::check_config;
@@ -428,8 +549,10 @@ ParsedCommand parse_command_line(const std::vector<std::string>& args, const Env
         } else if (o.eval) {
             parsed.command = Command::eval;
         }
-        if (parsed.command == Command::help || parsed.command == Command::version) return parsed;
-        current.clear();
+        if (!o.config) {
+            o.config = programs::choose_config_file(std::nullopt, default_config);
+            if (o.config) o.sources["config"] = "default";
+        }
         if (o.node.empty()) o.node = host_name();
         if (parsed.command == Command::healthcheck && o.heartbeat.empty()) {
             throw std::invalid_argument("--healthcheck needs --heartbeat FILE or HEARTBEAT_FILE");
@@ -460,11 +583,31 @@ ParsedCommand parse_command_line(const std::vector<std::string>& args, const Env
         parsed.command = Command::error;
         // parse_redis_url never echoes the password; model specs carry no secrets.
         parsed.error = e.what();
-        if (!current.empty() && !parsed.error.starts_with(current)) {
-            parsed.error = current + ": " + parsed.error;
+        if (!st.current.empty() && !parsed.error.starts_with(st.current)) {
+            parsed.error = st.current + ": " + parsed.error;
         }
     }
     return parsed;
+}
+
+std::string flags_markdown() {
+    RunOptions scratch;
+    ParseState st{scratch};
+    const Cli cli = make_app(st);
+    std::string out =
+        "| Flag | Variable | Default | Meaning |\n|------|----------|---------|---------|\n";
+    for (const auto& [opt, doc] : cli.rows) {
+        std::string flag = opt->get_name(false, false);
+        if (opt->get_expected_min() > 0) flag += " " + opt->get_type_name();
+        std::string variable;
+        if (!opt->get_envname().empty()) {
+            variable = "`" + opt->get_envname() + "`";
+            if (!doc.variable_note.empty()) variable += " " + std::string(doc.variable_note);
+        }
+        out +=
+            fmt::format("| `{}` | {} | {} | {} |\n", flag, variable, doc.default_text, doc.meaning);
+    }
+    return out;
 }
 
 std::string read_key_file(const std::filesystem::path& path) {
@@ -509,7 +652,9 @@ std::string read_key_file(const std::filesystem::path& path) {
 }
 
 std::string usage() {
-    return make_app().app->help();
+    RunOptions scratch;
+    ParseState st{scratch};
+    return make_app(st).app->help();
 }
 
 }  // namespace planner::cli

@@ -20,13 +20,14 @@
 #include <planner/log.hpp>
 #include <planner/redis_subscriber.hpp>
 
+#include "program_options.hpp"
+
 namespace planner::cli {
 
 enum class LogFormat { json, text };
 
-/// Where events come from: Redis pub/sub (the original; nothing kept while the planner is away)
-/// or Redis Streams with a consumer group (nothing lost, replicas share it; docs/scaling.md).
-enum class IntakeKind { pubsub, streams };
+/// Where events come from (planner/config.hpp, where the configuration file needs it).
+using IntakeKind = planner::IntakeKind;
 
 /// What cooldowns, budgets, inhibition windows and silences measure time with: this machine's
 /// clocks, or the events' own timestamps (`--clock event`, only with --replay or --eval).
@@ -96,7 +97,18 @@ struct RunOptions {
     std::map<std::string, std::string> sources;
 };
 
-enum class Command { run, healthcheck, help, version, check_config, print_config, eval, error };
+/// `flags_markdown`: the hidden `--help-flags-markdown`, docs/running.md's flag table.
+enum class Command {
+    run,
+    healthcheck,
+    help,
+    version,
+    check_config,
+    print_config,
+    eval,
+    flags_markdown,
+    error
+};
 
 struct ParsedCommand {
     Command command = Command::run;
@@ -104,15 +116,19 @@ struct ParsedCommand {
     std::string error;  ///< one line, set for Command::error
 };
 
-/// Looks up an environment variable; nullopt when unset.
-using EnvLookup = std::function<std::optional<std::string>(std::string_view name)>;
+/// Looks up an environment variable; nullopt when unset (shared with planner-ctl).
+using EnvLookup = programs::EnvLookup;
 
 /// The process environment.
 std::optional<std::string> process_env(std::string_view name);
 
 /// Parses `args` (without the program name). Flags win over variables, variables over defaults.
 /// Validates numbers, the Redis URL, every model spec, the log level and format; never throws.
+/// Without --config or PLANNER_CONFIG, `default_config` is the configuration file if it exists
+/// (recorded as source "default"); the two-argument form uses /etc/homelab-planner/planner.yaml.
 ParsedCommand parse_command_line(const std::vector<std::string>& args, const EnvLookup& env);
+ParsedCommand parse_command_line(const std::vector<std::string>& args, const EnvLookup& env,
+                                 const std::filesystem::path& default_config);
 
 /// Reads an API key file: at most 64 KiB, one trailing "\n" or "\r\n" removed. Throws
 /// std::runtime_error with a one-line reason that names `path` but never its content (it is
@@ -121,5 +137,9 @@ std::string read_key_file(const std::filesystem::path& path);
 
 /// The `--help` text: every flag with its variable and default.
 std::string usage();
+
+/// The flag table of docs/running.md (markdown), from the same declarations as --help; a test
+/// keeps the document equal to it.
+std::string flags_markdown();
 
 }  // namespace planner::cli

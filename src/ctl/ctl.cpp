@@ -1,5 +1,7 @@
 #include "ctl.hpp"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +12,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 
 #include <planner/action_store.hpp>
 #include <planner/config.hpp>
@@ -19,6 +22,8 @@
 #include <planner/silence_store.hpp>
 #include <planner/version.hpp>
 
+#include "program_options.hpp"
+
 namespace planner::ctl {
 
 namespace fs = std::filesystem;
@@ -27,7 +32,7 @@ namespace {
 
 constexpr const char* kUsage =
     R"(usage: planner-ctl [--config FILE] [--actions-dir DIR] [--state-dir DIR] [--events-dir DIR] [--node NAME]
-                   [--redis URL] [--stream-group NAME] COMMAND
+                   [--redis URL] [--stream-group NAME] [--intake KIND] COMMAND
 
 commands:
   list [--status S] [--json]        proposals, oldest first (--json: one object per line)
@@ -43,18 +48,20 @@ commands:
   silence list [--json]             silences, running and recently ended
   silence expire ID --by NAME       end a silence now
 
-options (flag, else variable, else the configuration file, else default):
+options (flag, else variable, else the configuration file, else default; --flag=VALUE too):
   --config FILE       PLANNER_CONFIG      planner-run's file: actions_dir, events_dir, state_dir, node
+                                          (default /etc/homelab-planner/planner.yaml if it exists)
   --actions-dir DIR   ACTIONS_DIR         /var/lib/homelab-planner/actions
   --state-dir DIR     PLANNER_STATE_DIR   the parent of the actions directory (audit.jsonl,
                                           silences.json)
-  --events-dir DIR    EVENTS_DIR          /var/lib/homelab-planner/events
+  --events-dir DIR    EVENTS_DIR          the state directory's events/
   --node NAME         NODE_NAME           the host name (the events' node folder)
   --redis URL         REDIS_URL           silences are shared through Redis too (as planner-run
                                           replicas with intake: streams do) when this flag is
                                           given or the intake (PLANNER_INTAKE, the file) is
                                           streams; default redis://127.0.0.1:6379/0
   --stream-group NAME PLANNER_STREAM_GROUP  the replicas' group (default planner)
+  --intake KIND       PLANNER_INTAKE      pubsub or streams (default pubsub): streams shares silences
 
 exit status: 0 done, 1 not found / conflict / expired, 2 usage
 )";
@@ -96,29 +103,6 @@ struct Args {
         return *v;
     }
 };
-
-Args parse_args(const std::vector<std::string>& args, std::size_t from,
-                const std::set<std::string>& with_value, const std::set<std::string>& switches,
-                std::size_t max_positional) {
-    Args out;
-    for (std::size_t i = from; i < args.size(); ++i) {
-        const std::string& a = args[i];
-        if (with_value.contains(a)) {
-            if (i + 1 >= args.size()) throw UsageError(a + " needs a value");
-            out.flags[a] = args[++i];
-        } else if (switches.contains(a)) {
-            out.flags[a] = "";
-        } else if (a.starts_with("--") && a.size() > 2) {
-            throw UsageError("unknown option " + a);
-        } else {
-            out.positional.push_back(a);
-        }
-    }
-    if (out.positional.size() > max_positional) {
-        throw UsageError("unexpected argument " + out.positional[max_positional]);
-    }
-    return out;
-}
 
 std::string the_id(const Args& a) {
     if (a.positional.empty()) throw UsageError("an action ID is required");
@@ -219,11 +203,9 @@ void print_show(std::FILE* out, const nlohmann::json& f) {
 }
 
 /// `silence add|list|expire`: maintenance windows in the state directory (docs/safety.md).
-int silence_command(const std::vector<std::string>& args, std::size_t at, const fs::path& state_dir,
+int silence_command(const std::string& sub, const Args& a, const fs::path& state_dir,
                     const std::optional<RedisSilencesOptions>& redis, std::FILE* out,
                     std::FILE* err) {
-    if (at >= args.size()) throw UsageError("silence needs add, list or expire");
-    const std::string sub = args[at];
     SilenceStoreOptions options;
     options.state_dir = state_dir;
     SilenceStore store(options);
@@ -239,7 +221,6 @@ int silence_command(const std::vector<std::string>& args, std::size_t at, const 
         }
     };
     if (sub == "add") {
-        const auto a = parse_args(args, at + 1, {"--match", "--for", "--by", "--reason"}, {}, 0);
         const std::string match = a.required("--match");
         const auto duration = parse_duration(a.required("--for"));
         if (!duration || *duration < std::chrono::seconds{1}) {
@@ -252,7 +233,6 @@ int silence_command(const std::vector<std::string>& args, std::size_t at, const 
         return kExitOk;
     }
     if (sub == "list") {
-        const auto a = parse_args(args, at + 1, {}, {"--json"}, 0);
         const auto now = std::chrono::system_clock::now();
         const double now_s = detail::to_epoch_seconds(now);
         sync();
@@ -279,7 +259,6 @@ int silence_command(const std::vector<std::string>& args, std::size_t at, const 
         return kExitOk;
     }
     if (sub == "expire") {
-        const auto a = parse_args(args, at + 1, {"--by"}, {}, 1);
         if (a.positional.empty()) throw UsageError("a silence ID is required");
         const std::string by = a.required("--by");
         sync();
@@ -291,14 +270,10 @@ int silence_command(const std::vector<std::string>& args, std::size_t at, const 
     throw UsageError("unknown silence command " + sub + " (add, list, expire)");
 }
 
-int run_command(const std::vector<std::string>& args, std::size_t at, ActionStoreOptions so,
-                const fs::path& events_dir, const std::string& node,
-                const std::optional<RedisSilencesOptions>& redis, std::FILE* out, std::FILE* err) {
-    const std::string command = args[at];
+int run_command(const std::string& command, const Args& a, ActionStoreOptions so,
+                const fs::path& events_dir, const std::string& node, std::FILE* out) {
     const std::string default_by = env_or("USER", "planner-ctl");
-    if (command == "silence") return silence_command(args, at + 1, so.state_dir, redis, out, err);
     if (command == "list") {
-        const auto a = parse_args(args, at + 1, {"--status"}, {"--json"}, 0);
         const auto status = a.get("--status");
         if (status && !parse_action_status(*status)) throw UsageError("unknown status " + *status);
         ActionStore store(so);
@@ -314,7 +289,6 @@ int run_command(const std::vector<std::string>& args, std::size_t at, ActionStor
         return kExitOk;
     }
     if (command == "show") {
-        const auto a = parse_args(args, at + 1, {}, {"--json"}, 1);
         const std::string id = the_id(a);
         const auto file = ActionStore(so).read(id);
         if (!file) throw ActionStoreError(ActionStoreError::Kind::not_found, "no action " + id);
@@ -326,7 +300,6 @@ int run_command(const std::vector<std::string>& args, std::size_t at, ActionStor
         return kExitOk;
     }
     if (command == "history") {
-        const auto a = parse_args(args, at + 1, {}, {"--json"}, 1);
         std::optional<std::string> id;
         if (!a.positional.empty()) id = the_id(a);
         const auto lines =
@@ -344,18 +317,13 @@ int run_command(const std::vector<std::string>& args, std::size_t at, ActionStor
     }
 
     // Every command below changes a proposal: validate the arguments before touching anything.
-    Args a;
     if (command == "approve") {
-        a = parse_args(args, at + 1, {"--by", "--note"}, {}, 1);
         a.required("--by");
     } else if (command == "reject") {
-        a = parse_args(args, at + 1, {"--by", "--reason"}, {}, 1);
         a.required("--by");
         a.required("--reason");
     } else if (command == "start") {
-        a = parse_args(args, at + 1, {"--by"}, {}, 1);
     } else if (command == "finish") {
-        a = parse_args(args, at + 1, {"--by", "--result", "--detail"}, {}, 1);
         const std::string r = a.required("--result");
         if (r != "succeeded" && r != "failed") {
             throw UsageError("--result must be succeeded or failed");
@@ -385,15 +353,70 @@ int run_command(const std::vector<std::string>& args, std::size_t at, ActionStor
     return kExitOk;
 }
 
+/// One subcommand's arguments as CLI11 declares them, gathered into Args for its body.
+class Command {
+  public:
+    Command(CLI::App& parent, const std::string& name, std::size_t max_positional)
+        : app_(parent.add_subcommand(name)) {
+        app_->allow_extras();  // reported as one line by check_extras
+        app_->set_help_flag();
+        if (max_positional > 0) {
+            app_->add_option("id", args_.positional)->expected(0, static_cast<int>(max_positional));
+        }
+    }
+    Command& value(const std::string& flag) {
+        app_->add_option(flag)->expected(1)->each(
+            [this, flag](const std::string& v) { args_.flags[flag] = v; });
+        return *this;
+    }
+    Command& flag(const std::string& flag) {
+        app_->add_flag(flag)->disable_flag_override()->each(
+            [this, flag](const std::string&) { args_.flags[flag] = ""; });
+        return *this;
+    }
+    CLI::App* app() const { return app_; }
+    const Args& args() const { return args_; }
+
+  private:
+    CLI::App* app_;
+    Args args_;
+};
+
+/// What CLI11 left over: an unknown option or a surplus argument, in one line.
+void check_extras(const CLI::App& app, const char* unknown_positional) {
+    const auto rest = app.remaining();
+    if (rest.empty()) return;
+    const std::string& first = rest.front();
+    if (first.starts_with("--") && first.size() > 2) {
+        throw UsageError("unknown option " + first.substr(0, first.find('=')));
+    }
+    throw UsageError(unknown_positional + first);
+}
+
+/// CLI11's parse errors in planner-ctl's words: one line.
+std::string parse_error_text(const CLI::ParseError& e) {
+    std::string what = e.what();
+    if (const auto colon = what.find(": "); what.starts_with("--") && colon != std::string::npos) {
+        return what.substr(0, colon) + " needs a value";
+    }
+    std::replace(what.begin(), what.end(), '\n', ' ');
+    return what;
+}
+
 }  // namespace
 
 int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err) {
+    return run_ctl(args, out, err, CtlEnvironment{});
+}
+
+int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err,
+            const CtlEnvironment& environment) {
     try {
-        // Precedence as planner-run's: flag > variable > file > default. The file is found
-        // first (--config or PLANNER_CONFIG), so the same directories are read as the planner
-        // that wrote them.
+        // Precedence as planner-run's, through the same resolver (src/common): flag > variable
+        // > file > default. The file is --config, else PLANNER_CONFIG, else the default file if
+        // it exists, so the same directories are read as the planner that wrote them.
         fs::path actions = "/var/lib/homelab-planner/actions";
-        fs::path events = "/var/lib/homelab-planner/events";
+        std::optional<fs::path> events;
         std::string node;
         std::optional<fs::path> config_file;
         std::optional<fs::path> state;
@@ -402,16 +425,76 @@ int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err
         // with the streams intake, unless --redis says so).
         std::string redis_url = "redis://127.0.0.1:6379/0";
         std::string stream_group = "planner";
-        std::string intake = "pubsub";
-        bool redis_flag = false;
-        if (const char* c = std::getenv("PLANNER_CONFIG"); c != nullptr && *c != '\0') {
-            config_file = c;
+        std::optional<RedisUrl> file_redis;  // the file's, parsed when it was validated
+        bool streams = false;
+        programs::Sources sources;
+
+        CLI::App app("planner-ctl", "planner-ctl");
+        app.set_help_flag();  // kUsage is the help
+        app.allow_extras();   // an unknown command, in one line (check_extras)
+        auto* help = app.add_flag("-h,--help");
+        auto* version = app.add_flag("--version");
+        const auto setting = [&](const std::string& flag, const std::string& env, auto assign) {
+            app.add_option(flag)->expected(1)->envname(env)->each(assign);
+        };
+        setting("--config", "PLANNER_CONFIG", [&](const std::string& v) { config_file = v; });
+        setting("--actions-dir", "ACTIONS_DIR", [&](const std::string& v) { actions = v; });
+        setting("--state-dir", "PLANNER_STATE_DIR", [&](const std::string& v) { state = v; });
+        setting("--events-dir", "EVENTS_DIR", [&](const std::string& v) { events = v; });
+        setting("--node", "NODE_NAME", [&](const std::string& v) { node = v; });
+        setting("--redis", "REDIS_URL", [&](const std::string& v) { redis_url = v; });
+        setting("--stream-group", "PLANNER_STREAM_GROUP",
+                [&](const std::string& v) { stream_group = v; });
+        setting("--intake", "PLANNER_INTAKE",
+                [&](const std::string& v) { streams = v == "streams"; });
+
+        Command list(app, "list", 0);
+        list.value("--status").flag("--json");
+        Command show(app, "show", 1);
+        show.flag("--json");
+        Command approve(app, "approve", 1);
+        approve.value("--by").value("--note");
+        Command reject(app, "reject", 1);
+        reject.value("--by").value("--reason");
+        Command start(app, "start", 1);
+        start.value("--by");
+        Command finish(app, "finish", 1);
+        finish.value("--by").value("--result").value("--detail");
+        Command history(app, "history", 1);
+        history.flag("--json");
+        CLI::App* silence = app.add_subcommand("silence");
+        silence->set_help_flag();
+        silence->allow_extras();
+        Command silence_add(*silence, "add", 0);
+        silence_add.value("--match").value("--for").value("--by").value("--reason");
+        Command silence_list(*silence, "list", 0);
+        silence_list.flag("--json");
+        Command silence_expire(*silence, "expire", 1);
+        silence_expire.value("--by");
+        const std::vector<Command*> commands = {&list,  &show,   &approve, &reject,
+                                                &start, &finish, &history};
+        const std::vector<Command*> silence_commands = {&silence_add, &silence_list,
+                                                        &silence_expire};
+
+        const auto variables = programs::detach_variables(app);
+        std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 pops the back
+        try {
+            app.parse(reversed);
+        } catch (const CLI::ParseError& e) {
+            throw UsageError(parse_error_text(e));
         }
-        // Every option but --help/--version takes a value: step over option/value pairs.
-        for (std::size_t j = 0; j + 1 < args.size() && args[j].starts_with("-"); j += 2) {
-            if (args[j] == "-h" || args[j] == "--help" || args[j] == "--version") break;
-            if (args[j] == "--config") config_file = args[j + 1];
+        if (help->count() > 0) {
+            fmt::print(out, "{}", kUsage);
+            return kExitOk;
         }
+        if (version->count() > 0) {
+            fmt::print(out, "planner-ctl {}\n", PLANNER_VERSION_STRING);
+            return kExitOk;
+        }
+        check_extras(app, "unknown command ");
+        programs::apply_variables(variables, environment.env, sources);
+
+        config_file = programs::choose_config_file(config_file, environment.default_config);
         if (config_file) {
             const auto loaded = load_config(*config_file);
             if (!loaded.ok()) {
@@ -420,76 +503,73 @@ int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err
                                  " (planner-run --check-config lists every error)");
             }
             const auto& c = loaded.config();
-            if (c.actions_dir) actions = *c.actions_dir;
-            if (c.events_dir) events = *c.events_dir;
-            if (c.node) node = *c.node;
-            state = c.state_dir;
+            const std::string file = "file";
+            programs::take_from_file(sources, "actions-dir", c.actions_dir, file,
+                                     [&](const fs::path& v) { actions = v; });
+            programs::take_from_file(sources, "events-dir", c.events_dir, file,
+                                     [&](const fs::path& v) { events = v; });
+            programs::take_from_file(sources, "state-dir", c.state_dir, file,
+                                     [&](const fs::path& v) { state = v; });
+            programs::take_from_file(sources, "node", c.node, file,
+                                     [&](const std::string& v) { node = v; });
+            programs::take_from_file(sources, "redis", c.redis, file,
+                                     [&](const RedisUrl& v) { file_redis = v; });
+            programs::take_from_file(sources, "stream-group", c.stream_group, file,
+                                     [&](const std::string& v) { stream_group = v; });
+            programs::take_from_file(sources, "intake", c.intake, file,
+                                     [&](IntakeKind v) { streams = v == IntakeKind::streams; });
             proposal_ttl = c.proposal_ttl;
-            if (c.redis) redis_url = *c.redis;
-            if (c.stream_group) stream_group = *c.stream_group;
-            if (c.intake) intake = *c.intake;
         }
-        redis_url = env_or("REDIS_URL", redis_url);
-        stream_group = env_or("PLANNER_STREAM_GROUP", stream_group);
-        intake = env_or("PLANNER_INTAKE", intake);
-        actions = env_or("ACTIONS_DIR", actions.string());
-        if (const char* s = std::getenv("PLANNER_STATE_DIR"); s != nullptr && *s != '\0') {
-            state = s;
+        const Command* chosen = nullptr;
+        for (const Command* c : commands) {
+            if (c->app()->parsed()) chosen = c;
         }
-        events = env_or("EVENTS_DIR", events.string());
-        node = env_or("NODE_NAME", node);
-        std::size_t i = 0;
-        for (; i < args.size() && args[i].starts_with("-"); ++i) {
-            const std::string& flag = args[i];
-            if (flag == "-h" || flag == "--help") {
-                fmt::print(out, "{}", kUsage);
-                return kExitOk;
-            }
-            if (flag == "--version") {
-                fmt::print(out, "planner-ctl {}\n", PLANNER_VERSION_STRING);
-                return kExitOk;
-            }
-            if (i + 1 >= args.size()) throw UsageError(flag + " needs a value");
-            const std::string& value = args[++i];
-            if (flag == "--config") {
-                // Read above, before the variables.
-            } else if (flag == "--actions-dir") {
-                actions = value;
-            } else if (flag == "--state-dir") {
-                state = value;
-            } else if (flag == "--events-dir") {
-                events = value;
-            } else if (flag == "--node") {
-                node = value;
-            } else if (flag == "--redis") {
-                redis_url = value;
-                redis_flag = true;
-            } else if (flag == "--stream-group") {
-                stream_group = value;
-            } else {
-                throw UsageError("unknown option " + flag);
-            }
+        const Command* chosen_silence = nullptr;
+        for (const Command* c : silence_commands) {
+            if (c->app()->parsed()) chosen_silence = c;
         }
-        if (i >= args.size()) throw UsageError("a command is required (see --help)");
+        if (chosen == nullptr && !silence->parsed()) {
+            throw UsageError("a command is required (see --help)");
+        }
+        if (chosen != nullptr) check_extras(*chosen->app(), "unexpected argument ");
+        if (silence->parsed()) {
+            const auto rest = silence->remaining();
+            if (chosen_silence == nullptr && rest.empty()) {
+                throw UsageError("silence needs add, list or expire");
+            }
+            if (!rest.empty() && !rest.front().starts_with("-")) {
+                throw UsageError("unknown silence command " + rest.front() +
+                                 " (add, list, expire)");
+            }
+            check_extras(*silence, "unexpected argument ");
+            if (chosen_silence == nullptr) throw UsageError("silence needs add, list or expire");
+            check_extras(*chosen_silence->app(), "unexpected argument ");
+        }
+
         ActionStoreOptions so;
         so.actions_dir = actions;
-        so.state_dir =
-            state ? *state
-                  : (actions.parent_path().empty() ? fs::path(".") : actions.parent_path());
+        so.state_dir = state ? *state : programs::default_state_dir(actions);
+        // The events beside the state, as planner-run puts them, unless set.
+        const fs::path events_dir = events ? *events : programs::default_events_dir(so.state_dir);
         // The file's proposal_ttl, so `list` shows the expiry planner-run's sweep applies.
         if (proposal_ttl) so.proposal_ttl = *proposal_ttl;
         if (node.empty()) node = host_name();
-        std::optional<RedisSilencesOptions> redis;
-        if (redis_flag || intake == "streams") {
-            redis.emplace();
-            try {
-                redis->url = parse_redis_url(redis_url);
-            } catch (const std::exception& e) {
-                throw UsageError(std::string("--redis: ") + e.what());
+        if (silence->parsed()) {
+            std::optional<RedisSilencesOptions> redis;
+            const auto redis_source = sources.find("redis");
+            if ((redis_source != sources.end() && redis_source->second == "flag") || streams) {
+                redis.emplace();
+                try {
+                    redis->url = file_redis ? *file_redis : parse_redis_url(redis_url);
+                } catch (const std::exception& e) {
+                    throw UsageError(std::string("--redis: ") + e.what());
+                }
+                redis->prefix = "planner:" + stream_group + ":silence:";
             }
-            redis->prefix = "planner:" + stream_group + ":silence:";
+            return silence_command(chosen_silence->app()->get_name(), chosen_silence->args(),
+                                   so.state_dir, redis, out, err);
         }
-        return run_command(args, i, so, events, node, redis, out, err);
+        return run_command(chosen->app()->get_name(), chosen->args(), so, events_dir, node, out);
     } catch (const UsageError& e) {
         fmt::print(err, "planner-ctl: {}\n", e.what());
         return kExitUsage;

@@ -5,8 +5,11 @@
 /// directory, every change through planner::ActionStore (locked, audited, evented).
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
+
+#include "program_options.hpp"
 
 namespace planner::ctl {
 
@@ -15,7 +18,16 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitRefused = 1;
 inline constexpr int kExitUsage = 2;
 
+/// What run_ctl reads besides its arguments; tests inject both.
+struct CtlEnvironment {
+    programs::EnvLookup env = programs::process_env;
+    /// Read when neither --config nor PLANNER_CONFIG names a file, if it exists.
+    std::filesystem::path default_config{programs::kDefaultConfigFile};
+};
+
 /// Runs one command; `args` without the program name. Never throws.
 int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err);
+int run_ctl(const std::vector<std::string>& args, std::FILE* out, std::FILE* err,
+            const CtlEnvironment& environment);
 
 }  // namespace planner::ctl

@@ -302,7 +302,13 @@ std::string never_matches_service(std::string_view pattern) {
 
 /// Durations, model specs, the Redis URL, patterns and the dependency graph: what a schema
 /// cannot say. Runs only on values whose type is right.
-void check_semantics(Checker& c, const json& root) {
+/// What validation parsed, kept for build(): each value is parsed once.
+struct Parsed {
+    std::optional<RedisUrl> redis;
+    std::optional<ListenAddress> http_listen;
+};
+
+void check_semantics(Checker& c, const json& root, Parsed& parsed) {
     const auto duration = [&](const std::string& pointer, const json& v, bool whole_seconds,
                               bool allow_zero) {
         if (c.covered(pointer)) return;
@@ -326,14 +332,14 @@ void check_semantics(Checker& c, const json& root) {
     if (root.contains("http") && root["http"].is_object() && root["http"].contains("listen") &&
         root["http"]["listen"].is_string() && !c.covered("/http/listen")) {
         try {
-            parse_listen_address(root["http"]["listen"].get<std::string>());
+            parsed.http_listen = parse_listen_address(root["http"]["listen"].get<std::string>());
         } catch (const std::exception& e) {
             c.at_value("/http/listen", e.what());
         }
     }
     if (root.contains("redis") && root["redis"].is_string() && !c.covered("/redis")) {
         try {
-            parse_redis_url(root["redis"].get<std::string>());
+            parsed.redis = parse_redis_url(root["redis"].get<std::string>());
         } catch (const std::exception& e) {
             c.at_value("/redis", e.what());  // never echoes a password
         }
@@ -498,12 +504,12 @@ std::vector<std::string> strings(const json& v) {
 }
 
 /// The validated document as data.
-PlannerConfig build(const json& root, std::string_view file_name) {
+PlannerConfig build(const json& root, std::string_view file_name, Parsed parsed) {
     PlannerConfig c;
     c.file = std::filesystem::path(std::string(file_name));
     c.document = root;
     if (root.contains("node")) c.node = root["node"].get<std::string>();
-    if (root.contains("redis")) c.redis = root["redis"].get<std::string>();
+    c.redis = std::move(parsed.redis);
     if (root.contains("channels")) c.channels = strings(root["channels"]);
     if (root.contains("actions_dir")) c.actions_dir = root["actions_dir"].get<std::string>();
     if (root.contains("events_dir")) c.events_dir = root["events_dir"].get<std::string>();
@@ -512,7 +518,10 @@ PlannerConfig build(const json& root, std::string_view file_name) {
     };
     if (root.contains("cooldown")) c.cooldown = duration(root["cooldown"]);
     if (root.contains("workers")) c.workers = root["workers"].get<int>();
-    if (root.contains("intake")) c.intake = root["intake"].get<std::string>();
+    if (root.contains("intake")) {
+        // The schema admits these two only.
+        c.intake = root["intake"] == "streams" ? IntakeKind::streams : IntakeKind::pubsub;
+    }
     if (root.contains("stream_group")) c.stream_group = root["stream_group"].get<std::string>();
     if (root.contains("claim_idle")) c.claim_idle = duration(root["claim_idle"]);
     if (root.contains("max_deliveries")) c.max_deliveries = root["max_deliveries"].get<int>();
@@ -523,7 +532,7 @@ PlannerConfig build(const json& root, std::string_view file_name) {
     }
     if (root.contains("http")) {
         const auto& h = root["http"];
-        if (h.contains("listen")) c.http_listen = h["listen"].get<std::string>();
+        c.http_listen = std::move(parsed.http_listen);
         if (h.contains("token_file")) c.http_token_file = h["token_file"].get<std::string>();
     }
     if (root.contains("alertmanager")) {
@@ -772,7 +781,8 @@ ConfigResult parse_config(std::string_view yaml, std::string_view file_name,
         return failure(std::move(errors));
     }
     checker.walk(config_schema(), doc.root, "");
-    check_semantics(checker, doc.root);
+    Parsed parsed;
+    check_semantics(checker, doc.root, parsed);
     // What is left for the schema: ranges, lengths, enums, uniqueness. Its wrapper messages
     // ("failed to validate against ...") sit above a more precise error and are dropped.
     static const SchemaValidator validator(config_schema());
@@ -806,7 +816,7 @@ ConfigResult parse_config(std::string_view yaml, std::string_view file_name,
         }
         return failure(std::move(errors));
     }
-    PlannerConfig config = build(doc.root, file_name);
+    PlannerConfig config = build(doc.root, file_name, std::move(parsed));
     restore_order(config, doc);
     return ConfigResult{std::move(config)};
 }

@@ -39,11 +39,15 @@ void publish_unhealthy(const RedisServer& redis, const std::string& service) {
 }
 
 ParsedCommand parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-    return parse_command_line(args, [env](std::string_view name) -> std::optional<std::string> {
-        const auto it = env.find(std::string(name));
-        if (it == env.end()) return std::nullopt;
-        return it->second;
-    });
+    return parse_command_line(
+        args,
+        [env](std::string_view name) -> std::optional<std::string> {
+            const auto it = env.find(std::string(name));
+            if (it == env.end()) return std::nullopt;
+            return it->second;
+        },
+        // Never the machine's /etc/homelab-planner/planner.yaml.
+        "/nonexistent/homelab-planner/planner.yaml");
 }
 
 /// Parses, then applies the configuration, as main() does.
