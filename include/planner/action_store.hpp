@@ -1,16 +1,14 @@
 #pragma once
 
 /// \file
-/// The approval workflow over the actions directory: proposals a person lists, approves or
-/// rejects, an executor starts and finishes, the planner expires. Every state lives in the
-/// action file itself (docs/executor-contract.md), so the directory stays the one truth that
-/// executors, planner-ctl and the planner share without a database.
+/// The approval workflow as an interface: proposals a person lists, approves or rejects, an
+/// executor starts and finishes, the planner expires. FileActionStore (file_action_store.hpp)
+/// keeps every state in the action file itself (docs/executor-contract.md); a store over another
+/// medium (Redis) implements the same operations with the same answers, so planner-ctl, the
+/// HTTP API, the expiry sweeper and the agent do not care which one they hold.
 
 #include <chrono>
 #include <cstddef>
-#include <filesystem>
-#include <map>
-#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -19,18 +17,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "planner/clock.hpp"
+#include "planner/action_file.hpp"
 #include "planner/pending_proposals.hpp"
-#include "planner/sinks.hpp"
 
 namespace planner {
-
-/// pending → approved | rejected | expired; approved → executing → succeeded | failed.
-/// A `requires_human: false` proposal may also go pending → executing.
-enum class ActionStatus { pending, approved, rejected, expired, executing, succeeded, failed };
-
-std::string_view to_string(ActionStatus s) noexcept;
-std::optional<ActionStatus> parse_action_status(std::string_view s) noexcept;
 
 /// Where the state beyond the actions directory lives unless configured otherwise.
 inline constexpr std::string_view kDefaultStateDir = "/var/lib/homelab-planner";
@@ -38,16 +28,6 @@ inline constexpr std::string_view kDefaultStateDir = "/var/lib/homelab-planner";
 /// True for an id the planner could have written: `[A-Za-z0-9._-]`, no leading dot, 1..200
 /// bytes. Anything else (`../x`, `/etc/passwd`, NUL, 10 000 characters) names no action.
 bool is_valid_action_id(std::string_view id) noexcept;
-
-struct ActionStoreOptions {
-    std::filesystem::path actions_dir;
-    /// Holds `audit.jsonl`; created on the first transition, so reading needs no write access.
-    std::filesystem::path state_dir{std::string(kDefaultStateDir)};
-    /// Age at which a pending proposal without `expires_at` expires (from its `timestamp`).
-    std::chrono::seconds proposal_ttl{std::chrono::hours{24}};
-    /// fsync files, the directory and the audit log. Only tests and benchmarks turn it off.
-    bool fsync = true;
-};
 
 /// Why a transition was refused; `what()` is the one line planner-ctl prints.
 class ActionStoreError : public std::runtime_error {
@@ -63,87 +43,58 @@ class ActionStoreError : public std::runtime_error {
 
 /// What a successful transition did.
 struct TransitionResult {
-    nlohmann::json file;  ///< the action file as now stored
+    nlohmann::json file;  ///< the action file as now stored (ActionFile::to_json)
     ActionStatus from{};
     ActionStatus to{};
-    std::string event_error;  ///< non-empty when the event file could not be written
+    std::string event_error;  ///< non-empty when the event could not be written
 };
 
-/// Reads and transitions the action files in one directory. Thread-safe, and safe against
-/// other processes doing the same: each transition holds an exclusive `flock` on the action
-/// file, re-reads it, checks the move is allowed, rewrites it atomically, appends one audit
-/// line (fsynced) and emits one event file, then lets go. Of racing transitions exactly one
-/// wins; the others get ActionStoreError(conflict, "… already approved by X at T").
+/// The store of action files. Implementations are thread-safe and safe against other
+/// processes using the same store: of racing transitions exactly one wins, the others get
+/// ActionStoreError(conflict, "… already approved by X at T"); every transition leaves one
+/// audit record and (where an EventSink was given) one `remediation_<to>` event.
 /// Also the agent's PendingProposals: one pending proposal per node/service, known from the
-/// directory at construction, so a restarted planner does not propose it again.
-class ActionStore final : public PendingProposals {
+/// store at construction, so a restarted planner does not propose it again.
+class ActionStore : public PendingProposals {
   public:
-    /// `events` (optional) receives `remediation_<to>` for approved, rejected, expired,
-    /// succeeded and failed. Throws std::system_error when the actions directory cannot be
-    /// opened.
-    explicit ActionStore(ActionStoreOptions options, EventSink* events = nullptr,
-                         WallTimeSource wall = std::chrono::system_clock::now);
+    ~ActionStore() override = default;
 
     /// Every readable action file, oldest first; unreadable ones are skipped.
-    std::vector<nlohmann::json> list() const;
+    virtual std::vector<ActionFile> list() const = 0;
     /// The action file, or nullopt when there is none. Throws ActionStoreError(invalid_id,
     /// unreadable).
-    std::optional<nlohmann::json> read(std::string_view id) const;
+    virtual std::optional<ActionFile> read(std::string_view id) const = 0;
 
-    TransitionResult approve(std::string_view id, const std::string& by, const std::string& note);
-    TransitionResult reject(std::string_view id, const std::string& by, const std::string& reason);
+    virtual TransitionResult approve(std::string_view id, const std::string& by,
+                                     const std::string& note) = 0;
+    virtual TransitionResult reject(std::string_view id, const std::string& by,
+                                    const std::string& reason) = 0;
     /// approved → executing, or pending → executing when `requires_human` is false.
-    TransitionResult start(std::string_view id, const std::string& by);
-    TransitionResult finish(std::string_view id, bool succeeded, const std::string& by,
-                            const std::string& detail);
+    virtual TransitionResult start(std::string_view id, const std::string& by) = 0;
+    virtual TransitionResult finish(std::string_view id, bool succeeded, const std::string& by,
+                                    const std::string& detail) = 0;
     /// pending → expired, only once its expiry has passed.
-    TransitionResult expire(std::string_view id, const std::string& by = "planner");
+    virtual TransitionResult expire(std::string_view id, const std::string& by = "planner") = 0;
     /// Expires every pending proposal whose expiry has passed; returns their ids. A proposal
     /// someone else moved meanwhile is skipped, not an error.
-    std::vector<std::string> expire_due(const std::string& by = "planner");
+    virtual std::vector<std::string> expire_due(const std::string& by = "planner") = 0;
 
-    /// The audit log, newest first; only `id`'s lines when given.
-    std::vector<nlohmann::json> history(std::optional<std::string_view> id = std::nullopt) const;
+    /// The audit log, newest first; only `id`'s records when given.
+    virtual std::vector<nlohmann::json> history(
+        std::optional<std::string_view> id = std::nullopt) const = 0;
 
-    /// When a pending file expires: `expires_at`, else `timestamp` + proposal_ttl.
-    std::optional<std::chrono::system_clock::time_point> expiry_of(
-        const nlohmann::json& file) const;
+    /// When a pending file expires: `expires_at`, else `timestamp` + the store's proposal TTL.
+    virtual std::optional<std::chrono::system_clock::time_point> expiry_of(
+        const ActionFile& file) const = 0;
 
-    std::optional<std::string> find_pending(std::string_view node,
-                                            std::string_view service) override;
-    PendingOccurrence note_occurrence(const std::string& action_id,
-                                      std::chrono::system_clock::time_point when) noexcept override;
-    void added(const ActionProposal& proposal) override;
-    /// read(), without throwing: nullopt for an invalid id, a missing or unreadable file.
-    std::optional<nlohmann::json> action_file(const std::string& action_id) noexcept override;
-    /// Under the file's flock, like note_occurrence; not a transition (no audit line).
-    std::optional<nlohmann::json> escalate_pending(const std::string& action_id,
-                                                   const std::string& correction,
-                                                   const nlohmann::json& history) noexcept override;
-    /// Appends to the pending file's `affected` under its flock (the same rewrite as
-    /// note_occurrence).
-    bool note_affected(const std::string& action_id,
-                       const std::vector<std::string>& keys) noexcept override;
-    /// How many node/services have a pending, unexpired proposal now (a gauge for metrics):
-    /// find_pending's answer for every one this store knows, reading only their files, so the
-    /// cost grows with what waits, not with the history in the directory.
-    std::size_t count_pending();
+    /// How many node/services have a pending, unexpired proposal now (a gauge for metrics),
+    /// from the pending index: no file is read.
+    virtual std::size_t count_pending() = 0;
 
-    const ActionStoreOptions& options() const noexcept { return options_; }
-    std::filesystem::path audit_log_path() const { return options_.state_dir / "audit.jsonl"; }
-
-  private:
-    struct Move;
-    TransitionResult apply(std::string_view id, const Move& move);
-    template <class Change>
-    bool update_pending(const std::string& action_id, Change change) noexcept;
-    void append_audit(const nlohmann::json& line);
-
-    ActionStoreOptions options_;
-    EventSink* events_;
-    WallTimeSource wall_;
-    std::mutex index_mutex_;
-    std::map<std::string, std::string, std::less<>> pending_by_key_;  ///< node/service → id
+    /// What the store read at construction (every readable action file, as list() would
+    /// return it), handed over once so the start-up seeds (RemediationBudget,
+    /// EscalationHistory) need no second scan; later calls return an empty vector.
+    virtual std::vector<ActionFile> take_startup_scan() = 0;
 };
 
 }  // namespace planner

@@ -6,6 +6,7 @@
 /// I/O. `#include <planner/planner.hpp>` for the compiled parts as well, and
 /// `<planner/testing.hpp>` (also core, opt-in) for the test doubles.
 
+#include "planner/action_file.hpp"
 #include "planner/alertmanager.hpp"
 #include "planner/clock.hpp"
 #include "planner/cooldown.hpp"

@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "planner/action_file.hpp"
 #include "planner/clock.hpp"
 #include "planner/detail/time.hpp"
 #include "planner/remediation_budget.hpp"
@@ -56,17 +57,19 @@ struct PastProposal {
     bool in_window = true;    ///< false only for the newest one, kept past the window
 
     /// `status` and `resolved_at` from the action file as stored now (nullopt: unknown).
-    void read_outcome(const std::optional<nlohmann::json>& file) {
+    void read_outcome(const std::optional<ActionFile>& file) {
         status = "unknown";
         resolved_at.clear();
-        if (!file || !file->is_object()) return;
-        const auto text = [&](const char* key) {
-            const auto it = file->find(key);
-            return it != file->end() && it->is_string() ? it->get<std::string>() : std::string();
-        };
-        if (const auto s = text("status"); !s.empty()) status = s;
-        resolved_at = text("finished_at");
-        if (resolved_at.empty()) resolved_at = text("decided_at");
+        if (!file) return;
+        status = std::string(to_string(file->status));
+        resolved_at = ActionFile::text(file->finished_at);
+        if (resolved_at.empty()) resolved_at = ActionFile::text(file->decided_at);
+    }
+    void read_outcome(std::nullopt_t) { read_outcome(std::optional<ActionFile>()); }
+    /// The same from a document (PendingProposals::action_file); unknown when it is no action
+    /// file.
+    void read_outcome(const std::optional<nlohmann::json>& file) {
+        read_outcome(file ? ActionFile::from_json(*file).file : std::nullopt);
     }
 
     nlohmann::json to_json() const {
@@ -201,9 +204,10 @@ class EscalationHistory {
                                           detail::format_iso8601_utc(when)});
     }
 
-    /// Seeds from action files (ActionStore::list()): per node/service those whose `timestamp`
-    /// lies within `window`, and the newest whatever its age. Returns how many were seeded.
-    std::size_t seed_from_actions(const std::vector<nlohmann::json>& files,
+    /// Seeds from action files (ActionStore::take_startup_scan() or list()): per node/service those
+    /// whose `timestamp` lies within `window`, and the newest whatever its age. Returns how many
+    /// were seeded.
+    std::size_t seed_from_actions(const std::vector<ActionFile>& files,
                                   std::chrono::seconds window) {
         struct Row {
             std::string key, id, action;
@@ -212,21 +216,12 @@ class EscalationHistory {
         std::vector<Row> rows;
         std::map<std::string, double> newest;
         for (const auto& f : files) {
-            if (!f.is_object()) continue;
-            const auto text = [&](const char* k) {
-                const auto it = f.find(k);
-                return it != f.end() && it->is_string() ? it->get<std::string>() : std::string();
-            };
-            const auto node = text("node");
-            const auto service = text("service");
-            const auto id = text("action_id");
-            const auto t = detail::parse_iso8601(text("timestamp"));
+            const auto node = ActionFile::text(f.node);
+            const auto service = ActionFile::text(f.service);
+            const auto id = ActionFile::text(f.action_id);
+            const auto t = detail::parse_iso8601(ActionFile::text(f.timestamp));
             if (node.empty() || service.empty() || id.empty() || !t) continue;
-            std::string action;
-            if (const auto pl = f.find("payload"); pl != f.end() && pl->is_object()) {
-                const auto a = pl->find("action");
-                if (a != pl->end() && a->is_string()) action = a->get<std::string>();
-            }
+            std::string action = f.action();
             if (action.empty() || action == "ignore") continue;
             Row row{node + "/" + service, id, std::move(action), *t};
             auto& n = newest[row.key];

@@ -11,6 +11,7 @@
 #include "planner/chain_router.hpp"
 #include "planner/config.hpp"
 #include "planner/expiry_sweeper.hpp"
+#include "planner/file_action_store.hpp"
 #include "planner/file_sinks.hpp"
 #include "planner/http_transport.hpp"
 #include "planner/listen_address.hpp"

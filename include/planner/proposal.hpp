@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "planner/action_file.hpp"
 #include "planner/detail/time.hpp"
 
 namespace planner {
@@ -88,45 +89,38 @@ struct ActionProposal {
 
 /// The proposal an action file describes, as far as the file says (for telling people about a
 /// stored proposal again). `description` keeps the file's words, policy corrections included.
-inline ActionProposal proposal_from_action_file(const nlohmann::json& file) {
-    const auto text = [&](const char* key) {
-        const auto it = file.find(key);
-        return it != file.end() && it->is_string() ? it->get<std::string>() : std::string();
+inline ActionProposal proposal_from_action_file(const ActionFile& file) {
+    const auto text = [](const std::optional<std::string>& field) {
+        return ActionFile::text(field);
     };
     ActionProposal p;
-    p.action_id = text("action_id");
-    p.type = text("type");
-    p.node = text("node");
-    p.service = text("service");
-    p.risk_level = text("risk_level");
-    p.description = text("description");
-    p.source_event = text("source_event");
-    p.llm_model = text("llm_model");
-    if (const auto pl = file.find("payload"); pl != file.end() && pl->is_object()) {
-        if (const auto a = pl->find("action"); a != pl->end() && a->is_string()) p.action = *a;
-        if (const auto r = pl->find("reason"); r != pl->end() && r->is_string()) p.reason = *r;
+    p.action_id = text(file.action_id);
+    p.type = text(file.type);
+    p.node = text(file.node);
+    p.service = text(file.service);
+    p.risk_level = text(file.risk_level);
+    p.description = text(file.description);
+    p.source_event = text(file.source_event);
+    p.llm_model = text(file.llm_model);
+    if (file.payload) {
+        p.action = text(file.payload->action);
+        p.reason = text(file.payload->reason);
     }
-    if (const auto c = file.find("confidence"); c != file.end() && c->is_number()) {
-        p.confidence = c->get<double>();
-    }
-    if (const auto a = file.find("llm_attempts"); a != file.end() && a->is_number_integer()) {
-        p.llm_attempts = a->get<int>();
-    }
-    const auto flag = [&](const char* key, bool otherwise) {
-        const auto it = file.find(key);
-        return it != file.end() && it->is_boolean() ? it->get<bool>() : otherwise;
-    };
-    p.requires_human = flag("requires_human", true);
-    const auto to_time = [](double s) {
-        return std::chrono::system_clock::time_point(
-            std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                std::chrono::duration<double>(s)));
-    };
-    if (const auto t = detail::parse_iso8601(text("timestamp"))) p.created_at = to_time(*t);
-    if (const auto t = detail::parse_iso8601(text("expires_at"))) p.expires_at = to_time(*t);
-    p.escalated = flag("escalated", false);
-    if (const auto h = file.find("history"); h != file.end() && h->is_array()) p.history = *h;
+    if (file.confidence) p.confidence = *file.confidence;
+    if (file.llm_attempts) p.llm_attempts = static_cast<int>(*file.llm_attempts);
+    p.requires_human = file.human_required();
+    if (const auto t = ActionFile::time_of(file.timestamp)) p.created_at = *t;
+    if (const auto t = ActionFile::time_of(file.expires_at)) p.expires_at = *t;
+    p.escalated = file.escalated.value_or(false);
+    if (file.history) p.history = *file.history;
     return p;
+}
+
+/// The same from a document; one that is no action file (ActionFile::from_json fails) gives
+/// an empty proposal.
+inline ActionProposal proposal_from_action_file(const nlohmann::json& file) {
+    auto parsed = ActionFile::from_json(file);
+    return parsed.file ? proposal_from_action_file(*parsed.file) : ActionProposal{};
 }
 
 }  // namespace planner

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "planner/action_file.hpp"
 #include "planner/clock.hpp"
 #include "planner/detail/time.hpp"
 
@@ -107,29 +108,21 @@ class RemediationBudget {
         taken_.emplace(pos, at, node);
     }
 
-    /// Seeds from action files (ActionStore::list()): each with `requires_human: false`, a
-    /// `node` and a `timestamp` within `window` counts, whatever became of it since. Returns
-    /// how many counted.
-    std::size_t seed_from_actions(const std::vector<nlohmann::json>& files,
+    /// Seeds from action files (ActionStore::take_startup_scan() or list()): each with
+    /// `requires_human: false`, a `node` and a `timestamp` within `window` counts, whatever became
+    /// of it since. Returns how many counted.
+    std::size_t seed_from_actions(const std::vector<ActionFile>& files,
                                   std::chrono::seconds window) {
         const double oldest =
             detail::to_epoch_seconds(wall_()) - static_cast<double>(window.count());
         std::size_t n = 0;
         for (const auto& f : files) {
-            if (!f.is_object()) continue;
-            const auto human = f.find("requires_human");
-            const auto node = f.find("node");
-            const auto ts = f.find("timestamp");
-            if (human == f.end() || !human->is_boolean() || human->get<bool>()) continue;
-            if (node == f.end() || !node->is_string() || ts == f.end() || !ts->is_string()) {
-                continue;
-            }
-            const auto t = detail::parse_iso8601(ts->get<std::string>());
+            if (f.human_required() || !f.node) continue;
+            const auto t = detail::parse_iso8601(ActionFile::text(f.timestamp));
             if (!t || *t < oldest) continue;
-            seed(node->get<std::string>(),
-                 std::chrono::system_clock::time_point(
-                     std::chrono::duration_cast<std::chrono::system_clock::duration>(
-                         std::chrono::duration<double>(*t))));
+            seed(*f.node, std::chrono::system_clock::time_point(
+                              std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                                  std::chrono::duration<double>(*t))));
             ++n;
         }
         return n;

@@ -192,11 +192,10 @@ void add_proposal_routes(httplib::Server& server, ProposalApi& api) {
                 return;
             }
         }
+        const auto wanted = status ? parse_action_status(*status) : std::nullopt;
         json list = json::array();
-        for (auto& f : api.store->list()) {
-            if (!status || (f.contains("status") && f["status"] == *status)) {
-                list.push_back(std::move(f));
-            }
+        for (const auto& f : api.store->list()) {
+            if (!wanted || f.status == *wanted) list.push_back(f.to_json());
         }
         reply(res, 200, {{"proposals", std::move(list)}});
     });
@@ -213,7 +212,7 @@ void add_proposal_routes(httplib::Server& server, ProposalApi& api) {
                            error(res, 404, "no action " + id);
                            return;
                        }
-                       reply(res, 200, *file);
+                       reply(res, 200, file->to_json());
                    } catch (const ActionStoreError& e) {
                        error(res, http_status(e.kind()), e.what());
                    }

@@ -17,6 +17,7 @@
 #include <planner/agent.hpp>
 #include <planner/chain_router.hpp>
 #include <planner/expiry_sweeper.hpp>
+#include <planner/file_action_store.hpp>
 #include <planner/file_sinks.hpp>
 #include <planner/http_transport.hpp>
 #include <planner/notifier.hpp>
@@ -225,7 +226,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
             so.actions_dir = o.actions_dir;
             so.state_dir = o.state_dir;
             so.proposal_ttl = o.proposal_ttl;
-            store = std::make_unique<ActionStore>(so, events.get(), wall_time);
+            store = std::make_unique<FileActionStore>(so, events.get(), wall_time);
             if (!o.heartbeat.empty()) {
                 prepare_output_directory(
                     o.heartbeat.parent_path().empty() ? fs::path(".") : o.heartbeat.parent_path());
@@ -299,11 +300,13 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     PlannerAgent agent(ao, *router, sink, *events, log, steady_time, wall_time, store.get(),
                        shared_silences ? static_cast<Silences*>(shared_silences.get()) : &silences);
     // The budget's window survives a restart: the action files say what ran without a human.
+    // Both seeds read the store's own start-up scan: the directory is parsed once.
+    const auto scanned = store ? store->take_startup_scan() : std::vector<ActionFile>{};
     const std::size_t budget_seeded =
-        store ? agent.budget().seed_from_actions(store->list(), o.rules.budget.window) : 0;
+        agent.budget().seed_from_actions(scanned, o.rules.budget.window);
     // So does escalation's history: a flapping service or a failed fix is not forgotten.
     const std::size_t escalation_seeded =
-        store ? agent.escalation().seed_from_actions(store->list(), o.rules.escalate.window) : 0;
+        agent.escalation().seed_from_actions(scanned, o.rules.escalate.window);
     // What GET /metrics serves (the HTTP listener calls metrics.scrape()): read at scrape time
     // from the counters kept anyway. The Redis gauge exists only when Redis is the intake.
     std::atomic<bool> redis_connected{false};

@@ -17,6 +17,7 @@
 #include <planner/action_store.hpp>
 #include <planner/config.hpp>
 #include <planner/detail/time.hpp>
+#include <planner/file_action_store.hpp>
 #include <planner/file_sinks.hpp>
 #include <planner/redis_silences.hpp>
 #include <planner/silence_store.hpp>
@@ -141,65 +142,64 @@ double seconds_since(const std::string& iso, double now) {
     return t ? now - *t : 0.0;
 }
 
-void print_table(std::FILE* out, const std::vector<nlohmann::json>& rows,
-                 const ActionStore& store) {
+void print_table(std::FILE* out, const std::vector<ActionFile>& rows, const ActionStore& store) {
     const double now = detail::to_epoch_seconds(std::chrono::system_clock::now());
     fmt::print(out, "{:<44} {:>5} {:<28} {:<8} {:<8} {:<5} {:>4} {:<9} {}\n", "ID", "AGE",
                "NODE/SERVICE", "ACTION", "RISK", "HUMAN", "CONF", "STATUS", "EXPIRES IN");
     for (const auto& f : rows) {
         std::string expires = "-";
-        if (text(f, "status") == "pending") {
+        if (f.status == ActionStatus::pending) {
             if (const auto at = store.expiry_of(f)) {
                 expires = short_duration(detail::to_epoch_seconds(*at) - now);
             }
         }
         fmt::print(out, "{:<44} {:>5} {:<28} {:<8} {:<8} {:<5} {:>4.2f} {:<9} {}\n",
-                   text(f, "action_id"), short_duration(seconds_since(text(f, "timestamp"), now)),
-                   text(f, "node") + "/" + text(f, "service"),
-                   f.value(nlohmann::json::json_pointer("/payload/action"), std::string("?")),
-                   text(f, "risk_level"), f.value("requires_human", true) ? "yes" : "no",
-                   f.value("confidence", 0.0), text(f, "status"), expires);
+                   ActionFile::text(f.action_id),
+                   short_duration(seconds_since(ActionFile::text(f.timestamp), now)), f.key(),
+                   f.payload && f.payload->action ? *f.payload->action : std::string("?"),
+                   ActionFile::text(f.risk_level), f.human_required() ? "yes" : "no",
+                   f.confidence.value_or(0.0), to_string(f.status), expires);
     }
 }
 
-void print_show(std::FILE* out, const nlohmann::json& f) {
+/// A number as JSON writes it, "" when absent.
+template <class T>
+std::string number(const std::optional<T>& v) {
+    return v ? nlohmann::json(*v).dump() : std::string();
+}
+
+void print_show(std::FILE* out, const ActionFile& f) {
+    const auto t = [](const std::optional<std::string>& field) { return ActionFile::text(field); };
     auto line = [&](const char* label, const std::string& value) {
         if (!value.empty()) fmt::print(out, "{:<15} {}\n", label, value);
     };
-    line("id", text(f, "action_id"));
-    line("status", text(f, "status"));
-    line("target", text(f, "node") + "/" + text(f, "service"));
-    line("action", f.value(nlohmann::json::json_pointer("/payload/action"), std::string()) + " (" +
-                       text(f, "type") + ", risk " + text(f, "risk_level") + ")");
-    line("requires human", f.value("requires_human", true) ? "yes" : "no");
-    line("confidence", text(f, "confidence"));
-    line("reason", f.value(nlohmann::json::json_pointer("/payload/reason"), std::string()));
-    line("description", text(f, "description"));  // carries the house-rule corrections
-    line("model", text(f, "llm_model") + " after " + text(f, "llm_attempts") + " attempt(s)");
-    line("source event", text(f, "source_event"));
-    line("created", text(f, "timestamp"));
-    line("expires", text(f, "expires_at"));
-    line("occurrences", text(f, "occurrences"));
-    line("last seen", text(f, "last_seen"));
-    if (const auto it = f.find("affected"); it != f.end() && it->is_array() && !it->empty()) {
+    line("id", t(f.action_id));
+    line("status", std::string(to_string(f.status)));
+    line("target", f.key());
+    line("action", f.action() + " (" + t(f.type) + ", risk " + t(f.risk_level) + ")");
+    line("requires human", f.human_required() ? "yes" : "no");
+    line("confidence", number(f.confidence));
+    line("reason", f.payload ? t(f.payload->reason) : std::string());
+    line("description", t(f.description));  // carries the house-rule corrections
+    line("model", t(f.llm_model) + " after " + number(f.llm_attempts) + " attempt(s)");
+    line("source event", t(f.source_event));
+    line("created", t(f.timestamp));
+    line("expires", t(f.expires_at));
+    line("occurrences", number(f.occurrences));
+    line("last seen", t(f.last_seen));
+    if (f.affected && !f.affected->empty()) {
         std::string keys;
-        for (const auto& k : *it) {
-            keys += (keys.empty() ? "" : ", ") + (k.is_string() ? k.get<std::string>() : dump(k));
-        }
+        for (const auto& k : *f.affected) keys += (keys.empty() ? "" : ", ") + k;
         line("affected", keys);  // symptoms inhibited while this root cause is open
     }
-    line("decided", text(f, "decided_by").empty()
+    line("decided", t(f.decided_by).empty()
                         ? ""
-                        : text(f, "decided_by") + " at " + text(f, "decided_at") + ": " +
-                              text(f, "decision_note"));
-    line("started", text(f, "started_by").empty()
-                        ? ""
-                        : text(f, "started_by") + " at " + text(f, "started_at"));
-    line("finished",
-         text(f, "finished_by").empty()
-             ? ""
-             : text(f, "finished_by") + " at " + text(f, "finished_at") + ": " + text(f, "result"));
-    fmt::print(out, "\n{}\n", dump(f, 2));
+                        : t(f.decided_by) + " at " + t(f.decided_at) + ": " + t(f.decision_note));
+    line("started", t(f.started_by).empty() ? "" : t(f.started_by) + " at " + t(f.started_at));
+    line("finished", t(f.finished_by).empty()
+                         ? ""
+                         : t(f.finished_by) + " at " + t(f.finished_at) + ": " + t(f.result));
+    fmt::print(out, "\n{}\n", dump(f.to_json(), 2));
 }
 
 /// `silence add|list|expire`: maintenance windows in the state directory (docs/safety.md).
@@ -276,13 +276,14 @@ int run_command(const std::string& command, const Args& a, ActionStoreOptions so
     if (command == "list") {
         const auto status = a.get("--status");
         if (status && !parse_action_status(*status)) throw UsageError("unknown status " + *status);
-        ActionStore store(so);
-        std::vector<nlohmann::json> rows;
+        FileActionStore store(so);
+        const auto wanted = status ? parse_action_status(*status) : std::nullopt;
+        std::vector<ActionFile> rows;
         for (auto& f : store.list()) {
-            if (!status || text(f, "status") == *status) rows.push_back(std::move(f));
+            if (!wanted || f.status == *wanted) rows.push_back(std::move(f));
         }
         if (a.get("--json")) {
-            for (const auto& f : rows) fmt::print(out, "{}\n", dump(f));
+            for (const auto& f : rows) fmt::print(out, "{}\n", dump(f.to_json()));
         } else {
             print_table(out, rows, store);
         }
@@ -290,10 +291,10 @@ int run_command(const std::string& command, const Args& a, ActionStoreOptions so
     }
     if (command == "show") {
         const std::string id = the_id(a);
-        const auto file = ActionStore(so).read(id);
+        const auto file = FileActionStore(so).read(id);
         if (!file) throw ActionStoreError(ActionStoreError::Kind::not_found, "no action " + id);
         if (a.get("--json")) {
-            fmt::print(out, "{}\n", dump(*file, 2));
+            fmt::print(out, "{}\n", dump(file->to_json(), 2));
         } else {
             print_show(out, *file);
         }
@@ -303,7 +304,7 @@ int run_command(const std::string& command, const Args& a, ActionStoreOptions so
         std::optional<std::string> id;
         if (!a.positional.empty()) id = the_id(a);
         const auto lines =
-            ActionStore(so).history(id ? std::optional<std::string_view>(*id) : std::nullopt);
+            FileActionStore(so).history(id ? std::optional<std::string_view>(*id) : std::nullopt);
         for (const auto& l : lines) {
             if (a.get("--json")) {
                 fmt::print(out, "{}\n", dump(l));
@@ -333,7 +334,7 @@ int run_command(const std::string& command, const Args& a, ActionStoreOptions so
     }
     const std::string id = the_id(a);
     FileEventSink events(events_dir, [node] { return node; });
-    ActionStore store(so, &events);
+    FileActionStore store(so, &events);
     TransitionResult r;
     if (command == "approve") {
         r = store.approve(id, a.required("--by"), a.get("--note").value_or(""));

@@ -14,12 +14,12 @@
 
 #include <fmt/format.h>
 
-#include <planner/action_store.hpp>
 #include <planner/agent.hpp>
 #include <planner/chain_router.hpp>
 #include <planner/config.hpp>
 #include <planner/detail/glob.hpp>
 #include <planner/event_clock.hpp>
+#include <planner/file_action_store.hpp>
 #include <planner/file_sinks.hpp>
 #include <planner/log.hpp>
 #include <planner/replay.hpp>
@@ -392,7 +392,7 @@ Verdict run_incident(const RunOptions& o, const Incident& in, CountingRouter& ro
     so.actions_dir = root / "actions";
     so.state_dir = root / "state";
     so.proposal_ttl = o.proposal_ttl;
-    ActionStore store(so, &events, clock.wall_source());
+    FileActionStore store(so, &events, clock.wall_source());
     SilenceStoreOptions sso;
     sso.state_dir = root / "state";
     sso.recheck_interval = std::chrono::milliseconds{0};

@@ -174,11 +174,17 @@ TEST_CASE("seeding from action files: wall timestamps, the window and the newest
                               {"status", "succeeded"},
                               {"payload", {{"action", std::move(action)}}}};
     };
-    const std::vector<nlohmann::json> files = {
+    const std::vector<nlohmann::json> docs = {
         file("old", "a", 30h),  file("a1", "a", 5h),
         file("a2", "a", 1h),    file("b-old", "b", 20h),
         file("bad", "", 1h),    nlohmann::json{{"action_id", "x"}, {"node", "piha"}},
         nlohmann::json("junk"), file("weird", "c", 1h, "")};
+    // The seed takes what the store read: typed files; no status, or no object, is none.
+    std::vector<ActionFile> files;
+    for (const auto& doc : docs) {
+        if (auto parsed = ActionFile::from_json(doc); parsed.file) files.push_back(*parsed.file);
+    }
+    CHECK(files.size() == docs.size() - 2);
     CHECK(h.seed_from_actions(files, 6h) == 3);
     auto a = h.earlier("piha/a", 6h);
     REQUIRE(a.size() == 2);

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "planner/action_file.hpp"
 #include "planner/policy.hpp"
 #include "planner/remediation_budget.hpp"
 
@@ -68,7 +69,7 @@ TEST_CASE("a budget is rebuilt from the action files of the last window", "[budg
     const auto at = [&](std::chrono::seconds ago) {
         return format_utc_timestamp(clock.wall_now() - ago);
     };
-    const std::vector<nlohmann::json> files = {
+    const std::vector<nlohmann::json> docs = {
         {{"node", "piha"}, {"requires_human", false}, {"timestamp", at(10min)}},
         {{"node", "piha"}, {"requires_human", false}, {"timestamp", at(50min)}},
         {{"node", "piha"}, {"requires_human", true}, {"timestamp", at(5min)}},     // a human's
@@ -78,6 +79,19 @@ TEST_CASE("a budget is rebuilt from the action files of the last window", "[budg
         {{"node", "piha"}, {"requires_human", false}, {"timestamp", "yesterday"}},
         nlohmann::json::array(),
     };
+    // The seed takes what the store read: typed files. Hostile types never get that far.
+    std::vector<ActionFile> files;
+    std::size_t rejected = 0;
+    for (auto doc : docs) {
+        if (doc.is_object()) doc["status"] = "succeeded";
+        auto parsed = ActionFile::from_json(doc);
+        if (parsed.file) {
+            files.push_back(std::move(*parsed.file));
+        } else {
+            ++rejected;
+        }
+    }
+    CHECK(rejected == 3);  // "false", 7, and an array
     CHECK(budget.seed_from_actions(files, 1h) == 2);
     const RemediationBudgetLimits limits{3, 0, 1h};
     CHECK(budget.take("piha", limits).allowed);

@@ -10,9 +10,12 @@
 #include <catch2/catch.hpp>
 
 #include <planner/testing.hpp>
-#include "planner/action_store.hpp"
+#include "planner/file_action_store.hpp"
 #include "planner/file_sinks.hpp"
+#include "support/action_store_dirs.hpp"
 #include "support/temp_dir.hpp"
+
+using planner::testing::as_json;
 
 using namespace planner;
 using planner::testing::TempDir;
@@ -53,7 +56,7 @@ struct Fixture {
         o.fsync = false;
         return o;
     }
-    ActionStore store() { return ActionStore(options(), &events, clock.wall_source()); }
+    FileActionStore store() { return FileActionStore(options(), &events, clock.wall_source()); }
     /// A pending file written exactly as the planner writes it, expiring after `ttl`.
     void write(ActionProposal p, std::chrono::seconds ttl = 24h) {
         p.created_at = clock.wall_now();
@@ -85,7 +88,7 @@ std::string expect_error(const std::function<void()>& f, ActionStoreError::Kind 
 TEST_CASE("pending file keeps the seed format plus expires_at", "[action_store]") {
     Fixture f;
     f.write(proposal("a1"));
-    const auto file = f.store().read("a1");
+    const auto file = as_json(f.store().read("a1"));
     REQUIRE(file);
     std::vector<std::string> keys;
     for (const auto& [k, v] : file->items()) keys.push_back(k);
@@ -105,7 +108,7 @@ TEST_CASE("approve, start, finish record every state in the same file", "[action
     const auto approved = store.approve("a1", "alice", "go ahead");
     CHECK(approved.from == ActionStatus::pending);
     CHECK(approved.to == ActionStatus::approved);
-    auto file = *store.read("a1");
+    auto file = *as_json(store.read("a1"));
     CHECK(file["status"] == "approved");
     CHECK(file["decided_by"] == "alice");
     CHECK(file["decided_at"] == "2026-05-28T20:26:40.000Z");
@@ -114,11 +117,11 @@ TEST_CASE("approve, start, finish record every state in the same file", "[action
 
     f.clock.advance(5s);
     store.start("a1", "executor");
-    CHECK((*store.read("a1"))["status"] == "executing");
-    CHECK((*store.read("a1"))["started_at"] == "2026-05-28T20:26:45.000Z");
+    CHECK((*as_json(store.read("a1")))["status"] == "executing");
+    CHECK((*as_json(store.read("a1")))["started_at"] == "2026-05-28T20:26:45.000Z");
     f.clock.advance(5s);
     store.finish("a1", true, "executor", "restarted in 2 s");
-    file = *store.read("a1");
+    file = *as_json(store.read("a1"));
     CHECK(file["status"] == "succeeded");
     CHECK(file["result"] == "restarted in 2 s");
     CHECK(file["finished_at"] == "2026-05-28T20:26:50.000Z");
@@ -149,15 +152,15 @@ TEST_CASE("reject and failed outcomes", "[action_store]") {
     f.write(proposal("x1", true, "grafana"));
     auto store = f.store();
     store.reject("r1", "bob", "not during backups");
-    CHECK((*store.read("r1"))["status"] == "rejected");
-    CHECK((*store.read("r1"))["decision_note"] == "not during backups");
+    CHECK((*as_json(store.read("r1")))["status"] == "rejected");
+    CHECK((*as_json(store.read("r1")))["decision_note"] == "not during backups");
     CHECK(
         expect_error([&] { store.approve("r1", "alice", ""); }, ActionStoreError::Kind::conflict) ==
         "r1 already rejected by bob at 2026-05-28T20:26:40.000Z");
     store.approve("x1", "alice", "");
     store.start("x1", "exec");
     store.finish("x1", false, "exec", "docker: no such container");
-    CHECK((*store.read("x1"))["status"] == "failed");
+    CHECK((*as_json(store.read("x1")))["status"] == "failed");
     const auto events = f.events.emitted();
     REQUIRE(events.size() == 3);
     CHECK(events[0].type == "remediation_rejected");
@@ -181,7 +184,7 @@ TEST_CASE("transitions out of order are refused with one line why", "[action_sto
                        ActionStoreError::Kind::not_found) == "no action nope");
     // requires_human: false may go straight from pending to executing.
     store.start("auto1", "exec");
-    CHECK((*store.read("auto1"))["status"] == "executing");
+    CHECK((*as_json(store.read("auto1")))["status"] == "executing");
     CHECK(expect_error([&] { store.start("auto1", "exec2"); }, ActionStoreError::Kind::conflict) ==
           "auto1 already executing by exec at 2026-05-28T20:26:40.000Z");
 }
@@ -197,8 +200,8 @@ TEST_CASE("expiry: the sweep expires due proposals and approving one is refused"
           "old does not expire until 2026-05-28T21:26:40.000Z");
     f.clock.advance(2h);
     CHECK(store.expire_due() == std::vector<std::string>{"old"});
-    CHECK((*store.read("old"))["status"] == "expired");
-    CHECK((*store.read("old"))["decided_by"] == "planner");
+    CHECK((*as_json(store.read("old")))["status"] == "expired");
+    CHECK((*as_json(store.read("old")))["decided_by"] == "planner");
     CHECK(expect_error([&] { store.approve("old", "alice", ""); }, ActionStoreError::Kind::expired)
               .starts_with("old already expired by planner at "));
     // Due but not yet swept: approving expires it and says so.
@@ -206,8 +209,9 @@ TEST_CASE("expiry: the sweep expires due proposals and approving one is refused"
     CHECK(expect_error([&] { store.approve("young", "alice", ""); },
                        ActionStoreError::Kind::expired) ==
           "young expired at 2026-05-28T23:26:40.000Z");
-    CHECK((*store.read("young"))["status"] == "expired");
-    CHECK((*store.read("young"))["decision_note"] == "pending past 2026-05-28T23:26:40.000Z");
+    CHECK((*as_json(store.read("young")))["status"] == "expired");
+    CHECK((*as_json(store.read("young")))["decision_note"] ==
+          "pending past 2026-05-28T23:26:40.000Z");
     CHECK(store.history().size() == 2);
     CHECK(f.events.emitted().size() == 2);
     CHECK(f.events.emitted()[0].type == "remediation_expired");
@@ -220,7 +224,7 @@ TEST_CASE("a file without expires_at expires proposal_ttl after its timestamp", 
     FileActionSink(f.actions, {false}).write(p);  // no expires_at, as before this feature
     auto o = f.options();
     o.proposal_ttl = 10min;
-    ActionStore store(o, &f.events, f.clock.wall_source());
+    FileActionStore store(o, &f.events, f.clock.wall_source());
     f.clock.advance(9min);
     CHECK(store.expire_due().empty());
     f.clock.advance(2min);
@@ -234,10 +238,10 @@ TEST_CASE("a proposal_ttl of zero never expires a file without expires_at", "[ac
     FileActionSink(f.actions, {false}).write(p);
     auto o = f.options();
     o.proposal_ttl = std::chrono::seconds{0};
-    ActionStore store(o, &f.events, f.clock.wall_source());
+    FileActionStore store(o, &f.events, f.clock.wall_source());
     f.clock.advance(24h * 365);
     CHECK(store.expire_due().empty());
-    CHECK((*store.read("forever"))["status"] == "pending");
+    CHECK((*as_json(store.read("forever")))["status"] == "pending");
 }
 
 TEST_CASE("hostile ids never reach outside the actions directory", "[action_store]") {
@@ -252,12 +256,12 @@ TEST_CASE("hostile ids never reach outside the actions directory", "[action_stor
           std::string(".."), std::string("a1.json/..")}) {
         INFO(id.substr(0, 40));
         CHECK_FALSE(is_valid_action_id(id));
-        expect_error([&] { store.read(id); }, ActionStoreError::Kind::invalid_id);
+        expect_error([&] { as_json(store.read(id)); }, ActionStoreError::Kind::invalid_id);
         expect_error([&] { store.approve(id, "eve", ""); }, ActionStoreError::Kind::invalid_id);
         expect_error([&] { store.history(std::string_view(id)); },
                      ActionStoreError::Kind::invalid_id);
     }
-    CHECK((*store.read("a1"))["status"] == "pending");
+    CHECK((*as_json(store.read("a1")))["status"] == "pending");
     CHECK(store.history().empty());
 }
 
@@ -270,7 +274,7 @@ TEST_CASE("a symlink planted as an action file is not followed", "[action_store]
     auto store = f.store();
     CHECK_THROWS(store.approve("link", "eve", ""));
     CHECK(testing::read_text(outside / "victim.json").find("\"pending\"") != std::string::npos);
-    CHECK(store.list().size() == 1);
+    CHECK(as_json(store.list()).size() == 1);
 }
 
 TEST_CASE("50 races between threads: exactly one approver wins", "[action_store][race]") {
@@ -304,7 +308,7 @@ TEST_CASE("50 races between threads: exactly one approver wins", "[action_store]
         go = true;
         for (auto& t : threads) t.join();
         INFO("round " << round);
-        const auto file = *store.read(id);
+        const auto file = *as_json(store.read(id));
         for (const auto& m : messages) {
             if (m.empty()) continue;
             const bool explained =
@@ -345,7 +349,7 @@ TEST_CASE("50 races between processes: exactly one approver wins", "[action_stor
                 char go;
                 if (::read(pipefd[0], &go, 1) < 0) ::_exit(3);  // all start together
                 try {
-                    ActionStore child(f.options(), nullptr, f.clock.wall_source());
+                    FileActionStore child(f.options(), nullptr, f.clock.wall_source());
                     child.approve(id, "proc" + std::to_string(c), "");
                     ::_exit(0);
                 } catch (const ActionStoreError& e) {
@@ -371,7 +375,7 @@ TEST_CASE("50 races between processes: exactly one approver wins", "[action_stor
         CHECK(losers == 3);
         CHECK(other == 0);
     }
-    ActionStore store(f.options(), nullptr, f.clock.wall_source());
+    FileActionStore store(f.options(), nullptr, f.clock.wall_source());
     CHECK(store.history().size() == 50);  // every transition exactly once
 }
 
@@ -383,7 +387,7 @@ TEST_CASE("list shows every action oldest first and skips what is not one", "[ac
     write_text(f.actions / "notes.txt", "hello");
     write_text(f.actions / "broken.json", "{");
     auto store = f.store();
-    const auto all = store.list();
+    const auto all = as_json(store.list());
     REQUIRE(all.size() == 2);
     CHECK(all[0]["action_id"] == "b2");
     CHECK(all[1]["action_id"] == "a1");
@@ -399,7 +403,7 @@ TEST_CASE("pending index: one pending proposal per service, rebuilt from the dir
     f.clock.advance(10s);
     CHECK(store.note_occurrence("p1", f.clock.wall_now()));
     CHECK(store.note_occurrence("p1", f.clock.wall_now()));
-    auto file = *store.read("p1");
+    auto file = *as_json(store.read("p1"));
     CHECK(file["occurrences"] == 3);
     CHECK(file["last_seen"] == "2026-05-28T20:26:50.000Z");
     CHECK(store.history().empty());  // occurrences are not transitions
@@ -414,4 +418,38 @@ TEST_CASE("pending index: one pending proposal per service, rebuilt from the dir
     CHECK(store.find_pending("piha", "mosquitto") == std::optional<std::string>("p2"));
     f.clock.advance(25h);  // expired, even before the sweep: plan anew
     CHECK_FALSE(store.find_pending("piha", "mosquitto"));
+}
+
+TEST_CASE("pending index: a decision by another store on the directory is seen at once",
+          "[action_store]") {
+    Fixture f;
+    f.write(proposal("p1"));
+    f.write(proposal("p2", true, "grafana"));
+    auto agent_store = f.store();  // the planner's, indexed from the directory
+    CHECK(agent_store.count_pending() == 2);
+    // Its own rewrites keep the proposal pending in its index.
+    CHECK(agent_store.note_occurrence("p1", f.clock.wall_now()));
+    CHECK(agent_store.note_affected("p1", {"piha/loki"}));
+    CHECK(agent_store.find_pending("piha", "mosquitto") == std::optional<std::string>("p1"));
+    {
+        auto ctl = f.store();  // planner-ctl, another instance (as another process would be)
+        ctl.approve("p1", "alice", "");
+    }
+    CHECK_FALSE(agent_store.find_pending("piha", "mosquitto"));
+    CHECK(agent_store.find_pending("piha", "grafana") == std::optional<std::string>("p2"));
+    // A file removed by hand is gone too.
+    std::filesystem::remove(f.actions / "p2.json");
+    CHECK(agent_store.count_pending() == 0);
+    CHECK_FALSE(agent_store.find_pending("piha", "grafana"));
+}
+
+TEST_CASE("the start-up scan is handed over once", "[action_store]") {
+    Fixture f;
+    f.write(proposal("p1"));
+    f.write(proposal("p2", false, "grafana"));
+    auto store = f.store();
+    const auto scanned = store.take_startup_scan();
+    REQUIRE(scanned.size() == 2);
+    CHECK(as_json(scanned) == as_json(store.list()));
+    CHECK(store.take_startup_scan().empty());
 }

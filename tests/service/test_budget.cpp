@@ -6,8 +6,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/action_store.hpp"
 #include "planner/agent.hpp"
+#include "planner/file_action_store.hpp"
 #include "planner/testing.hpp"
 #include "service/agent_fixture.hpp"
 #include "support/planner_run_process.hpp"

@@ -8,8 +8,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/action_store.hpp"
 #include "planner/agent.hpp"
+#include "planner/file_action_store.hpp"
 #include "planner/file_sinks.hpp"
 #include "planner/plan.hpp"
 #include "planner/testing.hpp"
@@ -20,6 +20,8 @@
 #include "support/provider_server.hpp"
 #include "support/temp_dir.hpp"
 #include "support/wire_formats.hpp"
+
+using planner::testing::as_json;
 
 using namespace planner;
 using namespace planner::testing;
@@ -78,11 +80,11 @@ struct Planner {
     }
     /// Plans one event for piha/a; returns the new action file, or null when none was written.
     nlohmann::json propose() {
-        const auto before = store.list().size();
+        const auto before = as_json(store.list()).size();
         if (agent.handle_event(make_health_event("piha", "a")) != HandleResult::proposed) {
             return nullptr;
         }
-        const auto files = store.list();
+        const auto files = as_json(store.list());
         REQUIRE(files.size() == before + 1);
         return files.back();
     }
@@ -93,7 +95,7 @@ struct Planner {
     std::mutex action_mutex;
     std::string next_action = "restart";
     EscalationRecordingSink sink;
-    ActionStore store;
+    FileActionStore store;
     FakeRouter router;
     RecordingEventSink events;
     RecordingLogSink log;
@@ -202,13 +204,13 @@ TEST_CASE("a pending proposal seen after times is marked escalated and notified 
     clock.advance(61s);
     CHECK(p.agent.dispatch_text("health", event_json("piha", "a")) == IntakeResult::pending);
     REQUIRE(p.agent.wait_idle(5s));  // the occurrence is recorded on the follow-up thread
-    CHECK_FALSE(p.store.read(id)->contains("escalated"));  // 2 occurrences
+    CHECK_FALSE(as_json(p.store.read(id))->contains("escalated"));  // 2 occurrences
     CHECK(p.sink.escalated_ones().empty());
 
     clock.advance(61s);
     CHECK(p.agent.dispatch_text("health", event_json("piha", "a")) == IntakeResult::pending);
     REQUIRE(p.agent.wait_idle(5s));
-    const auto file = *p.store.read(id);
+    const auto file = *as_json(p.store.read(id));
     CHECK(file["occurrences"] == 3);
     CHECK(file["escalated"] == true);
     CHECK(file["requires_human"] == true);
@@ -233,7 +235,7 @@ TEST_CASE("a pending proposal seen after times is marked escalated and notified 
     clock.advance(61s);
     CHECK(p.agent.dispatch_text("health", event_json("piha", "a")) == IntakeResult::pending);
     REQUIRE(p.agent.wait_idle(5s));
-    CHECK(p.store.read(id)->at("occurrences") == 4);
+    CHECK(as_json(p.store.read(id))->at("occurrences") == 4);
     CHECK(p.sink.escalated_ones().size() == 1);
     CHECK(p.agent.counters().escalated_pending == 1);
 }
@@ -291,7 +293,7 @@ TEST_CASE("a planner restarted within the same second never reuses an action id"
     const auto second = restarted.propose();  // REQUIREs a second file beside the first
     REQUIRE(second.is_object());
     CHECK(Planner::id(second) != first_id);
-    const auto first = restarted.store.read(first_id);
+    const auto first = as_json(restarted.store.read(first_id));
     REQUIRE(first);
     CHECK((*first)["status"] == "rejected");
 }
@@ -341,7 +343,7 @@ TEST_CASE("planner-run: rules.escalate from the file, the history rebuilt at sta
         earlier.action_id = make_action_id(make_health_event("piha", "a"), earlier.created_at, 1);
         earlier_id = earlier.action_id;
         sink.write(earlier);
-        ActionStore(so).reject(earlier_id, "alice", "flaky");
+        FileActionStore(so).reject(earlier_id, "alice", "flaky");
     }
 
     const auto run =
@@ -351,7 +353,7 @@ TEST_CASE("planner-run: rules.escalate from the file, the history rebuilt at sta
     CHECK(lines.front()["event"] == "planner_started");
     CHECK(lines.front()["escalation_seeded"] == 1);
     CHECK(lines.back()["escalated"]["proposal"] == 1);
-    const auto files = ActionStore(so).list();
+    const auto files = as_json(FileActionStore(so).list());
     REQUIRE(files.size() == 2);
     const auto& second = files[1];  // oldest first
     CHECK(second["escalated"] == true);

@@ -9,6 +9,8 @@
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
+using planner::testing::as_json;
+
 using namespace planner;
 using namespace planner::testing;
 using namespace std::chrono_literals;
@@ -34,14 +36,14 @@ TEST_CASE("the sweeper expires due proposals and logs each once", "[sweeper]") {
     RecordingLogSink log;
     write_pending(tmp / "actions", "due", clock.wall_now() + 1min);
     write_pending(tmp / "actions", "later", clock.wall_now() + 1h);
-    ActionStore store(action_store_dirs(tmp.path()), nullptr, clock.wall_source());
+    FileActionStore store(action_store_dirs(tmp.path()), nullptr, clock.wall_source());
     ExpirySweeper sweeper(store, log);
     CHECK(sweeper.sweep_once() == 0);
     clock.advance(2min);
     CHECK(sweeper.sweep_once() == 1);
     CHECK(sweeper.sweep_once() == 0);
-    CHECK((*store.read("due"))["status"] == "expired");
-    CHECK((*store.read("later"))["status"] == "pending");
+    CHECK((*as_json(store.read("due")))["status"] == "expired");
+    CHECK((*as_json(store.read("later")))["status"] == "pending");
     const auto lines = log.lines();
     REQUIRE(lines.size() == 1);
     CHECK(lines[0].event == "proposal_expired");
@@ -53,10 +55,10 @@ TEST_CASE("the sweeper thread sweeps at start and stops promptly", "[sweeper]") 
     ManualClock clock;
     RecordingLogSink log;
     write_pending(tmp / "actions", "due", clock.wall_now() - 1min);
-    ActionStore store(action_store_dirs(tmp.path()), nullptr, clock.wall_source());
+    FileActionStore store(action_store_dirs(tmp.path()), nullptr, clock.wall_source());
     ExpirySweeper sweeper(store, log, {std::chrono::hours{1}});
     sweeper.start();
-    CHECK(eventually([&] { return (*store.read("due"))["status"] == "expired"; }));
+    CHECK(eventually([&] { return (*as_json(store.read("due")))["status"] == "expired"; }));
     const auto before = std::chrono::steady_clock::now();
     sweeper.stop();  // does not wait out the hour
     CHECK(std::chrono::steady_clock::now() - before < 5s);

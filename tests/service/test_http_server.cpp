@@ -12,8 +12,8 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#include <planner/action_store.hpp>
 #include <planner/clock.hpp>
+#include <planner/file_action_store.hpp>
 #include <planner/testing.hpp>
 
 #include "http_auth.hpp"
@@ -22,6 +22,8 @@
 #include "support/action_store_dirs.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/temp_dir.hpp"
+
+using planner::testing::as_json;
 
 using namespace planner;
 using namespace planner::cli;
@@ -188,7 +190,7 @@ TEST_CASE("the proposals API through an ActionStore: read-only without a token",
     TempDir tmp;
     std::filesystem::create_directories(tmp / "actions");
     write_text(tmp / "actions" / "plan-a.json", pending_file("plan-a").dump());
-    ActionStore store(action_store_dirs(tmp.path()));
+    FileActionStore store(action_store_dirs(tmp.path()));
     RecordingLogSink log;
     HttpServerOptions o;
     o.store = &store;
@@ -214,7 +216,7 @@ TEST_CASE("the proposals API through an ActionStore: read-only without a token",
     CHECK(r->status == 403);
     CHECK_THAT(nlohmann::json::parse(r->body)["error"].get<std::string>(),
                Catch::Contains("read-only"));
-    CHECK(store.read("plan-a")->at("status") == "pending");
+    CHECK(as_json(store.read("plan-a"))->at("status") == "pending");
 }
 
 #endif

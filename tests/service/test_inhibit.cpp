@@ -12,8 +12,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/action_store.hpp"
 #include "planner/agent.hpp"
+#include "planner/file_action_store.hpp"
 #include "planner/file_sinks.hpp"
 #include "planner/testing.hpp"
 #include "service/agent_fixture.hpp"
@@ -126,7 +126,7 @@ TEST_CASE("the root proposal lists the symptoms it inhibited, also those that co
     options.prompt.topology.nodes[0].services.push_back({"nextcloud", {"traefik"}});
     const auto so = action_store_dirs(tmp.path());
     FileActionSink sink(so.actions_dir, {false});
-    ActionStore store(so, nullptr, clock.wall_source());
+    FileActionStore store(so, nullptr, clock.wall_source());
     Gate gate;  // holds the root cause's model call, so a symptom comes before its file
     FakeRouter router([&](const std::vector<ChatMessage>&) {
         gate.enter();
@@ -146,7 +146,7 @@ TEST_CASE("the root proposal lists the symptoms it inhibited, also those that co
     gate.open();
     REQUIRE(agent.wait_idle(10s));
     const auto root = [&] {
-        const auto files = store.list();
+        const auto files = as_json(store.list());
         REQUIRE(files.size() == 1);
         CHECK(files[0]["service"] == "traefik");
         return files[0];
@@ -182,6 +182,8 @@ TEST_CASE("a proposal without symptoms has no affected field", "[inhibit][affect
 #include "support/planner_run_process.hpp"
 #include "support/process.hpp"
 #include "support/vps_topology.hpp"
+
+using planner::testing::as_json;
 
 TEST_CASE("planner-run --replay with a configuration plans the root cause, not its dependent",
           "[inhibit]") {

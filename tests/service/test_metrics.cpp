@@ -13,7 +13,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <planner/action_store.hpp>
+#include <planner/file_action_store.hpp>
 #include <planner/file_sinks.hpp>
 #include <planner/notifier.hpp>
 #include <planner/plan.hpp>
@@ -132,7 +132,7 @@ ActionProposal pending_proposal(std::string id, const std::string& service) {
 /// An ActionStore over a fresh actions directory holding a pending proposal per service.
 struct PendingStore {
     TempDir tmp;
-    std::unique_ptr<ActionStore> store;
+    std::unique_ptr<FileActionStore> store;
 
     explicit PendingStore(const std::vector<std::string>& services) {
         const auto actions = tmp / "actions";
@@ -141,7 +141,7 @@ struct PendingStore {
             FileActionSink(actions, {false})
                 .write(pending_proposal("a" + std::to_string(i + 1), services[i]));
         }
-        store = std::make_unique<ActionStore>(action_store_dirs(tmp.path()));
+        store = std::make_unique<FileActionStore>(action_store_dirs(tmp.path()));
     }
 };
 

@@ -5,10 +5,13 @@
 
 #include <planner/testing.hpp>
 #include "agent_fixture.hpp"
-#include "planner/action_store.hpp"
 #include "planner/agent.hpp"
+#include "planner/file_action_store.hpp"
 #include "planner/file_sinks.hpp"
+#include "support/action_store_dirs.hpp"
 #include "support/temp_dir.hpp"
+
+using planner::testing::as_json;
 
 using namespace planner;
 using namespace planner::testing;
@@ -39,7 +42,7 @@ struct Planner {
     }
 
     FileActionSink sink;
-    ActionStore store;
+    FileActionStore store;
     FakeRouter router;
     RecordingEventSink events;
     RecordingLogSink log;
@@ -60,7 +63,7 @@ TEST_CASE("a pending proposal blocks a second one for the same service", "[agent
     ManualClock clock;
     Planner p(tmp / "actions", clock);
     CHECK(p.agent.handle_event(make_health_event()) == HandleResult::proposed);
-    const auto list = p.store.list();
+    const auto list = as_json(p.store.list());
     REQUIRE(list.size() == 1);
     CHECK(list[0]["expires_at"] == format_utc_timestamp(clock.wall_now() + 2h));
 

@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/action_store.hpp"
+#include "planner/file_action_store.hpp"
 #include "planner/file_sinks.hpp"
 #include "support/ctl_process.hpp"
 #include "support/process.hpp"

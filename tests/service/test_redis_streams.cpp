@@ -13,7 +13,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <planner/action_store.hpp>
+#include <planner/file_action_store.hpp>
 #include <planner/file_sinks.hpp>
 #include <planner/redis_stream_intake.hpp>
 #include <planner/redis_stream_producer.hpp>
@@ -155,7 +155,7 @@ class StreamsRig {
     FakeRouter router_;
     FileActionSink actions_;
     FileEventSink events_;
-    ActionStore store_;
+    FileActionStore store_;
     RecordingLogSink log_;
     PlannerAgent agent_;
     std::unique_ptr<RedisStreamIntake> intake_;

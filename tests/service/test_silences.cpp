@@ -7,16 +7,19 @@
 
 #include <catch2/catch.hpp>
 
-#include "planner/action_store.hpp"
 #include "planner/agent.hpp"
+#include "planner/file_action_store.hpp"
 #include "planner/silence_store.hpp"
 #include "planner/testing.hpp"
 #include "service/agent_fixture.hpp"
+#include "support/action_store_dirs.hpp"
 #include "support/ctl_process.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"
+
+using planner::testing::as_json;
 
 using namespace planner;
 using namespace planner::testing;
@@ -52,7 +55,7 @@ TEST_CASE("a silence covers matching services until it ends by itself", "[silenc
     CHECK_FALSE(store.active_match("piha/mosquitto", clock.wall_now()));
 
     // Still listed (ended), with who made it and why.
-    const auto all = store.list();
+    const auto all = as_json(store.list());
     REQUIRE(all.size() == 1);
     CHECK(all[0].created_by == "alice");
     CHECK(all[0].reason == "kernel upgrade");

@@ -6,8 +6,12 @@
 /// (slow on a shared CI disk, and nothing these tests check) is off in all of them alike.
 
 #include <filesystem>
+#include <optional>
+#include <vector>
 
-#include <planner/action_store.hpp>
+#include <nlohmann/json.hpp>
+
+#include <planner/file_action_store.hpp>
 
 namespace planner::testing {
 
@@ -18,6 +22,18 @@ inline ActionStoreOptions action_store_dirs(const std::filesystem::path& dir) {
     o.state_dir = dir / "state";
     o.fsync = false;
     return o;
+}
+
+/// What a store read, as the document on disk: the tests check files key by key.
+inline std::optional<nlohmann::json> as_json(const std::optional<ActionFile>& file) {
+    if (!file) return std::nullopt;
+    return file->to_json();
+}
+
+inline std::vector<nlohmann::json> as_json(const std::vector<ActionFile>& files) {
+    std::vector<nlohmann::json> out;
+    for (const auto& f : files) out.push_back(f.to_json());
+    return out;
 }
 
 }  // namespace planner::testing
