@@ -83,6 +83,9 @@ struct PlannerServiceOptions {
     /// EventClock's, so a recorded day replays with its own cooldowns, budgets and expiry.
     WallTimeSource wall = std::chrono::system_clock::now;
     SteadyTimeSource steady = std::chrono::steady_clock::now;
+    /// Run the expiry sweeper's thread (every minute of real time). The eval turns it off: an
+    /// incident replays in event time, where the real-time interval means nothing.
+    bool sweep_in_background = true;
     /// fsync what is written. Only the eval and the benchmarks turn it off.
     bool fsync = true;
     /// How often the silences file is looked at; the eval uses zero (every event).

@@ -404,6 +404,7 @@ Verdict run_incident(const RunOptions& o, const Incident& in, CountingRouter& ro
     so.steady = clock.steady_source();
     so.fsync = false;
     so.silence_recheck = std::chrono::milliseconds{0};
+    so.sweep_in_background = false;  // as before: the eval never swept
     so.wrap_actions = [&sink](ActionSink& files) {
         auto recorder = std::make_unique<RecordingSink>(files);
         sink = recorder.get();

@@ -132,7 +132,7 @@ void PlannerService::start() {
     started_ = true;
     if (notifier_) notifier_->start();
     agent_->start();
-    if (sweeper_) sweeper_->start();
+    if (sweeper_ && options_.sweep_in_background) sweeper_->start();
 }
 
 StopReport PlannerService::stop(const std::function<void()>& after_agent) {
