@@ -193,11 +193,11 @@ TEST_CASE("reload swaps rules, cooldown, node and chain without dropping the que
     REQUIRE(service.agent().dispatch_text("health_events", event_json("k3s-a", "slow")) ==
             IntakeResult::queued);
     REQUIRE(gate.wait_entered(1));
-    REQUIRE(service.agent().dispatch_text("health_events", event_json("k3s-a", "next")) ==
+    REQUIRE(service.agent().dispatch_text("health_events", event_json("k3s-b", "next")) ==
             IntakeResult::queued);
 
     PlannerServiceReload next;
-    next.rules.allowed_actions["k3s-a/next"] = {"ignore", "notify"};
+    next.rules.allowed_actions["k3s-b/next"] = {"ignore", "notify"};
     next.rules.human_only_node_patterns = {};
     next.cooldown = std::chrono::seconds{42};
     next.node = "planner-b";
