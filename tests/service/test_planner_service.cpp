@@ -44,13 +44,14 @@ PlannerServiceOptions options_in(const TempDir& dir, ManualClock& clock,
     o.steady = clock.steady_source();
     o.fsync = false;
     o.stop_grace = std::chrono::seconds{10};
+    o.rules.human_only_node_patterns = {};  // automatic proposals emit remediation_started
     return o;
 }
 
 std::vector<fs::path> files_in(const fs::path& dir) {
     std::vector<fs::path> out;
     if (!fs::exists(dir)) return out;
-    for (const auto& e : fs::directory_iterator(dir)) {
+    for (const auto& e : fs::recursive_directory_iterator(dir)) {  // events: per day
         if (e.is_regular_file()) out.push_back(e.path());
     }
     return out;
@@ -105,7 +106,7 @@ TEST_CASE("the service assembles from options and plans an event to an action fi
     const auto file = nlohmann::json::parse(read_text(actions[0]));
     CHECK(file["node"] == "piha");
     CHECK(file["service"] == "mosquitto");
-    CHECK(file["action"] == "restart");
+    CHECK(file["payload"]["action"] == "restart");
     // The store reads what the sink wrote, and the event sink wrote under the node's name.
     CHECK(service.store()->list().size() == 1);
     const auto events = files_in(dir / "events");
@@ -219,8 +220,8 @@ TEST_CASE("reload swaps rules, cooldown, node and chain without dropping the que
         by_service[j["service"]] = j;
     }
     REQUIRE(by_service.size() == 2);
-    CHECK(by_service["slow"]["action"] == "restart");  // planned under the old rules
-    CHECK(by_service["next"]["action"] == "notify");   // the new rules corrected it
+    CHECK(by_service["slow"]["payload"]["action"] == "restart");  // planned under the old rules
+    CHECK(by_service["next"]["payload"]["action"] == "notify");   // the new rules corrected it
     std::set<std::string> nodes;
     for (const auto& f : files_in(dir / "events")) {
         nodes.insert(nlohmann::json::parse(read_text(f))["node"]);
