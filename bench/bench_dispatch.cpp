@@ -54,6 +54,7 @@ int main(int argc, char** argv) try {
     InstantRestart router;
     NoActions actions;
     planner::NullEventSink events;
+    // The bare agent, not PlannerService: intake is measured in isolation, without files.
     planner::PlannerAgent agent({}, router, actions, events, log);
     // Put the 20 services in cooldown, so every cooldown-mode message is decided at intake.
     for (long i = 0; i < 20; ++i) {

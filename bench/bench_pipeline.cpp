@@ -33,6 +33,7 @@
 #include <planner/file_sinks.hpp>
 #include <planner/log.hpp>
 #include <planner/planner.hpp>
+#include <planner/planner_service.hpp>
 #include <planner/redis_subscriber.hpp>
 
 #include "bench_common.hpp"
@@ -155,6 +156,8 @@ Figures own_work(long count, planner::LogSink& log) {
     InstantRouter router;
     MemoryActionSink actions;
     MemoryEventSink events;
+    // The bare agent, not PlannerService: own work is measured into memory sinks, without the
+    // files, store and silences the service would add.
     planner::PlannerAgent agent(agent_options(false), router, actions, events, log);
     Figures f;
     f.latency_us.reserve(static_cast<std::size_t>(count));
@@ -174,24 +177,44 @@ Figures own_work(long count, planner::LogSink& log) {
     return f;
 }
 
-/// The started agent on the real file sinks under `dir`; both file measurements drive it, so
-/// they differ only in how they feed it and what they time.
+/// The started agent on the real file sinks under `dir`, assembled as planner-run assembles it
+/// (PlannerService: store, silences, sweeper); both file measurements drive it, so they differ
+/// only in how they feed it and what they time.
 struct FileAgent {
     FileAgent(const std::filesystem::path& dir, bool fsync, bool burst, planner::LogSink& log,
-              std::unique_ptr<planner::LLMRouter> chosen = std::make_unique<InstantRouter>())
-        : router(std::move(chosen)),
-          files(dir / "actions", {fsync}),
-          actions(files),
-          events(dir / "events", [] { return std::string("bench"); },
-                 std::chrono::system_clock::now, {fsync}),
-          agent(agent_options(burst), *router, actions, events, log) {
-        agent.start();
+              std::shared_ptr<planner::LLMRouter> chosen = std::make_shared<InstantRouter>())
+        : service(options(dir, fsync, burst, std::move(chosen), timed), log),
+          agent(service.agent()),
+          actions(*timed) {
+        service.start();
     }
-    std::unique_ptr<planner::LLMRouter> router;
-    planner::FileActionSink files;
-    TimedActionSink actions;
-    planner::FileEventSink events;
-    planner::PlannerAgent agent;
+    static planner::PlannerServiceOptions options(const std::filesystem::path& dir, bool fsync,
+                                                  bool burst,
+                                                  std::shared_ptr<planner::LLMRouter> chain,
+                                                  TimedActionSink*& timed) {
+        const auto a = agent_options(burst);
+        planner::PlannerServiceOptions o;
+        o.actions_dir = dir / "actions";
+        o.events_dir = dir / "events";
+        o.state_dir = dir / "state";
+        o.node = "bench";
+        o.cooldown = a.cooldown;
+        o.workers = a.workers;
+        o.queue_size = a.queue_capacity;
+        o.wait_when_full = a.wait_when_full;
+        o.chain = std::move(chain);
+        o.fsync = fsync;
+        o.wrap_actions = [&timed](planner::ActionSink& files) {
+            auto sink = std::make_unique<TimedActionSink>(files);
+            timed = sink.get();
+            return std::unique_ptr<planner::ActionSink>(std::move(sink));
+        };
+        return o;
+    }
+    TimedActionSink* timed = nullptr;  ///< set while `service` is built, owned by it
+    planner::PlannerService service;
+    planner::PlannerAgent& agent;
+    TimedActionSink& actions;
 };
 
 /// dispatch_text → queue → worker → FileActionSink, one event at a time: latency.

@@ -17,6 +17,7 @@
 #include "planner/listen_address.hpp"
 #include "planner/log.hpp"
 #include "planner/notifier.hpp"
+#include "planner/planner_service.hpp"
 #include "planner/redis_reservations.hpp"
 #include "planner/redis_silences.hpp"
 #include "planner/redis_stream_intake.hpp"

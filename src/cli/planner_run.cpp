@@ -21,14 +21,10 @@
 #include <planner/file_sinks.hpp>
 #include <planner/http_transport.hpp>
 #include <planner/notifier.hpp>
-#include <planner/redis_reservations.hpp>
-#include <planner/redis_silences.hpp>
+#include <planner/planner_service.hpp>
 #include <planner/redis_stream_intake.hpp>
 #include <planner/redis_stream_producer.hpp>
 #include <planner/replay.hpp>
-#include <planner/silence_store.hpp>
-#include <planner/stream_sinks.hpp>
-#include <planner/swappable_router.hpp>
 #include <planner/url.hpp>
 #include <planner/version.hpp>
 
@@ -111,24 +107,6 @@ std::vector<std::string> redacted_models(const RunOptions& o) {
     return out;
 }
 
-/// This planner's node name, which a reload may change while the event sink reads it.
-class NodeName {
-  public:
-    explicit NodeName(std::string name) : name_(std::move(name)) {}
-    std::string get() const {
-        std::lock_guard lock(mutex_);
-        return name_;
-    }
-    void set(std::string name) {
-        std::lock_guard lock(mutex_);
-        name_ = std::move(name);
-    }
-
-  private:
-    mutable std::mutex mutex_;
-    std::string name_;
-};
-
 /// This process in the Streams group: the node name and the pid, unique among replicas.
 std::string consumer_name(const RunOptions& o) {
     return o.node + "-" + std::to_string(::getpid());
@@ -169,6 +147,45 @@ std::unique_ptr<RedisStreamIntake> make_stream_intake(const RunOptions& o, Plann
         });
 }
 
+/// What the assembly needs from the command line and the file: the typed settings, the chain
+/// already built, the notify targets with their secrets read (not in --dry-run, which notifies
+/// nobody), Redis sharing for replicas on a Streams group, and the event clock's time.
+PlannerServiceOptions service_options(const RunOptions& o, std::shared_ptr<LLMRouter> chain,
+                                      std::FILE* out, EventClock* event_clock) {
+    PlannerServiceOptions so;
+    so.actions_dir = o.actions_dir;
+    so.events_dir = o.events_dir;
+    so.state_dir = o.state_dir;
+    if (o.dry_run) so.dry_run = out;
+    so.node = o.node;
+    so.cooldown = o.cooldown;
+    so.proposal_ttl = o.proposal_ttl;
+    so.workers = o.workers;
+    so.queue_size = o.queue_size;
+    so.stop_grace = o.stop_grace;
+    so.wait_when_full = o.replay.has_value();  // a file can wait; Redis cannot
+    so.rules = o.rules;
+    so.topology = o.topology;
+    so.chain = std::move(chain);
+    if (!o.notify.empty() && !o.dry_run) so.notify = notify_targets(o);
+    if (o.intake == IntakeKind::streams && !o.replay) {
+        PlannerReplicaSharing sharing;
+        sharing.url = o.redis;
+        sharing.group = o.stream_group;
+        sharing.owner = consumer_name(o);
+        // Below claim_idle, so an entry claimed from a replica that died mid-plan finds its
+        // key free again.
+        sharing.planning_hold = std::max<std::chrono::milliseconds>(
+            std::chrono::duration_cast<std::chrono::milliseconds>(o.claim_idle) / 2, 1ms);
+        so.sharing = std::move(sharing);
+    }
+    if (event_clock != nullptr) {
+        so.wall = event_clock->wall_source();
+        so.steady = event_clock->steady_source();
+    }
+    return so;
+}
+
 int usage_error(std::FILE* err, const std::string& message) {
     fmt::print(err, "planner-run: {}\n", message);
     return kExitUsage;
@@ -189,68 +206,35 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
     }
     RateLimitedLogSink log(*base);
 
-    // Swappable, so a reload can replace the chain while a request on the old one finishes.
-    std::unique_ptr<SwappableRouter> router;
+    std::shared_ptr<LLMRouter> first_chain;
     try {
-        router = std::make_unique<SwappableRouter>(build_chain(o));
+        first_chain = build_chain(o);
     } catch (const std::exception& e) {
         return usage_error(err, e.what());
     }
-    NodeName node(o.node);
     // `--clock event`: every time-dependent part reads the events' own time (EventClock), so
     // a recorded day replays in seconds and its cooldowns, budgets, inhibition windows,
     // silences and proposal expiry behave as they did that day.
     std::unique_ptr<EventClock> event_clock;
-    SteadyTimeSource steady_time = std::chrono::steady_clock::now;
-    WallTimeSource wall_time = std::chrono::system_clock::now;
-    if (o.clock == ClockKind::event) {
-        event_clock = std::make_unique<EventClock>();
-        steady_time = event_clock->steady_source();
-        wall_time = event_clock->wall_source();
-    }
+    if (o.clock == ClockKind::event) event_clock = std::make_unique<EventClock>();
 
-    std::unique_ptr<ActionSink> actions;
-    std::unique_ptr<EventSink> events;
-    // The approval workflow's view of the same directory: one pending proposal per service
-    // (also across restarts) and the expiry sweep. The state directory holds the audit log.
-    std::unique_ptr<ActionStore> store;
-    if (o.dry_run) {
-        actions = std::make_unique<StreamActionSink>(out);
-        events = std::make_unique<NullEventSink>();
-    } else {
-        try {
-            actions = std::make_unique<FileActionSink>(o.actions_dir);
-            events = std::make_unique<FileEventSink>(
-                o.events_dir, [&node] { return node.get(); }, wall_time);
-            ActionStoreOptions so;
-            so.actions_dir = o.actions_dir;
-            so.state_dir = o.state_dir;
-            so.proposal_ttl = o.proposal_ttl;
-            store = std::make_unique<FileActionStore>(so, events.get(), wall_time);
-            if (!o.heartbeat.empty()) {
-                prepare_output_directory(
-                    o.heartbeat.parent_path().empty() ? fs::path(".") : o.heartbeat.parent_path());
-            }
-        } catch (const std::exception& e) {
-            return usage_error(err, e.what());
+    // Sinks, store, silences, reservations, notifier, agent, sweeper and the seeding: one
+    // assembly, shared with --eval and the benchmarks.
+    std::unique_ptr<PlannerService> owned;
+    try {
+        owned = std::make_unique<PlannerService>(
+            service_options(o, std::move(first_chain), out, event_clock.get()), log);
+        if (!o.dry_run && !o.heartbeat.empty()) {
+            prepare_output_directory(o.heartbeat.parent_path().empty() ? fs::path(".")
+                                                                       : o.heartbeat.parent_path());
         }
+    } catch (const std::exception& e) {
+        return usage_error(err, e.what());
     }
-
-    // People hear about stored proposals: the sink writes, then the notifier queues. Not in
-    // --dry-run, which writes nothing.
-    std::unique_ptr<Notifier> notifier;
-    std::unique_ptr<NotifyingActionSink> notifying;
-    if (!o.notify.empty() && !o.dry_run) {
-        try {
-            NotifierOptions no;
-            no.targets = notify_targets(o);
-            notifier = std::make_unique<Notifier>(std::move(no), make_curl_transport(), log);
-            notifying = std::make_unique<NotifyingActionSink>(*actions, *notifier);
-        } catch (const std::exception& e) {
-            return usage_error(err, e.what());
-        }
-    }
-    ActionSink& sink = notifying ? static_cast<ActionSink&>(*notifying) : *actions;
+    PlannerService& service = *owned;
+    PlannerAgent& agent = service.agent();
+    ActionStore* const store = service.store();
+    Notifier* const notifier = service.notifier();
 
     int replay_fd = -1;
     if (o.replay) {
@@ -261,58 +245,14 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                                                 std::strerror(errno)));
         }
     }
-
-    PlannerAgentOptions ao;
-    ao.cooldown = o.cooldown;
-    ao.proposal_ttl = o.proposal_ttl;
-    ao.workers = o.workers;
-    ao.queue_capacity = o.queue_size;
-    ao.stop_grace = o.stop_grace;
-    ao.wait_when_full = o.replay.has_value();  // a file can wait; Redis cannot
-    ao.rules = o.rules;
-    ao.prompt.topology = o.topology;
-    // Replicas in one consumer group plan each node/service once per cooldown between them,
-    // and a restarted planner finds the cooldowns it recorded (docs/scaling.md).
-    std::unique_ptr<RedisReservations> reservations;
-    if (o.intake == IntakeKind::streams && !o.replay) {
-        RedisReservationsOptions ro;
-        ro.url = o.redis;
-        ro.prefix = "planner:" + o.stream_group + ":plan:";
-        ro.owner = consumer_name(o);
-        // Below claim_idle, so an entry claimed from a replica that died mid-plan finds its
-        // key free again.
-        ro.planning_hold = std::max<std::chrono::milliseconds>(
-            std::chrono::duration_cast<std::chrono::milliseconds>(o.claim_idle) / 2, 1ms);
-        reservations = std::make_unique<RedisReservations>(ro);
-        ao.shared_reservations = reservations.get();
-    }
-    // Maintenance windows planner-ctl writes to the state directory; re-read when it changes.
-    // Replicas on a Streams group also share them through Redis (docs/safety.md).
-    SilenceStore silences(SilenceStoreOptions{.state_dir = o.state_dir, .log = &log}, wall_time);
-    std::unique_ptr<RedisSilences> shared_silences;
-    if (o.intake == IntakeKind::streams && !o.replay) {
-        shared_silences = std::make_unique<RedisSilences>(
-            silences,
-            RedisSilencesOptions{
-                .url = o.redis, .prefix = "planner:" + o.stream_group + ":silence:", .log = &log});
-        shared_silences->start();
-    }
-    PlannerAgent agent(ao, *router, sink, *events, log, steady_time, wall_time, store.get(),
-                       shared_silences ? static_cast<Silences*>(shared_silences.get()) : &silences);
-    // The budget's window survives a restart: the action files say what ran without a human.
-    // Both seeds read the store's own start-up scan: the directory is parsed once.
-    const auto scanned = store ? store->take_startup_scan() : std::vector<ActionFile>{};
-    const std::size_t budget_seeded =
-        agent.budget().seed_from_actions(scanned, o.rules.budget.window);
-    // So does escalation's history: a flapping service or a failed fix is not forgotten.
-    const std::size_t escalation_seeded =
-        agent.escalation().seed_from_actions(scanned, o.rules.escalate.window);
+    const std::size_t budget_seeded = service.budget_seeded();
+    const std::size_t escalation_seeded = service.escalation_seeded();
     // What GET /metrics serves (the HTTP listener calls metrics.scrape()): read at scrape time
     // from the counters kept anyway. The Redis gauge exists only when Redis is the intake.
     std::atomic<bool> redis_connected{false};
     ReloadCounters reloads;
     const MetricsExporter metrics(
-        {agent, store.get(), notifier.get(), o.replay ? nullptr : &redis_connected, &reloads});
+        {agent, store, notifier, o.replay ? nullptr : &redis_connected, &reloads});
 
     nlohmann::json started = {{"version", PLANNER_VERSION_STRING},
                               {"node", o.node},
@@ -354,7 +294,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
             HttpServerOptions ho;
             ho.listen = *o.http_listen;
             if (!o.http_token_file.empty()) ho.token = read_key_file(o.http_token_file);
-            ho.store = store.get();
+            ho.store = store;
             ho.health = [&]() -> std::optional<std::string> {
                 const Health h = check_health(o, agent);
                 if (h.healthy) return std::nullopt;
@@ -432,10 +372,11 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                      {"running", change.running},
                      {"wanted", change.wanted}});
         }
-        agent.reconfigure(next.rules, PromptOptions{next.topology, ao.prompt.max_payload_bytes});
-        agent.cooldown().set_cooldown(next.cooldown);
-        router->swap(std::move(chain));
-        node.set(next.node);
+        service.reload(PlannerServiceReload{.rules = next.rules,
+                                            .topology = next.topology,
+                                            .cooldown = next.cooldown,
+                                            .node = next.node,
+                                            .chain = std::move(chain)});
         current.rules = next.rules;
         current.topology = next.topology;
         current.cooldown = next.cooldown;
@@ -459,13 +400,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
 
     StopSignal stop;
     SignalThread signals(stop, log, on_hangup);
-    if (notifier) notifier->start();
-    agent.start();
-    std::unique_ptr<ExpirySweeper> sweeper;
-    if (store) {
-        sweeper = std::make_unique<ExpirySweeper>(*store, log);
-        sweeper->start();
-    }
+    service.start();
     SystemdNotifier systemd;
     std::unique_ptr<RedisStreamIntake> streams;  // outlives the agent's stop: see flush()
     std::thread heartbeat;
@@ -482,9 +417,9 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
         std::optional<std::chrono::system_clock::time_point> swept_at;
         const auto sweep_in_event_time = [&] {
             const auto now = event_clock->wall_now();
-            if (!sweeper || (swept_at && now - *swept_at < ExpirySweeperOptions{}.interval)) return;
+            if (!store || (swept_at && now - *swept_at < ExpirySweeperOptions{}.interval)) return;
             swept_at = now;
-            sweeper->sweep_once();
+            service.sweep_once();
         };
         for_each_line(replay_fd, stop, agent.options().max_message_bytes,
                       [&](std::string_view line) {
@@ -532,13 +467,13 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
 
     stop.request();
     systemd.stopping();
-    if (sweeper) sweeper->stop();
     if (heartbeat.joinable()) heartbeat.join();
     if (http) http->stop();
-    const StopReport report = agent.stop();
-    if (streams) streams->flush();  // what the agent finished while stopping is not redone
-    // After the agent: what it stored last is still delivered (each try bounded).
-    if (notifier) notifier->stop();
+    // The sweeper, the agent, then the notifier: what the agent stored last is still
+    // delivered (each try bounded).
+    const StopReport report = service.stop([&] {
+        if (streams) streams->flush();  // what the agent finished while stopping is not redone
+    });
     log.flush();
     const auto counters = agent.counters();
     auto summary = counters.to_json();

@@ -22,6 +22,7 @@
 #include <planner/file_action_store.hpp>
 #include <planner/file_sinks.hpp>
 #include <planner/log.hpp>
+#include <planner/planner_service.hpp>
 #include <planner/replay.hpp>
 #include <planner/silence_store.hpp>
 
@@ -383,43 +384,50 @@ Verdict run_incident(const RunOptions& o, const Incident& in, CountingRouter& ro
     }
     EventClock clock(std::chrono::system_clock::time_point{std::chrono::seconds{1'780'000'000}});
     clock.observe(first);
-    FileActionSink files(root / "actions", FileSinkOptions{.fsync = false});
-    RecordingSink sink(files);
-    FileEventSink events(
-        root / "events", [] { return std::string("eval"); }, clock.wall_source(),
-        FileSinkOptions{.fsync = false});
-    ActionStoreOptions so;
+    // The assembly planner-run uses, over scratch directories and the incident's own time,
+    // without fsync; the recorder sees each proposal as it is written.
+    RecordingSink* sink = nullptr;
+    PlannerServiceOptions so;
     so.actions_dir = root / "actions";
+    so.events_dir = root / "events";
     so.state_dir = root / "state";
+    so.node = "eval";
+    so.cooldown = o.cooldown;
     so.proposal_ttl = o.proposal_ttl;
-    FileActionStore store(so, &events, clock.wall_source());
-    SilenceStoreOptions sso;
-    sso.state_dir = root / "state";
-    sso.recheck_interval = std::chrono::milliseconds{0};
-    sso.fsync = false;
-    SilenceStore silences(sso, clock.wall_source(), clock.steady_source());
-    const auto silences_from = clock.wall_now();
-    for (const auto& s : in.silences)
-        silences.add(s.match, s.duration, "eval", "incident " + in.id);
-
-    PlannerAgentOptions ao;
-    ao.cooldown = o.cooldown;
-    ao.proposal_ttl = o.proposal_ttl;
-    ao.workers = 1;
-    ao.wait_when_full = true;
-    ao.rules = o.rules;
-    ao.prompt.topology = o.topology;
+    so.workers = 1;
+    so.wait_when_full = true;
+    so.rules = o.rules;
+    so.topology = o.topology;
+    // Not owned: the caller's router counts the calls of every incident.
+    so.chain = std::shared_ptr<LLMRouter>(std::shared_ptr<LLMRouter>{}, &router);
+    so.wall = clock.wall_source();
+    so.steady = clock.steady_source();
+    so.fsync = false;
+    so.silence_recheck = std::chrono::milliseconds{0};
+    so.sweep_in_background = false;  // as before: the eval never swept
+    so.wrap_actions = [&sink](ActionSink& files) {
+        auto recorder = std::make_unique<RecordingSink>(files);
+        sink = recorder.get();
+        return std::unique_ptr<ActionSink>(std::move(recorder));
+    };
+    std::vector<ActionProposal> written;
+    std::chrono::system_clock::time_point silences_from;
+    EventLimits limits;
     {
-        PlannerAgent agent(ao, router, sink, events, log, clock.steady_source(),
-                           clock.wall_source(), &store, &silences);
-        agent.start();
+        PlannerService service(std::move(so), log);
+        silences_from = clock.wall_now();
+        for (const auto& s : in.silences)
+            service.silences().add(s.match, s.duration, "eval", "incident " + in.id);
+        limits = service.agent().options().limits;
+        service.start();
         std::size_t n = 0;
         for (const auto& line : in.events) {
-            replay_line_in_event_time(agent, clock, line, ++n, log);
+            replay_line_in_event_time(service.agent(), clock, line, ++n, log);
         }
-        agent.stop();
+        service.stop();
+        written = sink->written();
     }
-    return judge(in, sink.written(), o.rules, seen_keys(in, ao.limits), silences_from, root);
+    return judge(in, written, o.rules, seen_keys(in, limits), silences_from, root);
 }
 
 std::vector<Chain> chains_of(const RunOptions& o, const ScriptedModelServer* scripted) {
