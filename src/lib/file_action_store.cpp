@@ -429,11 +429,23 @@ std::optional<std::string> FileActionStore::find_pending(std::string_view node,
     try {
         const auto file = read(id);
         if (file && file->status == ActionStatus::pending) {
-            if (impl_->watch.get() >= 0) {
+            // The file is the truth: its expiry and counts replace what added() assumed.
+            const auto fresh = impl_->entry_for(*file);
+            {
                 std::lock_guard lock(impl_->index_mutex);
-                if (auto* e = impl_->index.find_id(id); e != nullptr && !e->stamp) {
-                    e->stamp = stamp_of(impl_->dir.get(), id + ".json");
+                if (auto* e = impl_->index.find_id(id); e != nullptr) {
+                    e->expiry = fresh.expiry;
+                    e->occurrences = fresh.occurrences;
+                    e->escalated = fresh.escalated;
+                    if (impl_->watch.get() >= 0 && !e->stamp) {
+                        e->stamp = stamp_of(impl_->dir.get(), id + ".json");
+                    }
                 }
+            }
+            if (const auto at = fresh.expiry; at && *at <= impl_->wall()) {
+                std::lock_guard lock(impl_->index_mutex);
+                impl_->index.erase_id(id);
+                return std::nullopt;  // expired, even before the sweep: plan anew
             }
             return id;
         }
@@ -495,8 +507,9 @@ PendingOccurrence FileActionStore::note_occurrence(
         return true;
     });
     if (!file) return {};
-    return PendingOccurrence{static_cast<std::size_t>(std::max<std::int64_t>(file->times_seen(), 1)),
-                             file->escalated.value_or(false)};
+    return PendingOccurrence{
+        static_cast<std::size_t>(std::max<std::int64_t>(file->times_seen(), 1)),
+        file->escalated.value_or(false)};
 }
 
 bool FileActionStore::note_affected(const std::string& action_id,

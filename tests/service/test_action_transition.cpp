@@ -82,7 +82,7 @@ TEST_CASE("start needs an approval unless no human is required", "[transition]")
     CHECK(ok.file->started_by == "x");
 }
 
-TEST_CASE("finish only from executing; expire only when due", "[transition]") {
+TEST_CASE("finish only from executing and expire only when due", "[transition]") {
     auto approved = pending();
     approved.status = ActionStatus::approved;
     const auto never =

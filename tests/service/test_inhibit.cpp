@@ -226,7 +226,7 @@ struct ThreadRecordingPending : PendingProposals {
                                       std::chrono::system_clock::time_point) noexcept override {
         std::lock_guard lock(mutex);
         writers.push_back(std::this_thread::get_id());
-        return {++occurrences, false};
+        return {++occurrences, escalations > 0};  // as a store remembers the mark
     }
     void added(const ActionProposal&) override {}
     std::optional<nlohmann::json> escalate_pending(const std::string& id, const std::string&,

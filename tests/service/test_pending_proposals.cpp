@@ -78,7 +78,7 @@ TEST_CASE("a pending proposal blocks a second one for the same service", "[agent
     CHECK(p.router.call_count() == 1);
     CHECK(p.agent.counters().pending == 2);
     CHECK(p.agent.counters().to_json()["skipped"]["pending"] == 2);
-    const auto file = *p.store.read(list[0]["action_id"].get<std::string>());
+    const auto file = *as_json(p.store.read(list[0]["action_id"].get<std::string>()));
     CHECK(file["occurrences"] == 3);
     CHECK(file["last_seen"] == format_utc_timestamp(clock.wall_now()));
 

@@ -55,7 +55,7 @@ TEST_CASE("a silence covers matching services until it ends by itself", "[silenc
     CHECK_FALSE(store.active_match("piha/mosquitto", clock.wall_now()));
 
     // Still listed (ended), with who made it and why.
-    const auto all = as_json(store.list());
+    const auto all = store.list();
     REQUIRE(all.size() == 1);
     CHECK(all[0].created_by == "alice");
     CHECK(all[0].reason == "kernel upgrade");
