@@ -6,6 +6,7 @@
 #include "planner/action_file.hpp"
 #include "planner/detail/json_limits.hpp"
 #include "planner/proposal.hpp"
+#include "planner/testing.hpp"
 
 using namespace planner;
 using nlohmann::json;
@@ -13,22 +14,15 @@ using nlohmann::json;
 namespace {
 
 ActionProposal proposal() {
-    ActionProposal p;
-    p.action_id = "plan-1";
-    p.type = "container_restart";
-    p.action = "restart";
-    p.node = "piha";
-    p.service = "grafana";
-    p.reason = "unhealthy";
-    p.confidence = 0.85;
-    p.requires_human = false;
-    p.source_event = "service_unhealthy";
-    p.llm_model = "qwen";
-    p.llm_attempts = 2;
-    p.created_at = std::chrono::system_clock::time_point{std::chrono::seconds{1'780'000'000}};
-    p.expires_at = p.created_at + std::chrono::hours{24};
-    p.policy_corrections = {"budget used up"};
-    return p;
+    return testing::a_proposal()
+        .id("plan-1")
+        .service("grafana")
+        .reason("unhealthy")
+        .confidence(0.85)
+        .requires_human(false)
+        .model("qwen", 2)
+        .expires_in(std::chrono::hours{24})
+        .correction("budget used up");
 }
 
 std::string text(const json& j) {
