@@ -19,7 +19,7 @@
 #include "planner/messages.hpp"
 #include "planner/notifier.hpp"
 #include "planner/policy.hpp"
-#include "planner/redis_subscriber.hpp"
+#include "planner/redis_url.hpp"
 #include "planner/router.hpp"
 #include "planner/sinks.hpp"
 
