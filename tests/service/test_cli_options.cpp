@@ -9,28 +9,13 @@
 #include "config_options.hpp"
 #include "planner_run.hpp"
 #include "run_options.hpp"
+#include "support/cli_env.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace planner;
 using namespace planner::cli;
 using namespace planner::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-ParsedCommand parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-    return parse_command_line(
-        args,
-        [env](std::string_view name) -> std::optional<std::string> {
-            const auto it = env.find(std::string(name));
-            if (it == env.end()) return std::nullopt;
-            return it->second;
-        },
-        // Never the machine's /etc/homelab-planner/planner.yaml.
-        "/nonexistent/homelab-planner/planner.yaml");
-}
-
-}  // namespace
 
 TEST_CASE("defaults are the documented ones", "[cli]") {
     const auto p = parse({});

@@ -16,6 +16,7 @@
 
 #include "config_options.hpp"
 #include "run_options.hpp"
+#include "support/cli_env.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/process.hpp"
 #include "support/provider_server.hpp"
@@ -36,18 +37,6 @@ void publish_unhealthy(const RedisServer& redis, const std::string& service) {
                                                           {"node", "k3s-a"},
                                                           {"service", service}}
                                                .dump()) == 1);
-}
-
-ParsedCommand parse(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
-    return parse_command_line(
-        args,
-        [env](std::string_view name) -> std::optional<std::string> {
-            const auto it = env.find(std::string(name));
-            if (it == env.end()) return std::nullopt;
-            return it->second;
-        },
-        // Never the machine's /etc/homelab-planner/planner.yaml.
-        "/nonexistent/homelab-planner/planner.yaml");
 }
 
 /// Parses, then applies the configuration, as main() does.

@@ -13,8 +13,10 @@
 #include "ctl.hpp"
 #include "planner/action_store.hpp"
 #include "planner/file_sinks.hpp"
+#include "planner/testing.hpp"
 #include "program_options.hpp"
 #include "run_options.hpp"
+#include "support/cli_env.hpp"
 #include "support/ctl_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -26,27 +28,13 @@ namespace {
 
 using Env = std::map<std::string, std::string>;
 
-programs::EnvLookup lookup(Env env) {
-    return [env](std::string_view name) -> std::optional<std::string> {
-        const auto it = env.find(std::string(name));
-        if (it == env.end()) return std::nullopt;
-        return it->second;
-    };
-}
-
 void write_proposal(const std::filesystem::path& actions, const std::string& id) {
-    ActionProposal p;
-    p.action_id = id;
-    p.type = "container_restart";
-    p.action = "restart";
-    p.node = "piha";
-    p.service = id;
-    p.reason = "exited with code 137";
-    p.confidence = 0.9;
-    p.requires_human = true;
-    p.llm_model = "rules";
-    p.expires_at = p.created_at + 24h;
-    FileActionSink(actions, {false}).write(p);
+    FileActionSink(actions, {false})
+        .write(a_proposal()
+                   .id(id)
+                   .service(id)
+                   .created_at(std::chrono::system_clock::now())
+                   .expires_in(24h));
 }
 
 struct Captured {
@@ -69,7 +57,7 @@ Captured ctl_here(const std::vector<std::string>& args, Env env = {},
     std::FILE* out = std::tmpfile();
     std::FILE* err = std::tmpfile();
     Captured c;
-    c.code = ctl::run_ctl(args, out, err, {lookup(std::move(env)), std::move(default_config)});
+    c.code = ctl::run_ctl(args, out, err, {env_lookup(std::move(env)), std::move(default_config)});
     c.out = drain(out);
     c.err = drain(err);
     return c;
@@ -99,7 +87,7 @@ TEST_CASE("the resolver: flag > variable > file > default, recorded per setting"
         std::vector<std::string> reversed(args.rbegin(), args.rend());
         app.parse(reversed);
         programs::Sources sources;
-        programs::apply_variables(variables, lookup(env), sources);
+        programs::apply_variables(variables, env_lookup(env), sources);
         programs::take_from_file(sources, "dir", std::optional<std::string>("file"), "file",
                                  [&](const std::string& v) { dir = v; });
         CHECK(dir == expected);
@@ -119,7 +107,7 @@ TEST_CASE("both programs read the default configuration file when it exists", "[
     write_text(file, "actions_dir: " + actions.string() + "\nnode: filenode\n");
 
     // planner-run: the default file when neither --config nor PLANNER_CONFIG names one.
-    const auto p = cli::parse_command_line({}, lookup({}), file);
+    const auto p = cli::parse_command_line({}, env_lookup({}), file);
     REQUIRE(p.command == cli::Command::run);
     REQUIRE(p.options.config);
     CHECK(*p.options.config == file);
@@ -129,9 +117,9 @@ TEST_CASE("both programs read the default configuration file when it exists", "[
     CHECK(o.actions_dir == actions);
     CHECK(o.node == "filenode");
     // Absent: the built-in configuration, as before.
-    CHECK_FALSE(cli::parse_command_line({}, lookup({}), tmp / "missing.yaml").options.config);
+    CHECK_FALSE(cli::parse_command_line({}, env_lookup({}), tmp / "missing.yaml").options.config);
     // Named: the named file wins over the default one.
-    CHECK(*cli::parse_command_line({}, lookup({{"PLANNER_CONFIG", "/x.yaml"}}), file)
+    CHECK(*cli::parse_command_line({}, env_lookup({{"PLANNER_CONFIG", "/x.yaml"}}), file)
                .options.config == "/x.yaml");
 
     // planner-ctl: the same file, the same directories.
@@ -201,16 +189,16 @@ TEST_CASE("planner-ctl: --flag=value, and the events directory follows --state-d
 
 TEST_CASE("planner-run: the events directory follows the state directory", "[programs]") {
     auto p = cli::parse_command_line({"--state-dir=/srv/state", "--actions-dir=/srv/a/actions"},
-                                     lookup({}), "/nonexistent/planner.yaml");
+                                     env_lookup({}), "/nonexistent/planner.yaml");
     REQUIRE(p.command == cli::Command::run);
     REQUIRE(cli::apply_config(p.options).empty());
     CHECK(p.options.events_dir == "/srv/state/events");
-    auto q = cli::parse_command_line({"--actions-dir", "/srv/a/actions"}, lookup({}),
+    auto q = cli::parse_command_line({"--actions-dir", "/srv/a/actions"}, env_lookup({}),
                                      "/nonexistent/planner.yaml");
     REQUIRE(cli::apply_config(q.options).empty());
     CHECK(q.options.state_dir == "/srv/a");
     CHECK(q.options.events_dir == "/srv/a/events");
-    auto r = cli::parse_command_line({"--state-dir", "/s"}, lookup({{"EVENTS_DIR", "/e"}}),
+    auto r = cli::parse_command_line({"--state-dir", "/s"}, env_lookup({{"EVENTS_DIR", "/e"}}),
                                      "/nonexistent/planner.yaml");
     REQUIRE(cli::apply_config(r.options).empty());
     CHECK(r.options.events_dir == "/e");
