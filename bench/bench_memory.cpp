@@ -23,51 +23,13 @@
 
 #include "bench_common.hpp"
 #include "bench_process.hpp"
+#include "fake_ollama.hpp"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-/// An Ollama /api/chat that answers `restart` for the event's own node and service at once.
-class FakeOllama {
-  public:
-    FakeOllama() {
-        server_.Post("/api/chat", [this](const httplib::Request& req, httplib::Response& res) {
-            const auto body = nlohmann::json::parse(req.body);
-            const std::string prompt = body.at("messages").back().at("content");
-            const auto from = prompt.find("<event>") + 7;
-            const auto event =
-                nlohmann::json::parse(prompt.substr(from, prompt.find("</event>") - from));
-            const nlohmann::json proposal = {
-                {"action", "restart"},      {"service", event.at("service")},
-                {"node", event.at("node")}, {"reason", "container unhealthy"},
-                {"confidence", 0.9},        {"requires_human", false}};
-            const nlohmann::json reply = {
-                {"model", body.value("model", "bench")},
-                {"message", {{"role", "assistant"}, {"content", proposal.dump()}}},
-                {"done", true}};
-            res.set_content(reply.dump(), "application/json");
-            ++calls_;
-        });
-        port_ = server_.bind_to_any_port("127.0.0.1");
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
-    }
-    ~FakeOllama() {
-        server_.stop();
-        thread_.join();
-    }
-    FakeOllama(const FakeOllama&) = delete;
-    FakeOllama& operator=(const FakeOllama&) = delete;
-
-    int port() const noexcept { return port_; }
-    long calls() const noexcept { return calls_.load(); }
-
-  private:
-    httplib::Server server_;
-    int port_ = 0;
-    std::thread thread_;
-    std::atomic<long> calls_{0};
-};
+using bench::FakeOllama;
 
 long count_files(const fs::path& dir) {
     long n = 0;
@@ -103,7 +65,7 @@ struct Options {
 /// after `label`.
 void measure(const std::string& label, const std::string& planner_run, const Options& o,
              bench::Redis& redis, bench::Report& report) {
-    FakeOllama ollama;
+    FakeOllama ollama{std::chrono::milliseconds{0}};
     const fs::path dir = o.dir / label;
     fs::remove_all(dir);
     fs::create_directories(dir);
