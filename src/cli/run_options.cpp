@@ -19,6 +19,7 @@
 
 #include <planner/chain_router.hpp>
 
+#include "file_io.hpp"
 #include "program_options.hpp"
 
 namespace planner::cli {
@@ -617,26 +618,17 @@ std::string read_key_file(const std::filesystem::path& path) {
         throw std::runtime_error(
             fmt::format("cannot read key file {}: {}", path.string(), std::strerror(errno)));
     }
-    std::string key;
-    char buf[4096];
-    for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const int saved = errno;
-            ::close(fd);
-            throw std::runtime_error(
-                fmt::format("cannot read key file {}: {}", path.string(), std::strerror(saved)));
-        }
-        if (n == 0) break;
-        key.append(buf, static_cast<std::size_t>(n));
-        if (key.size() > kMaxKeyBytes) {
-            ::close(fd);
-            throw std::runtime_error(
-                fmt::format("key file {} is larger than {} bytes", path.string(), kMaxKeyBytes));
-        }
-    }
+    auto read = planner::detail::read_bounded(fd, kMaxKeyBytes);
     ::close(fd);
+    if (read.error != 0) {
+        throw std::runtime_error(
+            fmt::format("cannot read key file {}: {}", path.string(), std::strerror(read.error)));
+    }
+    if (read.too_large) {
+        throw std::runtime_error(
+            fmt::format("key file {} is larger than {} bytes", path.string(), kMaxKeyBytes));
+    }
+    std::string key = std::move(read.text);
     if (!key.empty() && key.back() == '\n') key.pop_back();
     if (!key.empty() && key.back() == '\r') key.pop_back();
     if (key.empty()) throw std::runtime_error(fmt::format("key file {} is empty", path.string()));

@@ -16,6 +16,7 @@
 #include <stdexcept>
 
 #include "config_yaml.hpp"
+#include "file_io.hpp"
 #include "planner/chain_router.hpp"
 #include "planner/listen_address.hpp"
 #include "planner/redis_subscriber.hpp"
@@ -841,26 +842,16 @@ ConfigResult load_config(const std::filesystem::path& file, const ConfigLimits& 
         ::close(fd);
         return file_error(file, "is not a regular file");
     }
-    std::string text;
-    char buf[16384];
-    for (;;) {
-        const ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-            const int saved = errno;
-            ::close(fd);
-            return file_error(file, std::string("cannot read: ") + std::strerror(saved));
-        }
-        if (n == 0) break;
-        text.append(buf, static_cast<std::size_t>(n));
-        if (text.size() > limits.max_file_bytes) {
-            ::close(fd);
-            return file_error(file, "is larger than " + std::to_string(limits.max_file_bytes) +
-                                        " bytes; a configuration is at most that");
-        }
-    }
+    const auto read = detail::read_bounded(fd, limits.max_file_bytes);
     ::close(fd);
-    return parse_config(text, file.string(), limits);
+    if (read.error != 0) {
+        return file_error(file, std::string("cannot read: ") + std::strerror(read.error));
+    }
+    if (read.too_large) {
+        return file_error(file, "is larger than " + std::to_string(limits.max_file_bytes) +
+                                    " bytes; a configuration is at most that");
+    }
+    return parse_config(read.text, file.string(), limits);
 }
 
 }  // namespace planner

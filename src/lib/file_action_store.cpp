@@ -30,9 +30,7 @@ namespace {
 /// An action file is a few hundred bytes; anything this large is not one.
 constexpr std::size_t kMaxActionFileBytes = 1024 * 1024;
 
-[[noreturn]] void throw_errno(const std::string& what) {
-    throw std::system_error(errno, std::generic_category(), what);
-}
+using detail::throw_errno;
 
 std::string file_name(std::string_view id) {
     if (!is_valid_action_id(id)) {
@@ -50,7 +48,7 @@ ActionFile parse_action(int fd, std::string_view id) {
                                std::string(id) + " is not a readable action file");
     }
     auto parsed = ActionFileParse{};
-    const auto doc = nlohmann::json::parse(*text, nullptr, false);
+    const auto doc = nlohmann::json::parse(text.text, nullptr, false);
     parsed = ActionFile::from_json(doc);
     if (!parsed.file) {
         throw ActionStoreError(ActionStoreError::Kind::unreadable,
@@ -394,8 +392,8 @@ std::vector<nlohmann::json> FileActionStore::history(std::optional<std::string_v
     std::vector<nlohmann::json> out;
     UniqueFd fd(::open(audit_log_path().c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) return out;
-    const auto text =
-        detail::read_bounded(fd.get(), std::numeric_limits<std::size_t>::max()).value_or("");
+    const std::string text =
+        detail::read_bounded(fd.get(), std::numeric_limits<std::size_t>::max()).text;
     std::size_t pos = 0;
     while (pos < text.size()) {
         std::size_t end = text.find('\n', pos);

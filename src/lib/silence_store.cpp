@@ -10,7 +10,7 @@
 #include <cstring>
 #include <random>
 
-#include "atomic_file.hpp"
+#include "file_io.hpp"
 #include "planner/action_store.hpp"
 #include "planner/detail/json_limits.hpp"
 #include "planner/detail/time.hpp"
@@ -70,21 +70,15 @@ std::optional<std::string> read_file(const fs::path& path, struct stat* st_out =
         throw SilenceError(SilenceError::Kind::io, path.string() + " is not a regular file");
     }
     if (st_out != nullptr) *st_out = st;
-    std::string out;
-    char buf[8192];
-    for (;;) {
-        const ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            throw SilenceError(SilenceError::Kind::io,
-                               "cannot read " + path.string() + ": " + std::strerror(errno));
-        }
-        if (n == 0) return out;
-        out.append(buf, static_cast<std::size_t>(n));
-        if (out.size() > kMaxFileBytes) {
-            throw SilenceError(SilenceError::Kind::io, path.string() + " is too large");
-        }
+    auto read = detail::read_bounded(fd.get(), kMaxFileBytes);
+    if (read.error != 0) {
+        throw SilenceError(SilenceError::Kind::io,
+                           "cannot read " + path.string() + ": " + std::strerror(read.error));
     }
+    if (read.too_large) {
+        throw SilenceError(SilenceError::Kind::io, path.string() + " is too large");
+    }
+    return std::move(read.text);
 }
 
 bool has_control(std::string_view s) {
