@@ -65,13 +65,6 @@ struct Fixture {
     }
 };
 
-void write_text(const std::filesystem::path& path, const std::string& text) {
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    REQUIRE(f != nullptr);
-    std::fwrite(text.data(), 1, text.size(), f);
-    std::fclose(f);
-}
-
 std::string expect_error(const std::function<void()>& f, ActionStoreError::Kind kind) {
     try {
         f();
@@ -384,8 +377,8 @@ TEST_CASE("list shows every action oldest first and skips what is not one", "[ac
     f.write(proposal("b2"));
     f.clock.advance(1s);
     f.write(proposal("a1", true, "grafana"));
-    write_text(f.actions / "notes.txt", "hello");
-    write_text(f.actions / "broken.json", "{");
+    testing::write_text(f.actions / "notes.txt", "hello");
+    testing::write_text(f.actions / "broken.json", "{");
     auto store = f.store();
     const auto all = as_json(store.list());
     REQUIRE(all.size() == 2);

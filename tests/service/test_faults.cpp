@@ -29,7 +29,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string event_json(const std::string& service, const std::string& node = "piha",
+std::string service_event(const std::string& service, const std::string& node = "piha",
                        const std::string& type = "service_unhealthy") {
     return nlohmann::json{{"type", type}, {"node", node}, {"service", service}}.dump();
 }
@@ -95,7 +95,7 @@ TEST_CASE("faults: redis killed and restarted while events flow, cooldown surviv
     TempDir tmp;
     RedisServer redis;
     auto run = start_on_redis(tmp, redis);
-    REQUIRE(redis.publish("health_events", event_json("before")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("before")) == 1);
     REQUIRE(eventually([&] { return actions_for(tmp / "actions", "before") == 1; }));
 
     redis.stop();
@@ -103,7 +103,7 @@ TEST_CASE("faults: redis killed and restarted while events flow, cooldown surviv
     std::size_t published = 0;
     std::size_t lost = 0;
     for (int i = 0; i < 5; ++i, ++published) {
-        if (redis.publish("health_events", event_json("down-" + std::to_string(i))) < 1) ++lost;
+        if (redis.publish("health_events", service_event("down-" + std::to_string(i))) < 1) ++lost;
     }
     redis.start();
     // Until the planner has resubscribed (backoff from 100 ms), PUBLISH reaches nobody. The
@@ -112,7 +112,7 @@ TEST_CASE("faults: redis killed and restarted while events flow, cooldown surviv
     for (int i = 0; redis.subscribers("health_events") < 1; ++i, ++published) {
         REQUIRE(i < 100'000);
         const std::string service = "gap-" + std::to_string(i);
-        if (redis.publish("health_events", event_json(service)) < 1) {
+        if (redis.publish("health_events", service_event(service)) < 1) {
             ++lost;
         } else {
             delivered.push_back(service);
@@ -125,8 +125,8 @@ TEST_CASE("faults: redis killed and restarted while events flow, cooldown surviv
     CHECK(run->count_log("redis_state", "state", "disconnected") >= 1);
 
     // After reconnecting: a new service is planned, the old one is still cooling down.
-    REQUIRE(redis.publish("health_events", event_json("before")) == 1);
-    REQUIRE(redis.publish("health_events", event_json("after")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("before")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("after")) == 1);
     REQUIRE(eventually([&] { return actions_for(tmp / "actions", "after") == 1; }));
     INFO(run->stderr_text());
     REQUIRE(eventually([&] { return run->count_log("skip_cooldown", "key", "piha/before") == 1; }));
@@ -149,7 +149,7 @@ TEST_CASE("faults: redis frozen with SIGSTOP longer than the poll interval, then
     // delivered once Redis runs again, because the planner's connection stayed open.
     long long delivered = -2;
     std::thread publisher(
-        [&] { delivered = redis.publish("health_events", event_json("frozen")); });
+        [&] { delivered = redis.publish("health_events", service_event("frozen")); });
     // The fault itself lasts: 15 poll intervals (100 ms) without an answer from Redis.
     std::this_thread::sleep_for(1500ms);
     REQUIRE(::kill(pid, SIGCONT) == 0);
@@ -158,7 +158,7 @@ TEST_CASE("faults: redis frozen with SIGSTOP longer than the poll interval, then
     REQUIRE(eventually([&] { return redis.subscribers("health_events") == 1; }));
     // Whether the frozen message arrived (same connection) or was lost (reconnect), a message
     // after the thaw is planned.
-    REQUIRE(redis.publish("health_events", event_json("thawed")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("thawed")) == 1);
     REQUIRE(eventually([&] { return actions_for(tmp / "actions", "thawed") == 1; }));
     std::printf("faults: redis SIGSTOP 1.5 s: message published during the freeze %s\n",
                 actions_for(tmp / "actions", "frozen") == 1 ? "planned" : "lost");
@@ -172,7 +172,7 @@ TEST_CASE("faults: the actions directory replaced by a file, then restored", "[f
     RedisServer redis;
     auto run = start_on_redis(tmp, redis);
     const fs::path actions = tmp / "actions";
-    REQUIRE(redis.publish("health_events", event_json("first")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("first")) == 1);
     REQUIRE(eventually([&] { return actions_for(actions, "first") == 1; }));
     REQUIRE(eventually([&] { return files_under(tmp / "events").size() == 1; }));
     const auto events_before = files_under(tmp / "events").size();
@@ -183,7 +183,7 @@ TEST_CASE("faults: the actions directory replaced by a file, then restored", "[f
         REQUIRE(f != nullptr);
         std::fclose(f);
     }
-    REQUIRE(redis.publish("health_events", event_json("broken")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("broken")) == 1);
     REQUIRE(eventually([&] { return run->count_log("write_failed", "key", "piha/broken") == 1; }));
     const auto failures = run->log_lines();
     for (const auto& l : failures) {
@@ -199,7 +199,7 @@ TEST_CASE("faults: the actions directory replaced by a file, then restored", "[f
     fs::remove(actions);
     fs::create_directory(actions);
     // No cooldown was recorded for the failed proposal: the next event for it is planned.
-    REQUIRE(redis.publish("health_events", event_json("broken")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("broken")) == 1);
     REQUIRE(eventually([&] { return actions_for(actions, "broken") == 1; }));
     CHECK(eventually([&] { return files_under(tmp / "events").size() == events_before + 1; }));
     CHECK(check_complete_files(actions) == 0);
@@ -214,11 +214,11 @@ TEST_CASE("faults: the actions directory removed while running", "[faults][redis
     auto run = start_on_redis(tmp, redis);
     const fs::path actions = tmp / "actions";
     fs::remove_all(actions);
-    REQUIRE(redis.publish("health_events", event_json("gone")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("gone")) == 1);
     REQUIRE(eventually([&] { return run->count_log("write_failed", "key", "piha/gone") == 1; }));
     CHECK_FALSE(fs::exists(actions));  // not silently recreated somewhere unexpected
     fs::create_directory(actions);
-    REQUIRE(redis.publish("health_events", event_json("gone")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("gone")) == 1);
     REQUIRE(eventually([&] { return actions_for(actions, "gone") == 1; }));
 }
 
@@ -229,7 +229,7 @@ TEST_CASE("faults: kill -9 while writing proposals leaves only complete files", 
         std::FILE* f = std::fopen((tmp / "events.jsonl").c_str(), "w");
         REQUIRE(f != nullptr);
         for (int i = 0; i < 3000; ++i) {
-            const auto line = event_json("svc-" + std::to_string(i)) + "\n";
+            const auto line = service_event("svc-" + std::to_string(i)) + "\n";
             std::fwrite(line.data(), 1, line.size(), f);
         }
         std::fclose(f);
@@ -284,7 +284,7 @@ TEST_CASE("faults: hostile messages through Redis: one log line each, the planne
     TempDir tmp;
     RedisServer redis;
     auto run = start_on_redis(tmp, redis);
-    std::string nul_bytes = event_json("nul");
+    std::string nul_bytes = service_event("nul");
     nul_bytes.insert(10, std::string("\0\0", 2));
     const std::vector<std::pair<std::string, std::string>> hostile{
         {"10 MiB",
@@ -314,7 +314,7 @@ TEST_CASE("faults: hostile messages through Redis: one log line each, the planne
         CHECK_FALSE(l.contains("unparsed"));
         CHECK(l.dump().size() < 4096);
     }
-    REQUIRE(redis.publish("health_events", event_json("alive")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("alive")) == 1);
     REQUIRE(eventually([&] { return actions_for(tmp / "actions", "alive") == 1; }));
     CHECK(files_under(tmp / "actions").size() == 1);
 }
@@ -334,14 +334,14 @@ TEST_CASE("faults: a model that never answers does not stall intake, and events 
                                   "--node",        "solaria"};
     PlannerRunProcess run(kPlannerRun, tmp, args);
     REQUIRE(eventually([&] { return redis.subscribers("health_events") == 1; }));
-    REQUIRE(redis.publish("health_events", event_json("svc-0")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("svc-0")) == 1);
     REQUIRE(eventually([&] { return model.requests().size() == 1; }));  // the worker is stuck
 
     // While the only worker waits on the model, 20 rounds over 10 services arrive.
     std::vector<std::string> storm;
     for (int round = 0; round < 20; ++round) {
         for (int svc = 0; svc < 10; ++svc)
-            storm.push_back(event_json("svc-" + std::to_string(svc)));
+            storm.push_back(service_event("svc-" + std::to_string(svc)));
     }
     REQUIRE(redis.publish_many("health_events", storm) == storm.size());
     // Intake kept reading: a malformed marker after the storm is rejected with a log line, and
@@ -381,12 +381,12 @@ TEST_CASE("faults: the disk fills up (ENOSPC) and then space comes back", "[faul
     const fs::path actions = disk.path() / "actions";
     const fs::path events = disk.path() / "events";
     auto run = start_on_redis(tmp, redis, {}, disk.path());
-    REQUIRE(redis.publish("health_events", event_json("first")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("first")) == 1);
     REQUIRE(eventually([&] { return actions_for(actions, "first") == 1; }));
     REQUIRE(eventually([&] { return files_under(events).size() == 1; }));
 
     REQUIRE(SmallTmpfs::fill(disk.path() / "filler") == ENOSPC);
-    REQUIRE(redis.publish("health_events", event_json("full")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("full")) == 1);
     REQUIRE(eventually([&] { return run->count_log("write_failed", "key", "piha/full") == 1; }));
     for (const auto& l : run->log_lines()) {
         if (l.value("event", "") != "write_failed") continue;
@@ -405,7 +405,7 @@ TEST_CASE("faults: the disk fills up (ENOSPC) and then space comes back", "[faul
 
     fs::remove(disk.path() / "filler");
     // No cooldown was recorded for the failed proposal: the same event is planned now.
-    REQUIRE(redis.publish("health_events", event_json("full")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("full")) == 1);
     REQUIRE(eventually([&] { return actions_for(actions, "full") == 1; }));
     CHECK(eventually([&] { return files_under(events).size() == 2; }));
     CHECK(check_complete_files(actions) == 0);
@@ -426,13 +426,13 @@ TEST_CASE("faults: the actions directory made read-only and then writable again"
     RedisServer redis;
     const fs::path actions = disk.path() / "actions";
     auto run = start_on_redis(tmp, redis, {}, disk.path());
-    REQUIRE(redis.publish("health_events", event_json("first")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("first")) == 1);
     REQUIRE(eventually([&] { return actions_for(actions, "first") == 1; }));
 
     // The remediation_started file too, so the planner has finished writing to this disk.
     REQUIRE(eventually([&] { return files_under(disk.path() / "events").size() == 1; }));
     REQUIRE(disk.set_read_only(true) == std::string{});
-    REQUIRE(redis.publish("health_events", event_json("readonly")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("readonly")) == 1);
     REQUIRE(
         eventually([&] { return run->count_log("write_failed", "key", "piha/readonly") == 1; }));
     for (const auto& l : run->log_lines()) {
@@ -454,7 +454,7 @@ TEST_CASE("faults: the actions directory made read-only and then writable again"
     CHECK(refusal[0].find(actions.string()) != std::string::npos);
 
     REQUIRE(disk.set_read_only(false) == std::string{});
-    REQUIRE(redis.publish("health_events", event_json("readonly")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("readonly")) == 1);
     REQUIRE(eventually([&] { return actions_for(actions, "readonly") == 1; }));
     CHECK(check_complete_files(actions) == 0);
     CHECK(run->process().running());
@@ -466,7 +466,7 @@ TEST_CASE("faults: redis closes a slow planner at its client output buffer limit
     RedisServer redis({"--client-output-buffer-limit", "pubsub", "256kb", "0", "0"});
     TempDir tmp;
     auto run = start_on_redis(tmp, redis, {"--log-level", "info"});
-    REQUIRE(redis.publish("health_events", event_json("before")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("before")) == 1);
     REQUIRE(eventually([&] { return actions_for(tmp / "actions", "before") == 1; }));
 
     // A planner that stops reading: its socket buffers fill, then Redis's buffer for it.
@@ -487,8 +487,8 @@ TEST_CASE("faults: redis closes a slow planner at its client output buffer limit
     REQUIRE(
         eventually([&] { return run->count_log("redis_state", "state", "disconnected") == 1; }));
     REQUIRE(eventually([&] { return redis.subscribers("health_events") == 1; }));
-    REQUIRE(redis.publish("health_events", event_json("before")) == 1);  // still cooling down
-    REQUIRE(redis.publish("health_events", event_json("after")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("before")) == 1);  // still cooling down
+    REQUIRE(redis.publish("health_events", service_event("after")) == 1);
     REQUIRE(eventually([&] { return actions_for(tmp / "actions", "after") == 1; }));
     CHECK(actions_for(tmp / "actions", "before") == 1);
 
@@ -538,7 +538,7 @@ TEST_CASE("faults: a flood of 100 000 tiny messages per second keeps memory and 
         std::this_thread::sleep_until(start + std::chrono::microseconds(sent * 1'000'000 / kRate));
         for (std::size_t i = sent; i < sent + kBatch; ++i) {
             std::string m = "x";
-            if (i % 10'000 == 0) m = event_json("flood-" + std::to_string(events++ % 20));
+            if (i % 10'000 == 0) m = service_event("flood-" + std::to_string(events++ % 20));
             redisAppendCommand(publisher.get(), "PUBLISH health_events %b", m.data(), m.size());
         }
         for (std::size_t i = 0; i < kBatch; ++i) {
@@ -552,7 +552,7 @@ TEST_CASE("faults: a flood of 100 000 tiny messages per second keeps memory and 
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // Redis delivers in order: once this sentinel is planned, the whole flood went through.
-    REQUIRE(redis.publish("health_events", event_json("sentinel")) == 1);
+    REQUIRE(redis.publish("health_events", service_event("sentinel")) == 1);
     REQUIRE(eventually([&] { return actions_for(tmp / "actions", "sentinel") == 1; }, 120s));
     const double drained_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

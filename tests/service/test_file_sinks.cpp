@@ -22,10 +22,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-nlohmann::json read_json(const fs::path& p) {
-    return nlohmann::json::parse(read_text(p));
-}
-
 std::vector<fs::path> json_files(const fs::path& root) {
     std::vector<fs::path> out;
     for (const auto& e : fs::recursive_directory_iterator(root)) {

@@ -104,10 +104,6 @@ std::vector<std::string> propose(const RedisServer& redis, const TempDir& tmp,
     return proposals();
 }
 
-json read_json(const fs::path& p) {
-    return json::parse(read_text(p));
-}
-
 }  // namespace
 
 TEST_CASE("planner-run's HTTP API: health, list, approve and reject with the token",

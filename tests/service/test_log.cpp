@@ -173,9 +173,9 @@ TEST_CASE("text sink is readable and keeps one line per call", "[log]") {
 TEST_CASE("journal priorities put the sd-daemon <N> before every line of both sinks", "[log]") {
     CapturedFile json_out;
     CapturedFile text_out;
-    JsonLinesLogSink json(json_out.get(), LogLevel::debug, kClock.wall_source(), true);
-    TextLogSink text(text_out.get(), LogLevel::debug, kClock.wall_source(), true);
-    for (LogSink* sink : {static_cast<LogSink*>(&json), static_cast<LogSink*>(&text)}) {
+    JsonLinesLogSink json_sink(json_out.get(), LogLevel::debug, kClock.wall_source(), true);
+    TextLogSink text_sink(text_out.get(), LogLevel::debug, kClock.wall_source(), true);
+    for (LogSink* sink : {static_cast<LogSink*>(&json_sink), static_cast<LogSink*>(&text_sink)}) {
         sink->log(LogLevel::error, "e", {});
         sink->log(LogLevel::warn, "w", {});
         sink->log(LogLevel::info, "i", {});

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 namespace planner::testing {
 
 class TempDir {
@@ -44,6 +46,11 @@ inline std::string read_text(const std::filesystem::path& path) {
     while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
     std::fclose(f);
     return out;
+}
+
+/// The JSON document in `path`; throws when it is missing or not JSON.
+inline nlohmann::json read_json(const std::filesystem::path& path) {
+    return nlohmann::json::parse(read_text(path));
 }
 
 /// Writes `text` to `path` (replacing it); throws when it cannot, so a test fails loudly.
