@@ -50,7 +50,6 @@ void check_inside(const fs::path& root, const fs::path& relative) {
 
 }  // namespace
 
-
 void write_file_atomically(const fs::path& file, std::string_view content, bool fsync) {
     const fs::path dir = file.parent_path().empty() ? fs::path(".") : file.parent_path();
     UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
