@@ -30,7 +30,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::string service_event(const std::string& service, const std::string& node = "piha",
-                       const std::string& type = "service_unhealthy") {
+                          const std::string& type = "service_unhealthy") {
     return nlohmann::json{{"type", type}, {"node", node}, {"service", service}}.dump();
 }
 
