@@ -19,6 +19,11 @@ class NoActions final : public planner::ActionSink {
     std::string write(const planner::ActionProposal&) override { return "none"; }
 };
 
+class NoEvents final : public planner::EventSink {
+  public:
+    std::string emit(const planner::PlannerEvent&) override { return "none"; }
+};
+
 class InstantRestart final : public planner::LLMRouter {
   public:
     using LLMRouter::route;
@@ -53,7 +58,7 @@ int main(int argc, char** argv) try {
     planner::JsonLinesLogSink log(devnull, planner::LogLevel::info);
     InstantRestart router;
     NoActions actions;
-    planner::NullEventSink events;
+    NoEvents events;
     // The bare agent, not PlannerService: intake is measured in isolation, without files.
     planner::PlannerAgent agent({}, router, actions, events, log);
     // Put the 20 services in cooldown, so every cooldown-mode message is decided at intake.

@@ -18,9 +18,9 @@
 
 #include "planner/alertmanager.hpp"
 #include "planner/listen_address.hpp"
-#include "planner/messages.hpp"
 #include "planner/policy.hpp"
 #include "planner/redis_url.hpp"
+#include "planner/topology.hpp"
 
 namespace planner {
 

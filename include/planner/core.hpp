@@ -27,4 +27,5 @@
 #include "planner/silences.hpp"
 #include "planner/sinks.hpp"
 #include "planner/swappable_router.hpp"
+#include "planner/topology.hpp"
 #include "planner/version.hpp"

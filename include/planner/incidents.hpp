@@ -16,8 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "planner/messages.hpp"
 #include "planner/proposal.hpp"
+#include "planner/topology.hpp"
 
 namespace planner {
 

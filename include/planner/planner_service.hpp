@@ -16,12 +16,12 @@
 #include "planner/agent.hpp"
 #include "planner/clock.hpp"
 #include "planner/log_sink.hpp"
-#include "planner/messages.hpp"
 #include "planner/notifier.hpp"
 #include "planner/policy.hpp"
 #include "planner/redis_url.hpp"
 #include "planner/router.hpp"
 #include "planner/sinks.hpp"
+#include "planner/topology.hpp"
 
 namespace planner {
 

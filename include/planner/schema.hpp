@@ -2,7 +2,7 @@
 
 /// \file
 /// The proposal JSON schema, as data. The validator that checks documents against it is
-/// compiled (valijson) and lives in schema_validator.hpp.
+/// compiled (valijson) and declared in validation.hpp.
 
 #include <string_view>
 

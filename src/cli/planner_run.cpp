@@ -24,9 +24,9 @@
 #include <planner/planner_service.hpp>
 #include <planner/redis_stream_intake.hpp>
 #include <planner/redis_stream_producer.hpp>
-#include <planner/replay.hpp>
 #include <planner/url.hpp>
 #include <planner/version.hpp>
+#include "replay.hpp"
 
 #include "config_options.hpp"
 #include "heartbeat.hpp"

@@ -23,8 +23,8 @@
 #include <planner/file_sinks.hpp>
 #include <planner/log.hpp>
 #include <planner/planner_service.hpp>
-#include <planner/replay.hpp>
 #include <planner/silence_store.hpp>
+#include "replay.hpp"
 
 #include "planner_run.hpp"
 #include "scripted_ollama.hpp"

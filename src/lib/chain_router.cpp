@@ -10,7 +10,7 @@
 
 #include "chain_detail.hpp"
 #include "json_extract.hpp"
-#include "planner/schema_validator.hpp"
+#include "schema_validator.hpp"
 
 namespace planner {
 

@@ -20,8 +20,8 @@
 #include "planner/chain_router.hpp"
 #include "planner/listen_address.hpp"
 #include "planner/redis_subscriber.hpp"
-#include "planner/schema_validator.hpp"
 #include "planner_embedded.hpp"
+#include "schema_validator.hpp"
 
 namespace planner {
 

@@ -12,8 +12,8 @@
 #include "planner/redis_reservations.hpp"
 #include "planner/redis_silences.hpp"
 #include "planner/silence_store.hpp"
-#include "planner/stream_sinks.hpp"
 #include "planner/swappable_router.hpp"
+#include "stream_sinks.hpp"
 
 namespace planner {
 

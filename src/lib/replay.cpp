@@ -1,4 +1,4 @@
-#include "planner/replay.hpp"
+#include "replay.hpp"
 
 #include "planner/detail/json_limits.hpp"
 

@@ -1,4 +1,4 @@
-#include "planner/schema_validator.hpp"
+#include "schema_validator.hpp"
 
 #include <algorithm>
 #include <initializer_list>
@@ -184,6 +184,15 @@ std::vector<ValidationError> SchemaValidator::validate(const nlohmann::json& doc
 const SchemaValidator& proposal_validator() {
     static const SchemaValidator validator(proposal_schema());
     return validator;
+}
+
+std::vector<ValidationError> validate_proposal(const nlohmann::json& document) {
+    return proposal_validator().validate(document);
+}
+
+std::vector<ValidationError> validate_against(const nlohmann::json& schema,
+                                              const nlohmann::json& document) {
+    return SchemaValidator(schema).validate(document);
 }
 
 std::string to_string(const std::vector<ValidationError>& errors) {

@@ -1,4 +1,4 @@
-#include "planner/stream_sinks.hpp"
+#include "stream_sinks.hpp"
 
 #include <stdexcept>
 

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include <planner/config.hpp>
+#include <planner/messages.hpp>
 
 using planner::ConfigError;
 using planner::parse_config;

@@ -2,7 +2,7 @@
 
 #include <catch2/catch.hpp>
 
-#include <planner/schema_validator.hpp>
+#include "schema_validator.hpp"
 
 using nlohmann::json;
 

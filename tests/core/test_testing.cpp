@@ -10,8 +10,8 @@
 #include <catch2/catch.hpp>
 
 #include <planner/core.hpp>
-#include <planner/schema_validator.hpp>
 #include <planner/testing.hpp>
+#include <planner/validation.hpp>
 
 using namespace planner;
 using namespace planner::testing;

@@ -22,8 +22,8 @@
 #include <planner/agent.hpp>
 #include <planner/detail/json_limits.hpp>
 #include <planner/plan.hpp>
-#include <planner/schema_validator.hpp>
 #include <planner/testing.hpp>
+#include <planner/validation.hpp>
 #include "json_extract.hpp"
 
 #include "fuzz_check.hpp"

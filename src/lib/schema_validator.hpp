@@ -1,7 +1,7 @@
 #pragma once
 
-/// \file
-/// A JSON schema validator that explains what is wrong (compiled, part of planner::planner).
+// The compiled JSON schema validator behind validation.hpp; internal, not installed (valijson
+// stays private to the library).
 
 #include <memory>
 #include <string>
@@ -10,17 +10,9 @@
 #include <nlohmann/json.hpp>
 
 #include "planner/schema.hpp"
+#include "planner/validation.hpp"
 
 namespace planner {
-
-/// One reason a document does not match a schema.
-struct ValidationError {
-    std::string pointer;      ///< JSON pointer to the offending value, "" for the root
-    std::string description;  ///< what is wrong, in words
-};
-
-/// `/confidence: Expected number <= 1, but found 1.7`; errors joined by "; ".
-std::string to_string(const std::vector<ValidationError>& errors);
 
 /// A JSON schema compiled once and reusable from several threads.
 class SchemaValidator {
@@ -41,10 +33,5 @@ class SchemaValidator {
 
 /// The validator for proposal_schema(), built once.
 const SchemaValidator& proposal_validator();
-
-/// Shorthand: proposal_validator().validate(document).
-inline std::vector<ValidationError> validate_proposal(const nlohmann::json& document) {
-    return proposal_validator().validate(document);
-}
 
 }  // namespace planner
