@@ -19,6 +19,7 @@
 #include "file_io.hpp"
 #include "planner/chain_router.hpp"
 #include "planner/listen_address.hpp"
+#include "planner/messages.hpp"
 #include "planner/redis_subscriber.hpp"
 #include "planner_embedded.hpp"
 #include "schema_validator.hpp"
