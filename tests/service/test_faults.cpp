@@ -174,8 +174,8 @@ TEST_CASE("faults: the actions directory replaced by a file, then restored", "[f
     const fs::path actions = tmp / "actions";
     REQUIRE(redis.publish("health_events", service_event("first")) == 1);
     REQUIRE(eventually([&] { return actions_for(actions, "first") == 1; }));
-    REQUIRE(eventually([&] { return files_under(tmp / "events").size() == 1; }));
-    const auto events_before = files_under(tmp / "events").size();
+    REQUIRE(eventually([&] { return finished_files_under(tmp / "events").size() == 1; }));
+    const auto events_before = finished_files_under(tmp / "events").size();
 
     fs::remove_all(actions);
     {
@@ -201,7 +201,8 @@ TEST_CASE("faults: the actions directory replaced by a file, then restored", "[f
     // No cooldown was recorded for the failed proposal: the next event for it is planned.
     REQUIRE(redis.publish("health_events", service_event("broken")) == 1);
     REQUIRE(eventually([&] { return actions_for(actions, "broken") == 1; }));
-    CHECK(eventually([&] { return files_under(tmp / "events").size() == events_before + 1; }));
+    CHECK(eventually(
+        [&] { return finished_files_under(tmp / "events").size() == events_before + 1; }));
     CHECK(check_complete_files(actions) == 0);
     std::string tree;
     for (const auto& f : files_under(tmp.path())) tree += f.string() + "\n";
@@ -383,7 +384,7 @@ TEST_CASE("faults: the disk fills up (ENOSPC) and then space comes back", "[faul
     auto run = start_on_redis(tmp, redis, {}, disk.path());
     REQUIRE(redis.publish("health_events", service_event("first")) == 1);
     REQUIRE(eventually([&] { return actions_for(actions, "first") == 1; }));
-    REQUIRE(eventually([&] { return files_under(events).size() == 1; }));
+    REQUIRE(eventually([&] { return finished_files_under(events).size() == 1; }));
 
     REQUIRE(SmallTmpfs::fill(disk.path() / "filler") == ENOSPC);
     REQUIRE(redis.publish("health_events", service_event("full")) == 1);
@@ -407,7 +408,7 @@ TEST_CASE("faults: the disk fills up (ENOSPC) and then space comes back", "[faul
     // No cooldown was recorded for the failed proposal: the same event is planned now.
     REQUIRE(redis.publish("health_events", service_event("full")) == 1);
     REQUIRE(eventually([&] { return actions_for(actions, "full") == 1; }));
-    CHECK(eventually([&] { return files_under(events).size() == 2; }));
+    CHECK(eventually([&] { return finished_files_under(events).size() == 2; }));
     CHECK(check_complete_files(actions) == 0);
     CHECK(check_complete_files(events) == 0);
     INFO(run->stderr_text());
@@ -430,7 +431,7 @@ TEST_CASE("faults: the actions directory made read-only and then writable again"
     REQUIRE(eventually([&] { return actions_for(actions, "first") == 1; }));
 
     // The remediation_started file too, so the planner has finished writing to this disk.
-    REQUIRE(eventually([&] { return files_under(disk.path() / "events").size() == 1; }));
+    REQUIRE(eventually([&] { return finished_files_under(disk.path() / "events").size() == 1; }));
     REQUIRE(disk.set_read_only(true) == std::string{});
     REQUIRE(redis.publish("health_events", service_event("readonly")) == 1);
     REQUIRE(

@@ -77,6 +77,16 @@ inline std::vector<std::filesystem::path> files_under(const std::filesystem::pat
     return out;
 }
 
+/// files_under without the writers' temporaries (`.tmp-*`): the files a reader may see. A wait
+/// for a file to be written waits for this, since a temporary exists from open to rename.
+inline std::vector<std::filesystem::path> finished_files_under(const std::filesystem::path& root) {
+    auto out = files_under(root);
+    std::erase_if(out, [](const std::filesystem::path& p) {
+        return p.filename().string().starts_with(".tmp-");
+    });
+    return out;
+}
+
 inline std::vector<std::string> split_lines(const std::string& text) {
     std::vector<std::string> out;
     std::size_t start = 0;
