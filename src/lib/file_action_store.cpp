@@ -392,8 +392,9 @@ std::vector<nlohmann::json> FileActionStore::history(std::optional<std::string_v
     std::vector<nlohmann::json> out;
     UniqueFd fd(::open(audit_log_path().c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) return out;
-    const std::string text =
-        detail::read_bounded(fd.get(), std::numeric_limits<std::size_t>::max()).text;
+    // As before the shared read loop: a log that cannot be read whole gives no history.
+    auto read = detail::read_bounded(fd.get(), std::numeric_limits<std::size_t>::max());
+    const std::string text = read ? std::move(read.text) : std::string();
     std::size_t pos = 0;
     while (pos < text.size()) {
         std::size_t end = text.find('\n', pos);
