@@ -83,9 +83,8 @@ std::string event_for(const std::string& node, const std::string& service) {
 /// Final action files (not temporaries) under `dir`.
 std::vector<fs::path> action_files(const fs::path& dir) {
     std::vector<fs::path> out;
-    for (const auto& f : files_under(dir)) {
-        const auto name = f.filename().string();
-        if (f.extension() == ".json" && !name.starts_with(".tmp-")) out.push_back(f);
+    for (const auto& f : finished_files_under(dir)) {
+        if (f.extension() == ".json") out.push_back(f);
     }
     return out;
 }
