@@ -279,7 +279,6 @@ TEST_CASE("healthcheck compares the heartbeat's age with max age", "[cli]") {
     CHECK(check_heartbeat(hb, 300s, std::chrono::system_clock::now() + 301s) == kExitUnhealthy);
 }
 
-#endif  // PLANNER_RUN_PATH
 
 TEST_CASE("the event clock and eval flags parse and refuse misuse", "[cli]") {
     CHECK(parse({}).options.clock == ClockKind::wall);
@@ -309,3 +308,5 @@ TEST_CASE("the event clock and eval flags parse and refuse misuse", "[cli]") {
     CHECK(parse({"--model", "ollama/a,rules"}).command == Command::error);
     CHECK(parse({"--eval", "a", "--model", "bogus/x"}).command == Command::error);
 }
+
+#endif  // PLANNER_RUN_PATH
