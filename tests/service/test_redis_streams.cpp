@@ -107,8 +107,11 @@ class StreamsRig {
           actions_(dir / "actions"),
           events_(dir / "events", [] { return std::string("solaria"); }),
           store_(ActionStoreOptions{dir / "actions", dir, std::chrono::hours{24}, false}),
-          agent_(PlannerAgentOptions{}, router_, actions_, events_, log_,
-                 std::chrono::steady_clock::now, std::chrono::system_clock::now, &store_) {
+          agent_(PlannerAgentOptions{}, {.router = router_,
+                                         .actions = actions_,
+                                         .events = events_,
+                                         .log = log_,
+                                         .pending = &store_}) {
         agent_.start();
         so.url = parse_redis_url(redis.url());
         so.streams = {"health_events"};
@@ -425,7 +428,9 @@ TEST_CASE(
         },
         30s));
     last.process().signal(SIGTERM);
-    REQUIRE(last.wait(15s) == 0);
+    const auto exited = last.wait(15s);
+    INFO("last run's log:\n" << last.stderr_text());
+    REQUIRE(exited == 0);
     const auto files = action_files(tmp / "actions");
     std::set<std::string> services;
     for (const auto& f : files) {
