@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include <planner/agent_testing.hpp>
 #include <planner/planner.hpp>
 
 #include "bench_common.hpp"
@@ -60,14 +61,15 @@ int main(int argc, char** argv) try {
     NoActions actions;
     NoEvents events;
     // The bare agent, not PlannerService: intake is measured in isolation, without files.
-    planner::PlannerAgent agent({}, router, actions, events, log);
+    planner::PlannerAgent agent(
+        {}, {.router = router, .actions = actions, .events = events, .log = log});
     // Put the 20 services in cooldown, so every cooldown-mode message is decided at intake.
     for (long i = 0; i < 20; ++i) {
         planner::HealthEvent e;
         e.node = "n" + std::to_string(i);
         e.service = "svc";
         e.event_type = "service_unhealthy";
-        agent.handle_event(e);
+        planner::testing::handle_event(agent, e);
     }
     std::vector<std::string> messages;
     messages.reserve(static_cast<std::size_t>(count));

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include <planner/agent.hpp>
+#include <planner/agent_testing.hpp>
 #include <planner/chain_router.hpp>
 #include <planner/detail/time.hpp>
 #include <planner/file_sinks.hpp>
@@ -158,7 +159,8 @@ Figures own_work(long count, planner::LogSink& log) {
     MemoryEventSink events;
     // The bare agent, not PlannerService: own work is measured into memory sinks, without the
     // files, store and silences the service would add.
-    planner::PlannerAgent agent(agent_options(false), router, actions, events, log);
+    planner::PlannerAgent agent(
+        agent_options(false), {.router = router, .actions = actions, .events = events, .log = log});
     Figures f;
     f.latency_us.reserve(static_cast<std::size_t>(count));
     std::vector<std::string> texts;
@@ -168,7 +170,7 @@ Figures own_work(long count, planner::LogSink& log) {
         const auto t0 = bench::now_ns();
         const auto raw = nlohmann::json::parse(text);
         const auto event = planner::try_parse_event(raw, "health_events", 1.78e9).event.value();
-        if (agent.handle_event(event) != planner::HandleResult::proposed) {
+        if (planner::testing::handle_event(agent, event) != planner::HandleResult::proposed) {
             throw std::runtime_error("an event was not proposed");
         }
         f.latency_us.push_back(static_cast<double>(bench::now_ns() - t0) / 1000.0);

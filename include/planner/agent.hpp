@@ -4,30 +4,24 @@
 /// The planner pipeline: intake, a bounded queue, workers that ask the router, and the sinks.
 
 #include <array>
-#include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
-#include <unordered_set>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "planner/action_file.hpp"
 #include "planner/clock.hpp"
 #include "planner/cooldown.hpp"
 #include "planner/escalation.hpp"
 #include "planner/health_event.hpp"
-#include "planner/incidents.hpp"
 #include "planner/log.hpp"
 #include "planner/messages.hpp"
 #include "planner/pending_proposals.hpp"
@@ -63,9 +57,34 @@ struct PlannerAgentOptions {
     /// A proposal nobody decided on within this becomes `expired` (written as `expires_at`);
     /// zero writes no `expires_at`.
     std::chrono::seconds proposal_ttl{std::chrono::hours{24}};
+};
+
+/// What an agent works with, by name: `PlannerAgent agent(options, {.router = r, .actions = a,
+/// .events = e, .log = l})`. Nothing here is owned; everything must outlive the agent.
+struct PlannerAgentParts {
+    LLMRouter& router;
+    /// Where proposals go (an ActionStore, a NotifyingActionSink over one, a test's recorder).
+    ActionSink& actions;
+    /// Where `remediation_started` goes.
+    EventSink& events;
+    LogSink& log;
+    /// Injected in tests (testing::ManualClock); cooldowns and windows use `steady`.
+    SteadyTimeSource steady = std::chrono::steady_clock::now;
+    WallTimeSource wall = std::chrono::system_clock::now;
+    /// The proposals still waiting for a person (the ActionStore over the directory `actions`
+    /// writes): while one waits for a node/service, its new events are skipped as `pending`
+    /// and counted on it. Its pending proposals also keep their incidents open. Null: none.
+    PendingProposals* pending = nullptr;
+    /// Maintenance windows (a SilenceStore): covered events are skipped as `silenced`, before
+    /// any other check. Null: none.
+    Silences* silences = nullptr;
     /// Replicas on one bus (Redis Streams): a node/service another planner is planning or has
-    /// planned within the cooldown is skipped as `cooldown`. Not owned; null: this planner alone.
+    /// planned within the cooldown is skipped as `cooldown`. Null: this planner alone.
     SharedReservations* shared_reservations = nullptr;
+    /// The action files found at start (ActionStore::take_startup_scan()): they seed the budget
+    /// (`rules.budget`) and the escalation history (`rules.escalate`), so a restart forgets
+    /// neither what ran without a human nor a flapping service. Read by the constructor only.
+    const std::vector<ActionFile>* history = nullptr;
 };
 
 /// What intake did with one message or event.
@@ -171,6 +190,12 @@ struct PlannerCounters {
     nlohmann::json to_json() const;
 };
 
+/// What PlannerAgentParts::history gave: entries per model of the past.
+struct HistorySeeded {
+    std::size_t budget = 0;      ///< automatic proposals still inside `rules.budget.window`
+    std::size_t escalation = 0;  ///< proposals inside `rules.escalate.window`
+};
+
 /// What stop() achieved.
 struct StopReport {
     bool drained = true;  ///< every queued and in-flight event finished in time
@@ -178,58 +203,41 @@ struct StopReport {
     std::size_t still_in_flight = 0;  ///< router calls still running; their results are dropped
 };
 
-namespace detail {
-class CounterBoard;
-class PlanStep;
-struct FollowUpQueue;
-struct Screening;
-}  // namespace detail
+namespace testing {
+struct AgentAccess;
+}  // namespace testing
 
 /// Turns health events into proposals. Thread-safe: dispatch from any thread, workers plan.
-/// Collaborators are injected and must outlive the agent.
+///
+/// Two ways in: dispatch_text() for a message's raw text as the bus delivers it, submit() for
+/// an event already parsed. Each is screened once at intake (benign, silenced, inhibited,
+/// cooldown, coalesced, pending), and what passes is queued for a worker: route, house rules,
+/// write the action, emit `remediation_started`, record the cooldown.
 class PlannerAgent {
   public:
-    /// `pending` (optional, e.g. the ActionStore over the actions directory the sink writes):
-    /// while it knows a pending proposal for a node/service, new events for it are skipped as
-    /// `pending` and counted on that proposal instead of proposing again.
-    /// `silences` (optional, e.g. a SilenceStore over the state directory): events whose
-    /// node/service a silence covers are skipped as `silenced`, before any other check.
-    /// Then events whose dependencies (prompt.topology, transitively) or node have an open
-    /// incident (rules.inhibit_window, or a pending proposal) are skipped as `inhibited`.
-    PlannerAgent(PlannerAgentOptions options, LLMRouter& router, ActionSink& actions,
-                 EventSink& events, LogSink& log,
-                 SteadyTimeSource steady = std::chrono::steady_clock::now,
-                 WallTimeSource wall = std::chrono::system_clock::now,
-                 PendingProposals* pending = nullptr, Silences* silences = nullptr);
+    /// Seeds the budget and the escalation history from `parts.history`.
+    PlannerAgent(PlannerAgentOptions options, PlannerAgentParts parts);
     /// Stops (with the grace period) if still running, then joins the workers.
     ~PlannerAgent();
     PlannerAgent(const PlannerAgent&) = delete;
     PlannerAgent& operator=(const PlannerAgent&) = delete;
 
-    /// Starts the worker threads; without it queued events wait (handle_event still works).
+    /// Starts the worker threads; without it queued events wait.
     void start();
 
-    /// A pub/sub message: `data` must be a JSON string holding an event object.
-    IntakeResult dispatch(std::string_view channel, const nlohmann::json& data);
-    /// A pub/sub message's raw text, as Redis delivers it.
-    IntakeResult dispatch_text(std::string_view channel, std::string_view data);
-    /// The same, and `done` is called exactly once when the message is finished: on this
-    /// thread before returning when it was not queued, else by the worker after planning (or by
-    /// stop() for queued work it abandons). `done` must be quick, must not throw and must not
-    /// call back into the agent: an acknowledging intake records the outcome and returns.
-    IntakeResult dispatch_text(std::string_view channel, std::string_view data, DispatchDone done);
-    /// An already parsed event: benign and cooldown checks, coalescing, then the queue.
-    IntakeResult submit(HealthEvent event);
+    /// A message's raw text, as Redis delivers it: a JSON object in either wire shape. `done`,
+    /// when given, is called exactly once when the message is finished: on this thread before
+    /// returning when it was not queued, else by the worker after planning (or by stop() for
+    /// queued work it abandons). `done` must be quick, must not throw and must not call back
+    /// into the agent: an acknowledging intake records the outcome and returns.
+    IntakeResult dispatch_text(std::string_view channel, std::string_view data,
+                               DispatchDone done = {});
+    /// An already parsed event (a replay in event time, an embedder's own intake): the same
+    /// screening and queue as dispatch_text, counted as received on `event.raw_channel`.
+    IntakeResult submit(HealthEvent event, DispatchDone done = {});
 
-    /// The original pipeline, synchronously on this thread: benign → skip; silenced → skip;
-    /// cooldown → skip;
-    /// a pending proposal for the key → skip;
-    /// route → house rules → ignore records the cooldown, anything else writes the action,
-    /// emits `remediation_started`, then records the cooldown. Never throws. Queued events take
-    /// the same path, screened once at intake.
-    HandleResult handle_event(const HealthEvent& event);
-
-    /// Blocks until nothing is queued or in flight, or `timeout` passes; true when idle.
+    /// Blocks until nothing is queued, in flight or waiting to be recorded, or `timeout`
+    /// passes; true when idle.
     bool wait_idle(std::chrono::milliseconds timeout);
 
     /// Stops intake, lets the queue drain for the grace period, abandons what is left. Joins the
@@ -238,14 +246,14 @@ class PlannerAgent {
     StopReport stop();
 
     PlannerCounters counters() const;
-    CooldownTracker& cooldown() noexcept { return cooldown_; }
-    /// The automatic proposals of the last window (`rules.budget`); seed it at start from the
-    /// action files so a restart does not reset it.
-    RemediationBudget& budget() noexcept { return budget_; }
-    /// The earlier proposals per node/service (`rules.escalate`); seed it at start from the
-    /// action files so a restart does not forget a flapping service or a failed fix.
-    EscalationHistory& escalation() noexcept { return escalation_; }
-    const PlannerAgentOptions& options() const noexcept { return options_; }
+    CooldownTracker& cooldown() noexcept;
+    /// The automatic proposals of the last window (`rules.budget`).
+    RemediationBudget& budget() noexcept;
+    /// The earlier proposals per node/service (`rules.escalate`).
+    EscalationHistory& escalation() noexcept;
+    /// What the constructor took from `parts.history` (for the start-up log line).
+    HistorySeeded seeded() const noexcept;
+    const PlannerAgentOptions& options() const noexcept;
     /// `build_system_prompt(rules, prompt)` for the current rules (options() until the first
     /// reconfigure()), built once per configuration.
     std::string system_prompt() const;
@@ -261,77 +269,12 @@ class PlannerAgent {
     std::size_t in_flight() const;
 
   private:
-    struct InFlight {
-        std::string key;
-        std::chrono::steady_clock::time_point since;
-    };
+    /// testing::handle_event: the seed's `_handle_event`, the pipeline run synchronously.
+    friend struct testing::AgentAccess;
+    HandleResult handle_event(const HealthEvent& event);
 
-    struct Queued {
-        HealthEvent event;
-        DispatchDone done;  ///< may be empty
-    };
-
-    /// `done` is moved into the queue only when the result is `queued`.
-    IntakeResult intake_text(std::string_view channel, std::string_view data,
-                             DispatchDone* done = nullptr);
-    /// The queue, for an event whose key screen() reserved; gives the key back if refused.
-    IntakeResult enqueue(HealthEvent event, DispatchDone* done = nullptr);
-    /// The one benign/silenced/inhibited/cooldown/coalescing/pending decision: counts and logs
-    /// a skipped event; no verdict for one that must be planned, whose key is then reserved
-    /// (pending) when `reserve`. Writes no file and tells no one: what must be recorded on a
-    /// proposal comes back as follow-ups, for the caller to hand over (defer) or run.
-    detail::Screening screen(std::string_view event_type, std::string_view node,
-                             std::string_view service, bool reserve = true);
-    /// Intake's side of a screening: queues its follow-ups for the follow-up thread (started
-    /// with the first if start() was not called) and returns its verdict.
-    std::optional<IntakeResult> defer(detail::Screening screening);
-    /// The follow-up thread: runs what intake decided (PlanStep::follow_up), one at a time.
-    void follow_up_loop();
-    /// Nothing queued, planning or waiting to be recorded. Under mutex_.
-    bool idle_locked() const;
-    /// Gives back a key screen() reserved for an event that will not be queued after all.
-    void release(const std::string& key);
-    IntakeResult reject(std::string_view channel, std::string reason, std::size_t bytes);
-    void worker_loop();
-    /// options_.shared_reservations: reserve a key that passed the local checks; after a plan,
-    /// start the shared cooldown or give the key back.
-    bool reserve_with_replicas(const std::string& key);
-    void tell_replicas(const std::string& key, HandleResult handled);
-    void count(std::uint64_t PlannerCounters::*field);
-    /// The root cause that inhibits `key`, if any: an open incident or a pending proposal of
-    /// something it depends on. Records `key`'s own incident when it is not inhibited.
-    std::optional<std::string> inhibited_by(const std::string& key, std::string_view event_type);
-
-    PlannerAgentOptions options_;
-    LogSink& log_;
-    SteadyTimeSource steady_;
-    WallTimeSource wall_;
-    PendingProposals* pending_;
-    Silences* silences_;
-    CooldownTracker cooldown_;
-    RemediationBudget budget_;
-    EscalationHistory escalation_;
-    ActionSink& actions_;
-    IncidentTracker incidents_;
-    std::unique_ptr<detail::CounterBoard> counters_;
-    std::unique_ptr<detail::PlanStep> plan_;
-    std::unique_ptr<detail::FollowUpQueue> follow_ups_;  ///< under mutex_
-    std::atomic<bool> abandoned_{false};
-
-    mutable std::mutex mutex_;
-    std::condition_variable work_ready_;
-    std::condition_variable space_ready_;
-    std::condition_variable idle_;
-    std::deque<Queued> queue_;
-    std::unordered_set<std::string> pending_keys_;  ///< queued or in flight
-    std::vector<InFlight> in_flight_;
-    bool accepting_ = true;
-    bool exit_ = false;
-    bool stopped_ = false;
-    std::vector<std::thread> workers_;
-    std::condition_variable follow_up_ready_;
-    bool follow_up_exit_ = false;  ///< set by stop() once the follow-ups drained or were given up
-    std::thread follow_up_thread_;
+    class Impl;
+    std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace planner

@@ -1,11 +1,18 @@
 #include "planner/agent.hpp"
 
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
 
 #include "agent_detail.hpp"
 #include "event_peek.hpp"
 #include "planner/detail/json_limits.hpp"
 #include "planner/detail/time.hpp"
+#include "planner/incidents.hpp"
 
 namespace planner {
 
@@ -20,6 +27,100 @@ std::string make_svc_key(std::string_view node, std::string_view service) {
 
 }  // namespace
 
+/// The agent's state and intake; PlannerAgent forwards to it.
+class PlannerAgent::Impl {
+  public:
+    Impl(PlannerAgentOptions options, PlannerAgentParts parts);
+    ~Impl();
+
+    void start();
+    IntakeResult dispatch_text(std::string_view channel, std::string_view data, DispatchDone done);
+    IntakeResult submit(HealthEvent event, DispatchDone done);
+    HandleResult handle_event(const HealthEvent& event);
+    bool wait_idle(std::chrono::milliseconds timeout);
+    StopReport stop();
+    PlannerCounters counters() const;
+    std::string system_prompt() const;
+    void reconfigure(HouseRules rules, PromptOptions prompt);
+    std::chrono::steady_clock::duration oldest_in_flight_age() const;
+    std::size_t queue_depth() const;
+    std::size_t in_flight() const;
+
+    struct InFlight {
+        std::string key;
+        std::chrono::steady_clock::time_point since;
+    };
+
+    struct Queued {
+        HealthEvent event;
+        DispatchDone done;  ///< may be empty
+    };
+
+    /// `done` is moved into the queue only when the result is `queued`.
+    IntakeResult intake_text(std::string_view channel, std::string_view data,
+                             DispatchDone* done = nullptr);
+    /// The queue, for an event whose key screen() reserved; gives the key back if refused.
+    IntakeResult enqueue(HealthEvent event, DispatchDone* done = nullptr);
+    /// The one benign/silenced/inhibited/cooldown/coalescing/pending decision: counts and logs
+    /// a skipped event; no verdict for one that must be planned, whose key is then reserved
+    /// (pending) when `reserve`. Writes no file and tells no one: what must be recorded on a
+    /// proposal comes back as follow-ups, for the caller to hand over (defer) or run.
+    detail::Screening screen(std::string_view event_type, std::string_view node,
+                             std::string_view service, bool reserve = true);
+    /// Intake's side of a screening: queues its follow-ups for the follow-up thread (started
+    /// with the first if start() was not called) and returns its verdict.
+    std::optional<IntakeResult> defer(detail::Screening screening);
+    /// The follow-up thread: runs what intake decided (PlanStep::follow_up), one at a time.
+    void follow_up_loop();
+    /// Nothing queued, planning or waiting to be recorded. Under mutex_.
+    bool idle_locked() const;
+    /// Gives back a key screen() reserved for an event that will not be queued after all.
+    void release(const std::string& key);
+    IntakeResult reject(std::string_view channel, std::string reason, std::size_t bytes);
+    void worker_loop();
+    /// parts.shared_reservations: reserve a key that passed the local checks; after a plan,
+    /// start the shared cooldown or give the key back.
+    bool reserve_with_replicas(const std::string& key);
+    void tell_replicas(const std::string& key, HandleResult handled);
+    void count(std::uint64_t PlannerCounters::*field);
+    /// The root cause that inhibits `key`, if any: an open incident or a pending proposal of
+    /// something it depends on. Records `key`'s own incident when it is not inhibited.
+    std::optional<std::string> inhibited_by(const std::string& key, std::string_view event_type);
+
+    PlannerAgentOptions options_;
+    LogSink& log_;
+    SteadyTimeSource steady_;
+    WallTimeSource wall_;
+    PendingProposals* pending_;
+    Silences* silences_;
+    SharedReservations* shared_;
+    HistorySeeded seeded_;
+    CooldownTracker cooldown_;
+    RemediationBudget budget_;
+    EscalationHistory escalation_;
+    ActionSink& actions_;
+    IncidentTracker incidents_;
+    std::unique_ptr<detail::CounterBoard> counters_;
+    std::unique_ptr<detail::PlanStep> plan_;
+    std::unique_ptr<detail::FollowUpQueue> follow_ups_;  ///< under mutex_
+    std::atomic<bool> abandoned_{false};
+
+    mutable std::mutex mutex_;
+    std::condition_variable work_ready_;
+    std::condition_variable space_ready_;
+    std::condition_variable idle_;
+    std::deque<Queued> queue_;
+    std::unordered_set<std::string> pending_keys_;  ///< queued or in flight
+    std::vector<InFlight> in_flight_;
+    bool accepting_ = true;
+    bool exit_ = false;
+    bool stopped_ = false;
+    std::vector<std::thread> workers_;
+    std::condition_variable follow_up_ready_;
+    bool follow_up_exit_ = false;  ///< set by stop() once the follow-ups drained or were given up
+    std::thread follow_up_thread_;
+};
+
 bool DispatchOutcome::settled() const noexcept {
     switch (intake) {
         case IntakeResult::queue_full:
@@ -33,31 +134,35 @@ bool DispatchOutcome::settled() const noexcept {
     }
 }
 
-PlannerAgent::PlannerAgent(PlannerAgentOptions options, LLMRouter& router, ActionSink& actions,
-                           EventSink& events, LogSink& log, SteadyTimeSource steady,
-                           WallTimeSource wall, PendingProposals* pending, Silences* silences)
+PlannerAgent::Impl::Impl(PlannerAgentOptions options, PlannerAgentParts parts)
     : options_(std::move(options)),
-      log_(log),
-      steady_(std::move(steady)),
-      wall_(wall),
-      pending_(pending),
-      silences_(silences),
+      log_(parts.log),
+      steady_(std::move(parts.steady)),
+      wall_(parts.wall),
+      pending_(parts.pending),
+      silences_(parts.silences),
+      shared_(parts.shared_reservations),
       cooldown_(options_.cooldown, steady_),
-      budget_(steady_, wall),
-      escalation_(steady_, wall),
-      actions_(actions),
+      budget_(steady_, parts.wall),
+      escalation_(steady_, parts.wall),
+      actions_(parts.actions),
       incidents_(options_.prompt.topology, options_.rules.inhibit_window),
       counters_(std::make_unique<detail::CounterBoard>()),
-      plan_(std::make_unique<detail::PlanStep>(options_, router, actions, events, log, cooldown_,
-                                               *counters_, std::move(wall), pending, &budget_,
-                                               &escalation_)),
+      plan_(std::make_unique<detail::PlanStep>(
+          options_, parts.router, parts.actions, parts.events, parts.log, cooldown_, *counters_,
+          std::move(parts.wall), parts.pending, &budget_, &escalation_, shared_)),
       follow_ups_(std::make_unique<detail::FollowUpQueue>()) {
     plan_->set_incidents(&incidents_);
     options_.workers = std::max<std::size_t>(options_.workers, 1);
     options_.queue_capacity = std::max<std::size_t>(options_.queue_capacity, 1);
+    if (parts.history != nullptr) {
+        seeded_.budget = budget_.seed_from_actions(*parts.history, options_.rules.budget.window);
+        seeded_.escalation =
+            escalation_.seed_from_actions(*parts.history, options_.rules.escalate.window);
+    }
 }
 
-PlannerAgent::~PlannerAgent() {
+PlannerAgent::Impl::~Impl() {
     stop();
     for (auto& w : workers_) {
         if (w.joinable()) w.join();
@@ -65,7 +170,7 @@ PlannerAgent::~PlannerAgent() {
     if (follow_up_thread_.joinable()) follow_up_thread_.join();
 }
 
-void PlannerAgent::start() {
+void PlannerAgent::Impl::start() {
     std::lock_guard lock(mutex_);
     if (!workers_.empty() || stopped_) return;
     for (std::size_t i = 0; i < options_.workers; ++i) {
@@ -76,24 +181,25 @@ void PlannerAgent::start() {
     }
 }
 
-void PlannerAgent::count(std::uint64_t PlannerCounters::*field) {
+void PlannerAgent::Impl::count(std::uint64_t PlannerCounters::*field) {
     counters_->add(field);
 }
 
-PlannerCounters PlannerAgent::counters() const {
+PlannerCounters PlannerAgent::Impl::counters() const {
     return counters_->snapshot();
 }
 
-std::string PlannerAgent::system_prompt() const {
+std::string PlannerAgent::Impl::system_prompt() const {
     return plan_->guidance()->system_prompt;
 }
 
-void PlannerAgent::reconfigure(HouseRules rules, PromptOptions prompt) {
+void PlannerAgent::Impl::reconfigure(HouseRules rules, PromptOptions prompt) {
     incidents_.reconfigure(prompt.topology, rules.inhibit_window);
     plan_->reconfigure(std::move(rules), std::move(prompt));
 }
 
-IntakeResult PlannerAgent::reject(std::string_view channel, std::string reason, std::size_t bytes) {
+IntakeResult PlannerAgent::Impl::reject(std::string_view channel, std::string reason,
+                                        std::size_t bytes) {
     count(&PlannerCounters::malformed);
     // The content is not logged: it is arbitrary bytes from the bus, possibly huge.
     log_.log(LogLevel::warn, "skip_malformed",
@@ -105,31 +211,16 @@ IntakeResult PlannerAgent::reject(std::string_view channel, std::string reason, 
 // so whoever sees `received` move (the exit summary, a test waiting for idle) never sees a
 // message that is in neither state.
 
-IntakeResult PlannerAgent::dispatch(std::string_view channel, const nlohmann::json& data) {
-    const auto result =
-        data.is_string()
-            ? intake_text(channel, data.get_ref<const std::string&>())
-            : reject(channel, std::string("data must be a string, got ") + data.type_name(), 0);
-    counters_->received(channel);
-    return result;
-}
-
-IntakeResult PlannerAgent::dispatch_text(std::string_view channel, std::string_view data) {
-    const auto result = intake_text(channel, data);
-    counters_->received(channel);
-    return result;
-}
-
-IntakeResult PlannerAgent::dispatch_text(std::string_view channel, std::string_view data,
-                                         DispatchDone done) {
+IntakeResult PlannerAgent::Impl::dispatch_text(std::string_view channel, std::string_view data,
+                                               DispatchDone done) {
     const auto result = intake_text(channel, data, &done);
     counters_->received(channel);
     if (result != IntakeResult::queued && done) done(DispatchOutcome{result, std::nullopt});
     return result;
 }
 
-IntakeResult PlannerAgent::intake_text(std::string_view channel, std::string_view data,
-                                       DispatchDone* done) {
+IntakeResult PlannerAgent::Impl::intake_text(std::string_view channel, std::string_view data,
+                                             DispatchDone* done) {
     if (data.size() > options_.max_message_bytes) {
         return reject(channel,
                       "message is " + std::to_string(data.size()) + " bytes, limit " +
@@ -170,16 +261,17 @@ IntakeResult PlannerAgent::intake_text(std::string_view channel, std::string_vie
     return enqueue(std::move(*parsed.event), done);
 }
 
-IntakeResult PlannerAgent::submit(HealthEvent event) {
+IntakeResult PlannerAgent::Impl::submit(HealthEvent event, DispatchDone done) {
     const std::string channel = event.raw_channel;
     auto result = defer(screen(event.event_type, event.node, event.service));
-    if (!result) result = enqueue(std::move(event));
+    if (!result) result = enqueue(std::move(event), &done);
     counters_->received(channel);
+    if (*result != IntakeResult::queued && done) done(DispatchOutcome{*result, std::nullopt});
     return *result;
 }
 
-detail::Screening PlannerAgent::screen(std::string_view event_type, std::string_view node,
-                                       std::string_view service, bool reserve) {
+detail::Screening PlannerAgent::Impl::screen(std::string_view event_type, std::string_view node,
+                                             std::string_view service, bool reserve) {
     // The hot path of a busy bus: build no log fields that the sink would drop.
     if (is_benign_event_type(event_type)) {
         count(&PlannerCounters::benign);
@@ -242,7 +334,7 @@ detail::Screening PlannerAgent::screen(std::string_view event_type, std::string_
         } else {
             if (!reserve) return {};
             pending_keys_.insert(key);
-            if (options_.shared_reservations == nullptr) return {};
+            if (shared_ == nullptr) return {};
             ask_replicas = true;
         }
     }
@@ -293,8 +385,8 @@ detail::Screening PlannerAgent::screen(std::string_view event_type, std::string_
     return screening;
 }
 
-std::optional<std::string> PlannerAgent::inhibited_by(const std::string& key,
-                                                      std::string_view event_type) {
+std::optional<std::string> PlannerAgent::Impl::inhibited_by(const std::string& key,
+                                                            std::string_view event_type) {
     const auto now = steady_();
     if (auto root = incidents_.open_root_for(key, now)) return root;
     if (pending_ != nullptr) {
@@ -312,7 +404,7 @@ std::optional<std::string> PlannerAgent::inhibited_by(const std::string& key,
     return std::nullopt;
 }
 
-std::optional<IntakeResult> PlannerAgent::defer(detail::Screening screening) {
+std::optional<IntakeResult> PlannerAgent::Impl::defer(detail::Screening screening) {
     if (!screening.follow_ups.empty()) {
         std::unique_lock lock(mutex_);
         auto& q = *follow_ups_;
@@ -344,7 +436,7 @@ std::optional<IntakeResult> PlannerAgent::defer(detail::Screening screening) {
     return screening.verdict;
 }
 
-void PlannerAgent::follow_up_loop() {
+void PlannerAgent::Impl::follow_up_loop() {
     std::unique_lock lock(mutex_);
     auto& q = *follow_ups_;
     for (;;) {
@@ -361,18 +453,18 @@ void PlannerAgent::follow_up_loop() {
     }
 }
 
-bool PlannerAgent::idle_locked() const {
+bool PlannerAgent::Impl::idle_locked() const {
     return queue_.empty() && in_flight_.empty() && follow_ups_->waiting.empty() &&
            !follow_ups_->busy;
 }
 
-void PlannerAgent::release(const std::string& key) {
+void PlannerAgent::Impl::release(const std::string& key) {
     std::lock_guard lock(mutex_);
     pending_keys_.erase(key);
     if (idle_locked()) idle_.notify_all();
 }
 
-IntakeResult PlannerAgent::enqueue(HealthEvent event, DispatchDone* done) {
+IntakeResult PlannerAgent::Impl::enqueue(HealthEvent event, DispatchDone* done) {
     std::unique_lock lock(mutex_);
     for (;;) {
         if (!accepting_) {
@@ -401,9 +493,9 @@ IntakeResult PlannerAgent::enqueue(HealthEvent event, DispatchDone* done) {
     return IntakeResult::queued;
 }
 
-bool PlannerAgent::reserve_with_replicas(const std::string& key) {
+bool PlannerAgent::Impl::reserve_with_replicas(const std::string& key) {
     try {
-        return options_.shared_reservations->try_reserve(key);
+        return shared_->try_reserve(key);
     } catch (const std::exception& e) {
         // The store is away (Redis restarting): plan anyway; this planner's own cooldown and
         // the pending proposal rule still hold, and the intake is likely paused as well.
@@ -412,20 +504,19 @@ bool PlannerAgent::reserve_with_replicas(const std::string& key) {
     }
 }
 
-void PlannerAgent::tell_replicas(const std::string& key, HandleResult handled) {
-    auto* shared = options_.shared_reservations;
-    if (shared == nullptr) return;
+void PlannerAgent::Impl::tell_replicas(const std::string& key, HandleResult handled) {
+    if (shared_ == nullptr) return;
     try {
         // A proposal's or an `ignore`'s shared cooldown started in the plan step
         // (PlanStep::start_cooldown); any other outcome gives the key back.
         if (handled == HandleResult::proposed || handled == HandleResult::ignored) return;
-        shared->release(key);
+        shared_->release(key);
     } catch (const std::exception& e) {
         log_.log(LogLevel::warn, "shared_reservation_failed", {{"key", key}, {"error", e.what()}});
     }
 }
 
-void PlannerAgent::worker_loop() {
+void PlannerAgent::Impl::worker_loop() {
     std::unique_lock lock(mutex_);
     for (;;) {
         work_ready_.wait(lock, [this] { return !queue_.empty() || exit_; });
@@ -450,7 +541,7 @@ void PlannerAgent::worker_loop() {
     }
 }
 
-HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
+HandleResult PlannerAgent::Impl::handle_event(const HealthEvent& event) {
     auto screening = screen(event.event_type, event.node, event.service, false);
     // Not intake: this caller waits for the answer anyway, so what was decided is recorded here.
     for (const auto& f : screening.follow_ups) plan_->follow_up(f);
@@ -471,12 +562,12 @@ HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
     return plan_->run(event, abandoned_);
 }
 
-bool PlannerAgent::wait_idle(std::chrono::milliseconds timeout) {
+bool PlannerAgent::Impl::wait_idle(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
     return idle_.wait_for(lock, timeout, [this] { return idle_locked(); });
 }
 
-StopReport PlannerAgent::stop() {
+StopReport PlannerAgent::Impl::stop() {
     StopReport report;
     std::vector<DispatchDone> dropped;  // told after the lock is given back
     std::unique_lock lock(mutex_);
@@ -538,7 +629,7 @@ StopReport PlannerAgent::stop() {
     return report;
 }
 
-std::chrono::steady_clock::duration PlannerAgent::oldest_in_flight_age() const {
+std::chrono::steady_clock::duration PlannerAgent::Impl::oldest_in_flight_age() const {
     const auto now = steady_();
     std::lock_guard lock(mutex_);
     std::chrono::steady_clock::duration oldest{0};
@@ -546,14 +637,70 @@ std::chrono::steady_clock::duration PlannerAgent::oldest_in_flight_age() const {
     return oldest;
 }
 
-std::size_t PlannerAgent::queue_depth() const {
+std::size_t PlannerAgent::Impl::queue_depth() const {
     std::lock_guard lock(mutex_);
     return queue_.size();
 }
 
-std::size_t PlannerAgent::in_flight() const {
+std::size_t PlannerAgent::Impl::in_flight() const {
     std::lock_guard lock(mutex_);
     return in_flight_.size();
+}
+
+PlannerAgent::PlannerAgent(PlannerAgentOptions options, PlannerAgentParts parts)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(parts))) {}
+PlannerAgent::~PlannerAgent() = default;
+void PlannerAgent::start() {
+    impl_->start();
+}
+IntakeResult PlannerAgent::dispatch_text(std::string_view channel, std::string_view data,
+                                         DispatchDone done) {
+    return impl_->dispatch_text(channel, data, std::move(done));
+}
+IntakeResult PlannerAgent::submit(HealthEvent event, DispatchDone done) {
+    return impl_->submit(std::move(event), std::move(done));
+}
+HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
+    return impl_->handle_event(event);
+}
+bool PlannerAgent::wait_idle(std::chrono::milliseconds timeout) {
+    return impl_->wait_idle(timeout);
+}
+StopReport PlannerAgent::stop() {
+    return impl_->stop();
+}
+PlannerCounters PlannerAgent::counters() const {
+    return impl_->counters();
+}
+CooldownTracker& PlannerAgent::cooldown() noexcept {
+    return impl_->cooldown_;
+}
+RemediationBudget& PlannerAgent::budget() noexcept {
+    return impl_->budget_;
+}
+EscalationHistory& PlannerAgent::escalation() noexcept {
+    return impl_->escalation_;
+}
+HistorySeeded PlannerAgent::seeded() const noexcept {
+    return impl_->seeded_;
+}
+const PlannerAgentOptions& PlannerAgent::options() const noexcept {
+    return impl_->options_;
+}
+std::string PlannerAgent::system_prompt() const {
+    return impl_->system_prompt();
+}
+void PlannerAgent::reconfigure(HouseRules rules, PromptOptions prompt) {
+    impl_->reconfigure(std::move(rules), std::move(prompt));
+}
+std::chrono::steady_clock::duration PlannerAgent::oldest_in_flight_age() const {
+    return impl_->oldest_in_flight_age();
+}
+std::size_t PlannerAgent::queue_depth() const {
+    return impl_->queue_depth();
+}
+std::size_t PlannerAgent::in_flight() const {
+    return impl_->in_flight();
 }
 
 }  // namespace planner

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "planner/agent.hpp"
+#include "planner/incidents.hpp"
 
 namespace planner::detail {
 
@@ -85,7 +86,8 @@ class PlanStep {
     PlanStep(const PlannerAgentOptions& options, LLMRouter& router, ActionSink& actions,
              EventSink& events, LogSink& log, CooldownTracker& cooldown, CounterBoard& counters,
              WallTimeSource wall, PendingProposals* pending = nullptr,
-             RemediationBudget* budget = nullptr, EscalationHistory* escalation = nullptr);
+             RemediationBudget* budget = nullptr, EscalationHistory* escalation = nullptr,
+             SharedReservations* shared = nullptr);
 
     /// Never throws. `abandoned` is read just before writing: a proposal that outlived stop()'s
     /// grace period is dropped rather than written after the planner said it was done.
@@ -151,6 +153,7 @@ class PlanStep {
     PendingProposals* pending_;
     RemediationBudget* budget_;
     EscalationHistory* escalation_;
+    SharedReservations* shared_;
     const IncidentTracker* incidents_ = nullptr;
     std::atomic<std::uint64_t> sequence_{0};
 };

@@ -9,7 +9,8 @@ namespace planner::detail {
 PlanStep::PlanStep(const PlannerAgentOptions& options, LLMRouter& router, ActionSink& actions,
                    EventSink& events, LogSink& log, CooldownTracker& cooldown,
                    CounterBoard& counters, WallTimeSource wall, PendingProposals* pending,
-                   RemediationBudget* budget, EscalationHistory* escalation)
+                   RemediationBudget* budget, EscalationHistory* escalation,
+                   SharedReservations* shared)
     : options_(options),
       guidance_(std::make_shared<const Guidance>(Guidance{
           options.rules, options.prompt, build_system_prompt(options.rules, options.prompt)})),
@@ -22,7 +23,8 @@ PlanStep::PlanStep(const PlannerAgentOptions& options, LLMRouter& router, Action
       wall_(std::move(wall)),
       pending_(pending),
       budget_(budget),
-      escalation_(escalation) {}
+      escalation_(escalation),
+      shared_(shared) {}
 
 std::shared_ptr<const PlanStep::Guidance> PlanStep::guidance() const {
     std::lock_guard lock(guidance_mutex_);
@@ -163,7 +165,7 @@ void PlanStep::start_cooldown(const std::string& key) {
     // Replicas: the shared cooldown starts as soon as the decision holds (for a proposal, once
     // its file is durable, before anything else), so the window in which a crash could let
     // another replica propose again is one round trip to Redis (docs/scaling.md).
-    if (auto* shared = options_.shared_reservations; shared != nullptr) {
+    if (auto* shared = shared_; shared != nullptr) {
         try {
             shared->planned(
                 key, std::chrono::duration_cast<std::chrono::milliseconds>(cooldown_.cooldown()));

@@ -75,6 +75,7 @@ PlannerService::PlannerService(PlannerServiceOptions options, LogSink& log)
     }
 
     PlannerAgentOptions ao;
+    SharedReservations* shared = nullptr;
     ao.cooldown = o.cooldown;
     ao.proposal_ttl = o.proposal_ttl;
     ao.workers = o.workers;
@@ -92,7 +93,7 @@ PlannerService::PlannerService(PlannerServiceOptions options, LogSink& log)
         ro.owner = o.sharing->owner;
         ro.planning_hold = o.sharing->planning_hold;
         reservations_ = std::make_unique<RedisReservations>(ro);
-        ao.shared_reservations = reservations_.get();
+        shared = reservations_.get();
     }
     // Maintenance windows planner-ctl writes to the state directory; re-read when it changes.
     // Replicas on a Streams group also share them through Redis (docs/safety.md).
@@ -111,17 +112,24 @@ PlannerService::PlannerService(PlannerServiceOptions options, LogSink& log)
         shared_silences_->start();
         silences = shared_silences_.get();
     }
-    agent_ = std::make_unique<PlannerAgent>(ao, *router_, *sink, *events_, log_, o.steady, o.wall,
-                                            store_.get(), silences);
+    // The budget's window survives a restart: the action files say what ran without a human.
+    // So does escalation's history: a flapping service or a failed fix is not forgotten. Both
+    // read the store's own start-up scan: the directory is parsed once.
+    std::vector<ActionFile> history;
+    if (store_) history = store_->take_startup_scan();
+    agent_ = std::make_unique<PlannerAgent>(ao, PlannerAgentParts{.router = *router_,
+                                                                  .actions = *sink,
+                                                                  .events = *events_,
+                                                                  .log = log_,
+                                                                  .steady = o.steady,
+                                                                  .wall = o.wall,
+                                                                  .pending = store_.get(),
+                                                                  .silences = silences,
+                                                                  .shared_reservations = shared,
+                                                                  .history = &history});
+    budget_seeded_ = agent_->seeded().budget;
+    escalation_seeded_ = agent_->seeded().escalation;
     if (store_) {
-        // The budget's window survives a restart: the action files say what ran without a
-        // human. So does escalation's history: a flapping service or a failed fix is not
-        // forgotten.
-        // Both seeds read the store's own start-up scan: the directory is parsed once.
-        const auto scanned = store_->take_startup_scan();
-        budget_seeded_ = agent_->budget().seed_from_actions(scanned, o.rules.budget.window);
-        escalation_seeded_ =
-            agent_->escalation().seed_from_actions(scanned, o.rules.escalate.window);
         sweeper_ = std::make_unique<ExpirySweeper>(*store_, log_);
     }
 }

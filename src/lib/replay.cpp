@@ -35,19 +35,33 @@ bool is_wrapped(const nlohmann::json& doc) {
     return doc.is_object() && doc.contains("data") && !doc.contains("node");
 }
 
+/// A recorded message's `data`: only a string holds an event (the seed's `_dispatch`; pub/sub's
+/// own confirmations carry numbers). Intake takes text, so anything else is refused here, with
+/// the line intake writes for a malformed message.
+IntakeResult dispatch_data(PlannerAgent& agent, const std::string& channel,
+                           const nlohmann::json& data, LogSink& log) {
+    if (data.is_string()) return agent.dispatch_text(channel, data.get_ref<const std::string&>());
+    log.log(LogLevel::warn, "skip_malformed",
+            {{"channel", channel},
+             {"reason", std::string("data must be a string, got ") + data.type_name()},
+             {"bytes", 0}});
+    return IntakeResult::malformed;
+}
+
 }  // namespace
 
-std::optional<IntakeResult> replay_line(PlannerAgent& agent, std::string_view line) {
+std::optional<IntakeResult> replay_line(PlannerAgent& agent, std::string_view line, LogSink& log) {
     line = trimmed(line);
     if (skipped(line)) return std::nullopt;
     if (readable(agent, line)) {
         const auto doc = nlohmann::json::parse(line, nullptr, false);
-        if (doc.is_object() && doc.contains("data") && !doc.contains("node")) {
+        if (is_wrapped(doc)) {
             const auto channel = doc.find("channel");
-            return agent.dispatch(channel != doc.end() && channel->is_string()
-                                      ? channel->get_ref<const std::string&>()
-                                      : std::string("replay"),
-                                  doc["data"]);
+            return dispatch_data(agent,
+                                 channel != doc.end() && channel->is_string()
+                                     ? channel->get_ref<const std::string&>()
+                                     : std::string("replay"),
+                                 doc["data"], log);
         }
     }
     return agent.dispatch_text("replay", line);
@@ -102,7 +116,7 @@ std::optional<IntakeResult> replay_line_in_event_time(PlannerAgent& agent, Event
     // Anything else is rejected by intake, which explains (and parses again: a bad line only).
     if (!result) {
         if (data != nullptr && !data->is_string()) {
-            result = agent.dispatch(channel, *data);
+            result = dispatch_data(agent, channel, *data, log);
         } else {
             result = agent.dispatch_text(channel, text);
         }

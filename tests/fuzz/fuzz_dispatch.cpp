@@ -20,6 +20,7 @@
 #include <string_view>
 
 #include <planner/agent.hpp>
+#include <planner/agent_testing.hpp>
 #include <planner/detail/json_limits.hpp>
 #include <planner/plan.hpp>
 #include <planner/testing.hpp>
@@ -86,7 +87,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     planner::PlannerAgentOptions options;
     options.max_message_bytes = 64 * 1024;  // small, so the fuzzer reaches the cap
     options.stop_grace = std::chrono::milliseconds{0};
-    planner::PlannerAgent agent(options, router, actions, events, log);
+    planner::PlannerAgent agent(
+        options, {.router = router, .actions = actions, .events = events, .log = log});
 
     planner::IntakeResult intake{};
     try {
@@ -116,7 +118,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     planner::HandleResult handled{};
     try {
-        handled = agent.handle_event(*event);
+        handled = planner::testing::handle_event(agent, *event);
     } catch (...) {
         FUZZ_CHECK(!"handle_event threw");
     }

@@ -3,6 +3,7 @@
 /// A PlannerAgent wired to fakes: the seed suite's `_agent(result)`, without patching globals.
 
 #include <planner/agent.hpp>
+#include <planner/agent_testing.hpp>
 #include <planner/testing.hpp>
 
 #include "support/gate.hpp"
@@ -12,8 +13,12 @@ namespace planner::testing {
 struct AgentFixture {
     explicit AgentFixture(FakeRouter::Responder respond, PlannerAgentOptions options = {})
         : router(std::move(respond)),
-          agent(std::move(options), router, actions, events, log, clock.steady_source(),
-                clock.wall_source()) {}
+          agent(std::move(options), {.router = router,
+                                     .actions = actions,
+                                     .events = events,
+                                     .log = log,
+                                     .steady = clock.steady_source(),
+                                     .wall = clock.wall_source()}) {}
 
     explicit AgentFixture(RouteResult result, PlannerAgentOptions options = {})
         : AgentFixture([result](const std::vector<ChatMessage>&) { return result; },

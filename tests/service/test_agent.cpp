@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <planner/agent_testing.hpp>
 #include "agent_fixture.hpp"
 #include "support/malformed_events.hpp"
 
@@ -15,7 +16,7 @@ using namespace std::chrono_literals;
 TEST_CASE("benign event no proposal", "[agent]") {
     AgentFixture f(make_route_result());
     const auto ev = make_health_event("piha", "mosquitto", "service_healthy");
-    CHECK(f.agent.handle_event(ev) == HandleResult::benign);
+    CHECK(handle_event(f.agent, ev) == HandleResult::benign);
     CHECK(f.actions.written().empty());
     CHECK(f.router.call_count() == 0);
     CHECK(f.agent.counters().benign == 1);
@@ -25,14 +26,14 @@ TEST_CASE("cooldown blocks duplicate", "[agent]") {
     AgentFixture f(make_route_result());
     const auto ev = make_health_event();
     f.agent.cooldown().record(ev.svc_key());  // simulate a recent proposal
-    CHECK(f.agent.handle_event(ev) == HandleResult::cooldown);
+    CHECK(handle_event(f.agent, ev) == HandleResult::cooldown);
     CHECK(f.actions.written().empty());
     CHECK(f.router.call_count() == 0);
 }
 
 TEST_CASE("ignore action no file written", "[agent]") {
     AgentFixture f(make_route_result("ignore", "mosquitto", "piha", "Transient glitch"));
-    CHECK(f.agent.handle_event(make_health_event()) == HandleResult::ignored);
+    CHECK(handle_event(f.agent, make_health_event()) == HandleResult::ignored);
     CHECK(f.actions.written().empty());
     CHECK(f.events.emitted().empty());
     CHECK(f.agent.counters().proposals.at("ignore") == 1);
@@ -41,13 +42,13 @@ TEST_CASE("ignore action no file written", "[agent]") {
 TEST_CASE("ignore records cooldown", "[agent]") {
     AgentFixture f(make_route_result("ignore", "mosquitto", "piha", "Transient glitch"));
     const auto ev = make_health_event();
-    f.agent.handle_event(ev);
+    handle_event(f.agent, ev);
     CHECK_FALSE(f.agent.cooldown().is_ready(ev.svc_key()));
 }
 
 TEST_CASE("restart action writes pending file", "[agent]") {
     AgentFixture f(make_route_result("restart"));
-    CHECK(f.agent.handle_event(make_health_event()) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event()) == HandleResult::proposed);
     const auto written = f.actions.written();
     REQUIRE(written.size() == 1);
     CHECK(written[0].action == "restart");
@@ -56,7 +57,7 @@ TEST_CASE("restart action writes pending file", "[agent]") {
 
 TEST_CASE("redeploy action risk guarded", "[agent]") {
     AgentFixture f(make_route_result("redeploy"));
-    f.agent.handle_event(make_health_event());
+    handle_event(f.agent, make_health_event());
     const auto written = f.actions.written();
     REQUIRE(written.size() == 1);
     CHECK(written[0].risk_level == "guarded");
@@ -66,7 +67,7 @@ TEST_CASE("redeploy action risk guarded", "[agent]") {
 TEST_CASE("remediation started event emitted", "[agent]") {
     AgentFixture f(make_route_result("restart"));
     const auto ev = make_health_event();
-    f.agent.handle_event(ev);
+    handle_event(f.agent, ev);
     const auto emitted = f.events.emitted();
     REQUIRE(emitted.size() == 1);
     CHECK(emitted[0].type == "remediation_started");
@@ -78,7 +79,7 @@ TEST_CASE("remediation started event emitted", "[agent]") {
 TEST_CASE("llm failure no file no cooldown", "[agent]") {
     AgentFixture f(failing_router());
     const auto ev = make_health_event();
-    CHECK(f.agent.handle_event(ev) == HandleResult::chain_failed);
+    CHECK(handle_event(f.agent, ev) == HandleResult::chain_failed);
     CHECK(f.actions.written().empty());
     CHECK(f.events.emitted().empty());
     // Cooldown NOT recorded: the next event retries.
@@ -96,7 +97,7 @@ TEST_CASE("a fallback proposal logs why the earlier models failed", "[agent]") {
         AttemptRecord{"ollama/qwen2.5:7b", AttemptStatus::timeout, "no answer", 900.0},
         AttemptRecord{"rules", AttemptStatus::success, "", 0.1}};
     AgentFixture f(fallback);
-    CHECK(f.agent.handle_event(make_health_event()) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event()) == HandleResult::proposed);
     REQUIRE(f.log.count("proposal_written") == 1);
     const auto fields = f.log.lines().back().fields;
     CHECK(fields.at("model") == "rules");
@@ -108,14 +109,14 @@ TEST_CASE("a fallback proposal logs why the earlier models failed", "[agent]") {
 
     // A first-try answer adds nothing to the line.
     AgentFixture direct(make_route_result("restart"));
-    direct.agent.handle_event(make_health_event());
+    handle_event(direct.agent, make_health_event());
     REQUIRE(direct.log.count("proposal_written") == 1);
     CHECK_FALSE(direct.log.lines().back().fields.contains("failed_attempts"));
 }
 
 TEST_CASE("requires human preserved in proposal", "[agent]") {
     AgentFixture f(make_route_result("restart", "mosquitto", "piha", "r", 0.6, true));
-    f.agent.handle_event(make_health_event());
+    handle_event(f.agent, make_health_event());
     REQUIRE(f.actions.written().size() == 1);
     CHECK(f.actions.written()[0].requires_human);
 }
@@ -123,14 +124,14 @@ TEST_CASE("requires human preserved in proposal", "[agent]") {
 TEST_CASE("cooldown recorded after success", "[agent]") {
     AgentFixture f(make_route_result("restart"));
     const auto ev = make_health_event();
-    f.agent.handle_event(ev);
+    handle_event(f.agent, ev);
     CHECK_FALSE(f.agent.cooldown().is_ready(ev.svc_key()));
 }
 
 TEST_CASE("llm model recorded in proposal", "[agent]") {
     AgentFixture f(make_route_result("restart", "mosquitto", "piha", "Container is stopped", 0.9,
                                      false, "claude-haiku-4-5-20251001"));
-    f.agent.handle_event(make_health_event());
+    handle_event(f.agent, make_health_event());
     REQUIRE(f.actions.written().size() == 1);
     CHECK(f.actions.written()[0].llm_model == "claude-haiku-4-5-20251001");
 }
@@ -139,14 +140,14 @@ TEST_CASE("write failure is logged with no cooldown and no event", "[agent]") {
     AgentFixture f(make_route_result("restart"));
     f.actions.fail_next(1);
     const auto ev = make_health_event();
-    CHECK(f.agent.handle_event(ev) == HandleResult::write_failed);
+    CHECK(handle_event(f.agent, ev) == HandleResult::write_failed);
     CHECK(f.events.emitted().empty());
     CHECK(f.agent.cooldown().is_ready(ev.svc_key()));
     CHECK(f.agent.counters().write_failures == 1);
     CHECK(f.log.count("write_failed") == 1);
 
     // fail_next(1) failed one write: the next event retries and succeeds
-    CHECK(f.agent.handle_event(ev) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, ev) == HandleResult::proposed);
     CHECK(f.actions.written().size() == 1);
 }
 
@@ -154,7 +155,7 @@ TEST_CASE("emit failure keeps the action and records the cooldown", "[agent]") {
     AgentFixture f(make_route_result("restart"));
     f.events.fail_next(1);
     const auto ev = make_health_event();
-    CHECK(f.agent.handle_event(ev) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, ev) == HandleResult::proposed);
     CHECK(f.actions.written().size() == 1);
     CHECK_FALSE(f.agent.cooldown().is_ready(ev.svc_key()));
     CHECK(f.agent.counters().emit_failures == 1);
@@ -165,11 +166,11 @@ TEST_CASE("cooldown expires after the configured period", "[agent]") {
     options.cooldown = 60s;
     AgentFixture f(make_route_result("restart"), options);
     const auto ev = make_health_event();
-    CHECK(f.agent.handle_event(ev) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, ev) == HandleResult::proposed);
     f.clock.advance(59s);
-    CHECK(f.agent.handle_event(ev) == HandleResult::cooldown);
+    CHECK(handle_event(f.agent, ev) == HandleResult::cooldown);
     f.clock.advance(1s);
-    CHECK(f.agent.handle_event(ev) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, ev) == HandleResult::proposed);
     CHECK(f.router.call_count() == 2);
 }
 
@@ -177,8 +178,8 @@ TEST_CASE("house rules are applied to the model's answer", "[agent]") {
     AgentFixture f([](const std::vector<ChatMessage>&) {
         return make_route_result("restart", "x", "y", "looks bad", 0.95, false);
     });
-    f.agent.handle_event(make_health_event("chelsty-infra", "nginx"));
-    f.agent.handle_event(make_health_event("piha", "data", "disk_pressure"));
+    handle_event(f.agent, make_health_event("chelsty-infra", "nginx"));
+    handle_event(f.agent, make_health_event("piha", "data", "disk_pressure"));
     const auto written = f.actions.written();
     REQUIRE(written.size() == 2);
     CHECK(written[0].node == "chelsty-infra");
@@ -190,8 +191,8 @@ TEST_CASE("house rules are applied to the model's answer", "[agent]") {
 
 TEST_CASE("proposal time and action id come from the injected wall clock", "[agent]") {
     AgentFixture f(make_route_result("restart"));
-    f.agent.handle_event(make_health_event());
-    f.agent.handle_event(make_health_event("piha", "zigbee2mqtt"));
+    handle_event(f.agent, make_health_event());
+    handle_event(f.agent, make_health_event("piha", "zigbee2mqtt"));
     const auto written = f.actions.written();
     REQUIRE(written.size() == 2);
     CHECK(written[0].created_at == f.clock.wall_now());
@@ -203,7 +204,7 @@ TEST_CASE("action ids are unique for proposals in the same second", "[agent]") {
     PlannerAgentOptions options;
     options.cooldown = 0s;
     AgentFixture f(make_route_result("restart"), options);
-    for (int i = 0; i < 20; ++i) f.agent.handle_event(make_health_event());
+    for (int i = 0; i < 20; ++i) handle_event(f.agent, make_health_event());
     std::set<std::string> ids;
     for (const auto& p : f.actions.written()) ids.insert(p.action_id);
     CHECK(ids.size() == 20);
@@ -212,13 +213,13 @@ TEST_CASE("action ids are unique for proposals in the same second", "[agent]") {
 TEST_CASE("a router throwing something that is not a std::exception is a chain failure",
           "[agent]") {
     AgentFixture f([](const std::vector<ChatMessage>&) -> RouteResult { throw 42; });
-    CHECK(f.agent.handle_event(make_health_event()) == HandleResult::chain_failed);
+    CHECK(handle_event(f.agent, make_health_event()) == HandleResult::chain_failed);
     CHECK(f.agent.counters().chain_failures == 1);
 }
 
 TEST_CASE("the router is asked with the event in the prompt", "[agent]") {
     AgentFixture f(make_route_result("restart"));
-    f.agent.handle_event(make_health_event("vps", "observer"));
+    handle_event(f.agent, make_health_event("vps", "observer"));
     const auto calls = f.router.calls();
     REQUIRE(calls.size() == 1);
     REQUIRE(calls[0].size() == 2);
@@ -227,7 +228,7 @@ TEST_CASE("the router is asked with the event in the prompt", "[agent]") {
 
 TEST_CASE("counters serialise for the exit summary", "[agent]") {
     AgentFixture f(make_route_result("restart"));
-    f.agent.handle_event(make_health_event());
+    handle_event(f.agent, make_health_event());
     f.agent.dispatch_text("health_events", "{nope");
     const auto j = f.agent.counters().to_json();
     CHECK(j.at("received").at("health_events") == 1);
@@ -244,8 +245,8 @@ TEST_CASE("the system prompt is built once and is the one build_system_prompt gi
     options.rules.notify_only_event_types = {"smart_warning"};
     AgentFixture f(make_route_result("restart"), options);
     CHECK(f.agent.system_prompt() == build_system_prompt(options.rules, options.prompt));
-    f.agent.handle_event(make_health_event("vps", "observer"));
-    f.agent.handle_event(make_health_event("vps", "proxy"));
+    handle_event(f.agent, make_health_event("vps", "observer"));
+    handle_event(f.agent, make_health_event("vps", "proxy"));
     const auto calls = f.router.calls();
     REQUIRE(calls.size() == 2);
     CHECK(calls[0] ==
@@ -263,14 +264,14 @@ TEST_CASE("the rules the agent enforces are the rules its prompt tells", "[agent
     CHECK_THAT(f.agent.system_prompt(), Catch::Contains("'nas*'"));
     CHECK_THAT(f.agent.system_prompt(), Catch::Contains("smart_warning is always notify"));
     CHECK_THAT(f.agent.system_prompt(), !Catch::Contains("chelsty"));
-    REQUIRE(f.agent.handle_event(make_health_event("nas01", "samba", "smart_warning")) ==
+    REQUIRE(handle_event(f.agent, make_health_event("nas01", "samba", "smart_warning")) ==
             HandleResult::proposed);
     const auto written = f.actions.written();
     REQUIRE(written.size() == 1);
     CHECK(written[0].action == "notify");
     CHECK(written[0].requires_human);
     // The default chelsty rule is gone with the replaced list: the agent enforces its own data.
-    REQUIRE(f.agent.handle_event(make_health_event("chelsty-infra", "nginx")) ==
+    REQUIRE(handle_event(f.agent, make_health_event("chelsty-infra", "nginx")) ==
             HandleResult::proposed);
     CHECK_FALSE(f.actions.written().at(1).requires_human);
 }
@@ -295,13 +296,17 @@ TEST_CASE("skipped events build no debug line when the sink drops debug", "[agen
     RecordingActionSink actions;
     RecordingEventSink events;
     InfoOnlyLogSink log;
-    PlannerAgent agent({}, router, actions, events, log, clock.steady_source(),
-                       clock.wall_source());
+    PlannerAgent agent({}, {.router = router,
+                            .actions = actions,
+                            .events = events,
+                            .log = log,
+                            .steady = clock.steady_source(),
+                            .wall = clock.wall_source()});
     agent.cooldown().record("piha/mosquitto");
     CHECK(agent.dispatch_text("health_events", event_json("piha", "mosquitto", "heartbeat")) ==
           IntakeResult::benign);
     CHECK(agent.dispatch_text("health_events", event_json()) == IntakeResult::cooldown);
-    CHECK(agent.handle_event(make_health_event()) == HandleResult::cooldown);
+    CHECK(handle_event(agent, make_health_event()) == HandleResult::cooldown);
     CHECK(log.debug_lines == 0);
     CHECK(agent.counters().benign == 1);
     CHECK(agent.counters().cooldown == 2);

@@ -6,6 +6,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <planner/agent_testing.hpp>
 #include "planner/agent.hpp"
 #include "planner/file_action_store.hpp"
 #include "planner/testing.hpp"
@@ -38,10 +39,10 @@ bool has_correction(const ActionProposal& p, const std::string& text) {
 TEST_CASE("beyond the node's budget the agent forces requires_human, counts and logs it",
           "[budget]") {
     AgentFixture f(make_route_result(), with_budget(2, 0));
-    CHECK(f.agent.handle_event(make_health_event("piha", "a")) == HandleResult::proposed);
-    CHECK(f.agent.handle_event(make_health_event("piha", "b")) == HandleResult::proposed);
-    CHECK(f.agent.handle_event(make_health_event("piha", "c")) == HandleResult::proposed);
-    CHECK(f.agent.handle_event(make_health_event("solaria", "d")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("piha", "a")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("piha", "b")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("piha", "c")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("solaria", "d")) == HandleResult::proposed);
     const auto written = f.actions.written();
     REQUIRE(written.size() == 4);
     CHECK_FALSE(written[0].requires_human);
@@ -65,7 +66,7 @@ TEST_CASE("beyond the node's budget the agent forces requires_human, counts and 
 
     // An hour later the window has slid past the first two.
     f.clock.advance(1h);
-    CHECK(f.agent.handle_event(make_health_event("piha", "e")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("piha", "e")) == HandleResult::proposed);
     CHECK_FALSE(f.actions.written().back().requires_human);
 }
 
@@ -74,39 +75,39 @@ TEST_CASE("proposals a human approves anyway, and ignores, take no budget", "[bu
         AgentFixture f(make_route_result("restart", "a", "piha", "r", 0.9, true),
                        with_budget(1, 1));
         for (const char* svc : {"a", "b", "c"}) {
-            CHECK(f.agent.handle_event(make_health_event("piha", svc)) == HandleResult::proposed);
+            CHECK(handle_event(f.agent, make_health_event("piha", svc)) == HandleResult::proposed);
         }
         CHECK(f.agent.counters().budget_forced_human == 0);
         CHECK(f.agent.budget().used(1h) == 0);
     }
     SECTION("ignore") {
         AgentFixture f(make_route_result("ignore"), with_budget(1, 1));
-        CHECK(f.agent.handle_event(make_health_event("piha", "a")) == HandleResult::ignored);
+        CHECK(handle_event(f.agent, make_health_event("piha", "a")) == HandleResult::ignored);
         CHECK(f.agent.budget().used(1h) == 0);
     }
     SECTION("a write that failed gives its unit back") {
         AgentFixture f(make_route_result(), with_budget(1, 0));
         f.actions.fail_next();
-        CHECK(f.agent.handle_event(make_health_event("piha", "a")) == HandleResult::write_failed);
-        CHECK(f.agent.handle_event(make_health_event("piha", "b")) == HandleResult::proposed);
+        CHECK(handle_event(f.agent, make_health_event("piha", "a")) == HandleResult::write_failed);
+        CHECK(handle_event(f.agent, make_health_event("piha", "b")) == HandleResult::proposed);
         CHECK_FALSE(f.actions.written().back().requires_human);
     }
 }
 
 TEST_CASE("the homelab budget, and a reload changes the limits without forgetting", "[budget]") {
     AgentFixture f(make_route_result(), with_budget(0, 2));
-    CHECK(f.agent.handle_event(make_health_event("piha", "a")) == HandleResult::proposed);
-    CHECK(f.agent.handle_event(make_health_event("solaria", "b")) == HandleResult::proposed);
-    CHECK(f.agent.handle_event(make_health_event("vps", "c")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("piha", "a")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("solaria", "b")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("vps", "c")) == HandleResult::proposed);
     CHECK(has_correction(
         f.actions.written().back(),
         "requires_human forced: automatic budget of 2 per hour for the homelab used up"));
     HouseRules rules;
     rules.budget = {0, 3, 1h};
     f.agent.reconfigure(rules, {});
-    CHECK(f.agent.handle_event(make_health_event("vps", "d")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("vps", "d")) == HandleResult::proposed);
     CHECK_FALSE(f.actions.written().back().requires_human);
-    CHECK(f.agent.handle_event(make_health_event("vps", "e")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("vps", "e")) == HandleResult::proposed);
     CHECK(f.actions.written().back().requires_human);
 }
 

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "agent_fixture.hpp"
+#include "replay.hpp"
 
 using namespace planner;
 using namespace planner::testing;
@@ -10,7 +11,7 @@ using namespace std::chrono_literals;
 
 TEST_CASE("valid json dispatched", "[dispatch]") {
     AgentFixture f(make_route_result());
-    CHECK(f.agent.dispatch("health_events", event_json()) == IntakeResult::queued);
+    CHECK(f.agent.dispatch_text("health_events", event_json()) == IntakeResult::queued);
     f.agent.start();
     REQUIRE(f.agent.wait_idle(10s));
     CHECK(f.router.call_count() == 1);
@@ -19,7 +20,7 @@ TEST_CASE("valid json dispatched", "[dispatch]") {
 
 TEST_CASE("invalid json skipped", "[dispatch]") {
     AgentFixture f(make_route_result());
-    CHECK(f.agent.dispatch("health_events", "{not valid json") == IntakeResult::malformed);
+    CHECK(f.agent.dispatch_text("health_events", "{not valid json") == IntakeResult::malformed);
     f.agent.start();
     REQUIRE(f.agent.wait_idle(10s));
     CHECK(f.router.call_count() == 0);
@@ -28,8 +29,12 @@ TEST_CASE("invalid json skipped", "[dispatch]") {
 
 TEST_CASE("non string data skipped", "[dispatch]") {
     AgentFixture f(make_route_result());
-    CHECK(f.agent.dispatch("health_events", 42) == IntakeResult::malformed);
-    CHECK(f.agent.dispatch("health_events", nlohmann::json::parse(event_json())) ==
+    // Intake takes text; a message whose data arrived as JSON is a recorded one (--replay).
+    const auto recorded = [](nlohmann::json data) {
+        return nlohmann::json{{"channel", "health_events"}, {"data", std::move(data)}}.dump();
+    };
+    CHECK(replay_line(f.agent, recorded(42), f.log) == IntakeResult::malformed);
+    CHECK(replay_line(f.agent, recorded(nlohmann::json::parse(event_json())), f.log) ==
           IntakeResult::malformed);
     CHECK(f.router.call_count() == 0);
     const auto lines = f.log.lines();
@@ -41,7 +46,7 @@ TEST_CASE("missing node skipped", "[dispatch]") {
     AgentFixture f(make_route_result());
     const auto data =
         nlohmann::json{{"type", "service_unhealthy"}, {"service", "mosquitto"}}.dump();
-    CHECK(f.agent.dispatch("health_events", data) == IntakeResult::malformed);
+    CHECK(f.agent.dispatch_text("health_events", data) == IntakeResult::malformed);
     CHECK(f.log.lines().at(0).fields.at("reason") == "missing field 'node'");
 }
 

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <planner/agent_testing.hpp>
 #include "planner/agent.hpp"
 #include "planner/file_action_store.hpp"
 #include "planner/file_sinks.hpp"
@@ -60,8 +61,13 @@ struct Planner {
               std::lock_guard lock(action_mutex);
               return make_route_result(next_action, "a");
           }),
-          agent(agent_options(rules), router, sink, events, log, clock.steady_source(),
-                clock.wall_source(), &store) {}
+          agent(agent_options(rules), {.router = router,
+                                       .actions = sink,
+                                       .events = events,
+                                       .log = log,
+                                       .steady = clock.steady_source(),
+                                       .wall = clock.wall_source(),
+                                       .pending = &store}) {}
 
     static ActionStoreOptions store_options(const fs::path& dir) {
         fs::create_directories(dir / "actions");
@@ -81,7 +87,7 @@ struct Planner {
     /// Plans one event for piha/a; returns the new action file, or null when none was written.
     nlohmann::json propose() {
         const auto before = as_json(store.list()).size();
-        if (agent.handle_event(make_health_event("piha", "a")) != HandleResult::proposed) {
+        if (handle_event(agent, make_health_event("piha", "a")) != HandleResult::proposed) {
             return nullptr;
         }
         const auto files = as_json(store.list());
@@ -188,7 +194,7 @@ TEST_CASE("after a failed restart a redeploy is lowered to restart and escalates
     p.store.reject(Planner::id(second), "alice", "no");
     p.answer("ignore");
     clock.advance(61s);
-    CHECK(p.agent.handle_event(make_health_event("piha", "a")) == HandleResult::ignored);
+    CHECK(handle_event(p.agent, make_health_event("piha", "a")) == HandleResult::ignored);
     CHECK(p.agent.counters().escalated == 1);
 }
 

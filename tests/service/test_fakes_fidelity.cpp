@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include <planner/agent.hpp>
+#include <planner/agent_testing.hpp>
 #include <planner/chain_router.hpp>
 #include <planner/file_sinks.hpp>
 #include <planner/log.hpp>
@@ -53,12 +54,13 @@ struct Wiring {
     /// Handles one event with a fresh agent; a non-null argument replaces that fake.
     Outcome plan_once(LLMRouter* real_router = nullptr, ActionSink* real_actions = nullptr,
                       EventSink* real_events = nullptr, LogSink* real_log = nullptr) {
-        PlannerAgent agent({}, real_router ? *real_router : router,
-                           real_actions ? *real_actions : actions,
-                           real_events ? *real_events : events, real_log ? *real_log : log);
+        PlannerAgent agent({}, {.router = real_router ? *real_router : router,
+                                .actions = real_actions ? *real_actions : actions,
+                                .events = real_events ? *real_events : events,
+                                .log = real_log ? *real_log : log});
         const auto event = make_health_event();
         Outcome o;
-        o.result = agent.handle_event(event);
+        o.result = handle_event(agent, event);
         o.cooldown_recorded = !agent.cooldown().is_ready(event.svc_key());
         const auto c = agent.counters();
         o.chain_failures = c.chain_failures;

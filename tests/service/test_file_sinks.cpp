@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <planner/agent_testing.hpp>
 #include <planner/file_sinks.hpp>
 
 #include "atomic_file.hpp"
@@ -166,9 +167,13 @@ TEST_CASE("two planners in one second on one actions directory keep both proposa
     for (run = 0; run < 2; ++run) {
         // A fresh agent, as after a restart: its sequence counts from 1 again. No store.
         FileActionSink actions(tmp / "actions", {false});
-        PlannerAgent agent(PlannerAgentOptions{}, router, actions, events, log,
-                           clock.steady_source(), clock.wall_source());
-        REQUIRE(agent.handle_event(make_health_event("piha", "mosquitto")) ==
+        PlannerAgent agent(PlannerAgentOptions{}, {.router = router,
+                                                   .actions = actions,
+                                                   .events = events,
+                                                   .log = log,
+                                                   .steady = clock.steady_source(),
+                                                   .wall = clock.wall_source()});
+        REQUIRE(handle_event(agent, make_health_event("piha", "mosquitto")) ==
                 HandleResult::proposed);
     }
     const auto files = json_files(tmp / "actions");
@@ -319,7 +324,8 @@ TEST_CASE("hostile names from events never leave the output directories", "[file
     FakeRouter router([](const std::vector<ChatMessage>&) { return make_route_result("restart"); });
     PlannerAgentOptions options;
     options.cooldown = 0s;
-    PlannerAgent agent(options, router, actions, events, log);
+    PlannerAgent agent(options,
+                       {.router = router, .actions = actions, .events = events, .log = log});
 
     std::size_t proposals = 0;
     for (const auto& name : hostile) {
@@ -329,7 +335,7 @@ TEST_CASE("hostile names from events never leave the output directories", "[file
               std::pair{name, name}}) {
             auto ev = make_health_event(node, service);
             if (ev.service.empty()) ev.service = "svc";
-            CHECK(agent.handle_event(ev) == HandleResult::proposed);
+            CHECK(handle_event(agent, ev) == HandleResult::proposed);
             ++proposals;
         }
         events.emit({name, name, name, name, nlohmann::json::object()});

@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <planner/agent_testing.hpp>
 #include "planner/agent.hpp"
 #include "planner/file_action_store.hpp"
 #include "planner/file_sinks.hpp"
@@ -57,8 +58,9 @@ TEST_CASE(
     "window",
     "[inhibit]") {
     AgentFixture f(make_route_result(), vps_options());
-    CHECK(f.agent.handle_event(make_health_event("vps", "traefik")) == HandleResult::proposed);
-    CHECK(f.agent.handle_event(make_health_event("vps", "vaultwarden")) == HandleResult::inhibited);
+    CHECK(handle_event(f.agent, make_health_event("vps", "traefik")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("vps", "vaultwarden")) ==
+          HandleResult::inhibited);
     CHECK(f.agent.dispatch_text("health", event_json("vps", "vaultwarden")) ==
           IntakeResult::inhibited);
     CHECK(DispatchOutcome{IntakeResult::inhibited, std::nullopt}.settled());
@@ -74,22 +76,22 @@ TEST_CASE(
     CHECK(lines[0].fields["by"] == "vps/traefik");
 
     // An unrelated service on the same node is planned.
-    CHECK(f.agent.handle_event(make_health_event("piha", "mosquitto")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("piha", "mosquitto")) == HandleResult::proposed);
 
     f.clock.advance(10min);
-    CHECK(f.agent.handle_event(make_health_event("vps", "vaultwarden")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("vps", "vaultwarden")) == HandleResult::proposed);
     CHECK(f.router.calls().size() == 3);
     CHECK(f.agent.counters().inhibited == 2);
 }
 
 TEST_CASE("a node_offline event inhibits the node's services and is itself planned", "[inhibit]") {
     AgentFixture f(make_route_result(), vps_options());
-    CHECK(f.agent.handle_event(make_health_event("piha", "host", "node_offline")) ==
+    CHECK(handle_event(f.agent, make_health_event("piha", "host", "node_offline")) ==
           HandleResult::proposed);
-    CHECK(f.agent.handle_event(make_health_event("piha", "mosquitto")) == HandleResult::inhibited);
-    CHECK(f.agent.handle_event(make_health_event("piha", "zigbee2mqtt")) ==
+    CHECK(handle_event(f.agent, make_health_event("piha", "mosquitto")) == HandleResult::inhibited);
+    CHECK(handle_event(f.agent, make_health_event("piha", "zigbee2mqtt")) ==
           HandleResult::inhibited);
-    CHECK(f.agent.handle_event(make_health_event("vps", "traefik")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("vps", "traefik")) == HandleResult::proposed);
     CHECK(f.router.calls().size() == 2);
     CHECK(f.log.lines("skip_inhibited").at(0).fields["by"] == "piha/host");
 }
@@ -101,10 +103,15 @@ TEST_CASE("a pending proposal for a dependency keeps inhibiting past the window"
     RecordingEventSink events;
     RecordingLogSink log;
     OnePendingProposal pending;
-    PlannerAgent agent(vps_options(), router, actions, events, log, clock.steady_source(),
-                       clock.wall_source(), &pending);
+    PlannerAgent agent(vps_options(), {.router = router,
+                                       .actions = actions,
+                                       .events = events,
+                                       .log = log,
+                                       .steady = clock.steady_source(),
+                                       .wall = clock.wall_source(),
+                                       .pending = &pending});
     clock.advance(1h);
-    CHECK(agent.handle_event(make_health_event("vps", "vaultwarden")) == HandleResult::inhibited);
+    CHECK(handle_event(agent, make_health_event("vps", "vaultwarden")) == HandleResult::inhibited);
     CHECK(log.lines("skip_inhibited").at(0).fields["by"] == "vps/traefik");
     CHECK(router.calls().empty());
 }
@@ -113,8 +120,8 @@ TEST_CASE("inhibit_window zero turns inhibition off", "[inhibit]") {
     auto options = vps_options();
     options.rules.inhibit_window = 0ms;
     AgentFixture f(make_route_result(), options);
-    CHECK(f.agent.handle_event(make_health_event("vps", "traefik")) == HandleResult::proposed);
-    CHECK(f.agent.handle_event(make_health_event("vps", "vaultwarden")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("vps", "traefik")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("vps", "vaultwarden")) == HandleResult::proposed);
     CHECK(f.agent.counters().inhibited == 0);
 }
 
@@ -134,8 +141,13 @@ TEST_CASE("the root proposal lists the symptoms it inhibited, also those that co
     });
     RecordingEventSink events;
     RecordingLogSink log;
-    PlannerAgent agent(options, router, sink, events, log, clock.steady_source(),
-                       clock.wall_source(), &store);
+    PlannerAgent agent(options, {.router = router,
+                                 .actions = sink,
+                                 .events = events,
+                                 .log = log,
+                                 .steady = clock.steady_source(),
+                                 .wall = clock.wall_source(),
+                                 .pending = &store});
     agent.start();
     REQUIRE(agent.dispatch_text("health", event_json("vps", "traefik")) == IntakeResult::queued);
     REQUIRE(gate.wait_entered(1));
@@ -171,7 +183,7 @@ TEST_CASE("the root proposal lists the symptoms it inhibited, also those that co
 
 TEST_CASE("a proposal without symptoms has no affected field", "[inhibit][affected]") {
     AgentFixture f(make_route_result(), vps_options());
-    CHECK(f.agent.handle_event(make_health_event("vps", "traefik")) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event("vps", "traefik")) == HandleResult::proposed);
     REQUIRE(f.actions.written().size() == 1);
     CHECK(f.actions.written()[0].affected.empty());
     CHECK_FALSE(f.actions.written()[0].to_action_file().contains("affected"));
@@ -266,8 +278,13 @@ TEST_CASE("intake screens without writing: follow-ups are recorded on another th
     ThreadRecordingPending pending;
     auto options = vps_options();
     options.rules.escalate.after = 2;
-    PlannerAgent agent(options, router, actions, events, log, clock.steady_source(),
-                       clock.wall_source(), &pending);
+    PlannerAgent agent(options, {.router = router,
+                                 .actions = actions,
+                                 .events = events,
+                                 .log = log,
+                                 .steady = clock.steady_source(),
+                                 .wall = clock.wall_source(),
+                                 .pending = &pending});
     agent.start();
     CHECK(agent.dispatch_text("health", event_json("vps", "traefik")) == IntakeResult::pending);
     CHECK(agent.dispatch_text("health", event_json("vps", "vaultwarden")) ==
@@ -286,9 +303,14 @@ TEST_CASE("intake screens without writing: follow-ups are recorded on another th
     agent.stop();
 
     // handle_event is not intake: its caller waits anyway, and records on its own thread.
-    PlannerAgent sync(options, router, actions, events, log, clock.steady_source(),
-                      clock.wall_source(), &pending);
-    CHECK(sync.handle_event(make_health_event("vps", "traefik")) == HandleResult::pending);
+    PlannerAgent sync(options, {.router = router,
+                                .actions = actions,
+                                .events = events,
+                                .log = log,
+                                .steady = clock.steady_source(),
+                                .wall = clock.wall_source(),
+                                .pending = &pending});
+    CHECK(handle_event(sync, make_health_event("vps", "traefik")) == HandleResult::pending);
     std::lock_guard lock(pending.mutex);
     REQUIRE(pending.writers.size() == 4);
     CHECK(pending.writers.back() == std::this_thread::get_id());

@@ -13,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <planner/agent_testing.hpp>
 #include <planner/file_action_store.hpp>
 #include <planner/file_sinks.hpp>
 #include <planner/notifier.hpp>
@@ -158,11 +159,11 @@ struct Driven {
         CHECK(a.dispatch_text("world_updates", event_json("vps", "proxy")) == IntakeResult::queued);
         CHECK(a.dispatch_text("world_updates", event_json("vps", "proxy")) ==
               IntakeResult::coalesced);
-        CHECK(a.handle_event(make_health_event("piha", "mosquitto")) == HandleResult::proposed);
-        CHECK(a.handle_event(make_health_event("piha", "mosquitto")) == HandleResult::cooldown);
-        CHECK(a.handle_event(make_health_event("nas", "smartd")) == HandleResult::chain_failed);
+        CHECK(handle_event(a, make_health_event("piha", "mosquitto")) == HandleResult::proposed);
+        CHECK(handle_event(a, make_health_event("piha", "mosquitto")) == HandleResult::cooldown);
+        CHECK(handle_event(a, make_health_event("nas", "smartd")) == HandleResult::chain_failed);
         f.actions.fail_next(1);
-        CHECK(a.handle_event(make_health_event("vps", "observer")) == HandleResult::write_failed);
+        CHECK(handle_event(a, make_health_event("vps", "observer")) == HandleResult::write_failed);
     }
 };
 
@@ -437,7 +438,7 @@ TEST_CASE("model labels stay bounded whatever names a router invents", "[metrics
     }
     attempts.push_back({"rules", AttemptStatus::success, "", 1.0});
     AgentFixture f(answer_with(attempts));
-    CHECK(f.agent.handle_event(make_health_event()) == HandleResult::proposed);
+    CHECK(handle_event(f.agent, make_health_event()) == HandleResult::proposed);
     const MetricsExporter metrics({f.agent});
     const Scrape s(metrics.scrape());
     std::size_t named = 0;

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <planner/agent_testing.hpp>
 #include <planner/testing.hpp>
 #include "agent_fixture.hpp"
 #include "planner/agent.hpp"
@@ -24,8 +25,13 @@ struct Planner {
         : sink(actions_dir, {false}),
           store(store_options(actions_dir), nullptr, clock.wall_source()),
           router([](const std::vector<ChatMessage>&) { return make_route_result(); }),
-          agent(agent_options(), router, sink, events, log, clock.steady_source(),
-                clock.wall_source(), &store) {}
+          agent(agent_options(), {.router = router,
+                                  .actions = sink,
+                                  .events = events,
+                                  .log = log,
+                                  .steady = clock.steady_source(),
+                                  .wall = clock.wall_source(),
+                                  .pending = &store}) {}
 
     static ActionStoreOptions store_options(const std::filesystem::path& dir) {
         ActionStoreOptions o;
@@ -62,13 +68,13 @@ TEST_CASE("a pending proposal blocks a second one for the same service", "[agent
     TempDir tmp;
     ManualClock clock;
     Planner p(tmp / "actions", clock);
-    CHECK(p.agent.handle_event(make_health_event()) == HandleResult::proposed);
+    CHECK(handle_event(p.agent, make_health_event()) == HandleResult::proposed);
     const auto list = as_json(p.store.list());
     REQUIRE(list.size() == 1);
     CHECK(list[0]["expires_at"] == format_utc_timestamp(clock.wall_now() + 2h));
 
     clock.advance(61s);  // cooldown over, proposal still pending
-    CHECK(p.agent.handle_event(make_health_event()) == HandleResult::pending);
+    CHECK(handle_event(p.agent, make_health_event()) == HandleResult::pending);
     // The skip started a cooldown: a flapping service rewrites the file once per period.
     CHECK(p.agent.dispatch_text("health", event_json()) == IntakeResult::cooldown);
     clock.advance(61s);
@@ -83,12 +89,12 @@ TEST_CASE("a pending proposal blocks a second one for the same service", "[agent
     CHECK(file["last_seen"] == format_utc_timestamp(clock.wall_now()));
 
     // Another service is planned as usual.
-    CHECK(p.agent.handle_event(make_health_event("piha", "grafana")) == HandleResult::proposed);
+    CHECK(handle_event(p.agent, make_health_event("piha", "grafana")) == HandleResult::proposed);
 
     // Once decided, the service can be proposed again.
     p.store.reject(list[0]["action_id"].get<std::string>(), "alice", "flapping is expected");
     clock.advance(61s);
-    CHECK(p.agent.handle_event(make_health_event()) == HandleResult::proposed);
+    CHECK(handle_event(p.agent, make_health_event()) == HandleResult::proposed);
     CHECK(count_files(tmp / "actions") == 3);
 }
 
@@ -98,7 +104,7 @@ TEST_CASE("after a restart the planner does not propose what is still pending",
     ManualClock clock;
     {
         Planner first(tmp / "actions", clock);
-        CHECK(first.agent.handle_event(make_health_event()) == HandleResult::proposed);
+        CHECK(handle_event(first.agent, make_health_event()) == HandleResult::proposed);
     }
     // A new process: cooldown lost, the directory remembers.
     Planner second(tmp / "actions", clock);
@@ -124,9 +130,14 @@ TEST_CASE("without a pending index the agent behaves as before", "[agent][pendin
     RecordingLogSink log;
     PlannerAgentOptions o;
     o.cooldown = 60s;
-    PlannerAgent agent(o, router, sink, events, log, clock.steady_source(), clock.wall_source());
-    CHECK(agent.handle_event(make_health_event()) == HandleResult::proposed);
+    PlannerAgent agent(o, {.router = router,
+                           .actions = sink,
+                           .events = events,
+                           .log = log,
+                           .steady = clock.steady_source(),
+                           .wall = clock.wall_source()});
+    CHECK(handle_event(agent, make_health_event()) == HandleResult::proposed);
     clock.advance(61s);
-    CHECK(agent.handle_event(make_health_event()) == HandleResult::proposed);
+    CHECK(handle_event(agent, make_health_event()) == HandleResult::proposed);
     CHECK(count_files(tmp / "actions") == 2);
 }

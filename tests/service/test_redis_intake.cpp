@@ -36,7 +36,8 @@ class RedisIntake {
         : router_(std::move(respond)),
           actions_(tmp_ / "actions"),
           events_(tmp_ / "events", [] { return std::string("solaria"); }),
-          agent_(std::move(options), router_, actions_, events_, log_) {
+          agent_(std::move(options),
+                 {.router = router_, .actions = actions_, .events = events_, .log = log_}) {
         agent_.start();
         RedisSubscriberOptions so;
         so.url = parse_redis_url(redis_.url());

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <planner/agent_testing.hpp>
 #include "planner/agent.hpp"
 #include "planner/file_action_store.hpp"
 #include "planner/silence_store.hpp"
@@ -188,12 +189,17 @@ TEST_CASE("the agent skips silenced events, counts and logs them with the silenc
     RecordingActionSink actions;
     RecordingEventSink events;
     RecordingLogSink log;
-    PlannerAgent agent({}, router, actions, events, log, clock.steady_source(), clock.wall_source(),
-                       nullptr, &store);
+    PlannerAgent agent({}, {.router = router,
+                            .actions = actions,
+                            .events = events,
+                            .log = log,
+                            .steady = clock.steady_source(),
+                            .wall = clock.wall_source(),
+                            .silences = &store});
     const auto s = store.add("piha/*", 1h, "alice", "upgrade");
 
     CHECK(agent.dispatch_text("health", event_json("piha", "mosquitto")) == IntakeResult::silenced);
-    CHECK(agent.handle_event(make_health_event()) == HandleResult::silenced);
+    CHECK(handle_event(agent, make_health_event()) == HandleResult::silenced);
     CHECK(router.calls().empty());
     CHECK(actions.written().empty());
     const auto c = agent.counters();
@@ -206,9 +212,9 @@ TEST_CASE("the agent skips silenced events, counts and logs them with the silenc
     CHECK(lines[0].fields["key"] == "piha/mosquitto");
 
     // Another node is planned; the silence starts no cooldown, so once it ends piha is too.
-    CHECK(agent.handle_event(make_health_event("solaria", "mosquitto")) == HandleResult::proposed);
+    CHECK(handle_event(agent, make_health_event("solaria", "mosquitto")) == HandleResult::proposed);
     clock.advance(1h);
-    CHECK(agent.handle_event(make_health_event()) == HandleResult::proposed);
+    CHECK(handle_event(agent, make_health_event()) == HandleResult::proposed);
     CHECK(agent.counters().silenced == 2);
 }
 
