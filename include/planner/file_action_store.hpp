@@ -78,11 +78,11 @@ class FileActionStore final : public ActionStore {
                                       std::chrono::system_clock::time_point when) noexcept override;
     void added(const ActionProposal& proposal) override;
     /// read(), without throwing: nullopt for an invalid id, a missing or unreadable file.
-    std::optional<nlohmann::json> action_file(const std::string& action_id) noexcept override;
+    std::optional<ActionFile> action_file(const std::string& action_id) noexcept override;
     /// Under the file's flock, like note_occurrence; not a transition (no audit line).
-    std::optional<nlohmann::json> escalate_pending(const std::string& action_id,
-                                                   const std::string& correction,
-                                                   const nlohmann::json& history) noexcept override;
+    std::optional<ActionFile> escalate_pending(const std::string& action_id,
+                                               const std::string& correction,
+                                               const nlohmann::json& history) noexcept override;
     /// Appends to the pending file's `affected` under its flock (the same rewrite as
     /// note_occurrence).
     bool note_affected(const std::string& action_id,

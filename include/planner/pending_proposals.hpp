@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "planner/action_file.hpp"
 #include "planner/proposal.hpp"
 
 namespace planner {
@@ -53,7 +54,7 @@ class PendingProposals {
     virtual void added(const ActionProposal& proposal) = 0;
     /// The action file of a proposal, whatever its state now; nullopt when unknown or
     /// unreadable. Never throws.
-    virtual std::optional<nlohmann::json> action_file(const std::string& /*action_id*/) noexcept {
+    virtual std::optional<ActionFile> action_file(const std::string& /*action_id*/) noexcept {
         return std::nullopt;
     }
     /// The agent decided (decide_pending_escalation) that this pending proposal escalates:
@@ -61,9 +62,9 @@ class PendingProposals {
     /// adds `correction` to its description, in one locked update, and only if it is still
     /// pending and not yet escalated (the decision may race a person's). Returns the file as now
     /// stored when this call marked it, else nullopt. Never throws.
-    virtual std::optional<nlohmann::json> escalate_pending(
-        const std::string& /*action_id*/, const std::string& /*correction*/,
-        const nlohmann::json& /*history*/) noexcept {
+    virtual std::optional<ActionFile> escalate_pending(const std::string& /*action_id*/,
+                                                       const std::string& /*correction*/,
+                                                       const nlohmann::json& /*history*/) noexcept {
         return std::nullopt;
     }
     /// Events for `keys` were inhibited by that pending proposal's incident: add them to its

@@ -531,17 +531,15 @@ bool FileActionStore::note_affected(const std::string& action_id,
         .has_value();
 }
 
-std::optional<nlohmann::json> FileActionStore::action_file(const std::string& action_id) noexcept {
+std::optional<ActionFile> FileActionStore::action_file(const std::string& action_id) noexcept {
     try {
-        const auto file = read(action_id);
-        if (!file) return std::nullopt;
-        return file->to_json();
+        return read(action_id);
     } catch (...) {
         return std::nullopt;
     }
 }
 
-std::optional<nlohmann::json> FileActionStore::escalate_pending(
+std::optional<ActionFile> FileActionStore::escalate_pending(
     const std::string& action_id, const std::string& correction,
     const nlohmann::json& history) noexcept {
     auto file = impl_->update_pending(action_id, [&](ActionFile& f) {
@@ -556,7 +554,7 @@ std::optional<nlohmann::json> FileActionStore::escalate_pending(
     });
     if (!file) return std::nullopt;
     file->action_id = action_id;
-    return file->to_json();
+    return file;
 }
 
 std::size_t FileActionStore::count_pending() {

@@ -241,16 +241,17 @@ struct ThreadRecordingPending : PendingProposals {
         return {++occurrences, escalations > 0};  // as a store remembers the mark
     }
     void added(const ActionProposal&) override {}
-    std::optional<nlohmann::json> escalate_pending(const std::string& id, const std::string&,
-                                                   const nlohmann::json&) noexcept override {
+    std::optional<ActionFile> escalate_pending(const std::string& id, const std::string&,
+                                               const nlohmann::json&) noexcept override {
         std::lock_guard lock(mutex);
         writers.push_back(std::this_thread::get_id());
         ++escalations;
-        return nlohmann::json{{"action_id", id},
-                              {"node", "vps"},
-                              {"service", "traefik"},
-                              {"status", "pending"},
-                              {"escalated", true}};
+        ActionFile file;
+        file.action_id = id;
+        file.node = "vps";
+        file.service = "traefik";
+        file.escalated = true;
+        return file;
     }
     bool note_affected(const std::string&, const std::vector<std::string>& keys) noexcept override {
         std::lock_guard lock(mutex);
