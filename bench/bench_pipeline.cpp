@@ -194,16 +194,12 @@ struct FileAgent {
                                                   bool burst,
                                                   std::shared_ptr<planner::LLMRouter> chain,
                                                   TimedActionSink*& timed) {
-        const auto a = agent_options(burst);
         planner::PlannerServiceOptions o;
+        o.agent = agent_options(burst);
         o.actions_dir = dir / "actions";
         o.events_dir = dir / "events";
         o.state_dir = dir / "state";
         o.node = "bench";
-        o.cooldown = a.cooldown;
-        o.workers = a.workers;
-        o.queue_size = a.queue_capacity;
-        o.wait_when_full = a.wait_when_full;
         o.chain = std::move(chain);
         o.fsync = fsync;
         o.wrap_actions = [&timed](planner::ActionSink& files) {

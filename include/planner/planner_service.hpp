@@ -60,16 +60,11 @@ struct PlannerServiceOptions {
     std::FILE* dry_run = nullptr;
     /// Written into each event file; reload() may change it.
     std::string node = "planner";
-    std::chrono::milliseconds cooldown{std::chrono::seconds{300}};
-    /// A proposal nobody decided on within this expires.
-    std::chrono::seconds proposal_ttl{std::chrono::hours{24}};
-    std::size_t workers = 1;
-    std::size_t queue_size = 1024;
-    std::chrono::milliseconds stop_grace{std::chrono::seconds{30}};
-    /// Block intake when the queue is full: a file replay can wait, Redis cannot.
-    bool wait_when_full = false;
-    HouseRules rules{};
-    Topology topology{};
+    /// The agent's settings, as the agent takes them: cooldown, workers, queue, grace period,
+    /// house rules, the topology (`prompt.topology`) and the proposal TTL, which the store's
+    /// expiry uses too. `wait_when_full`: a file replay can wait, Redis cannot. reload()
+    /// replaces the rules, the topology and the cooldown.
+    PlannerAgentOptions agent{};
     /// The model chain, built by the caller (it reads the key files); wrapped so reload() can
     /// swap it while a request on the old one finishes. Required.
     std::shared_ptr<LLMRouter> chain;

@@ -158,14 +158,14 @@ PlannerServiceOptions service_options(const RunOptions& o, std::shared_ptr<LLMRo
     so.state_dir = o.state_dir;
     if (o.dry_run) so.dry_run = out;
     so.node = o.node;
-    so.cooldown = o.cooldown;
-    so.proposal_ttl = o.proposal_ttl;
-    so.workers = o.workers;
-    so.queue_size = o.queue_size;
-    so.stop_grace = o.stop_grace;
-    so.wait_when_full = o.replay.has_value();  // a file can wait; Redis cannot
-    so.rules = o.rules;
-    so.topology = o.topology;
+    so.agent.cooldown = o.cooldown;
+    so.agent.proposal_ttl = o.proposal_ttl;
+    so.agent.workers = o.workers;
+    so.agent.queue_capacity = o.queue_size;
+    so.agent.stop_grace = o.stop_grace;
+    so.agent.wait_when_full = o.replay.has_value();  // a file can wait; Redis cannot
+    so.agent.rules = o.rules;
+    so.agent.prompt.topology = o.topology;
     so.chain = std::move(chain);
     if (!o.notify.empty() && !o.dry_run) so.notify = notify_targets(o);
     if (o.intake == IntakeKind::streams && !o.replay) {

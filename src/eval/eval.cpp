@@ -392,12 +392,12 @@ Verdict run_incident(const RunOptions& o, const Incident& in, CountingRouter& ro
     so.events_dir = root / "events";
     so.state_dir = root / "state";
     so.node = "eval";
-    so.cooldown = o.cooldown;
-    so.proposal_ttl = o.proposal_ttl;
-    so.workers = 1;
-    so.wait_when_full = true;
-    so.rules = o.rules;
-    so.topology = o.topology;
+    so.agent.cooldown = o.cooldown;
+    so.agent.proposal_ttl = o.proposal_ttl;
+    so.agent.workers = 1;
+    so.agent.wait_when_full = true;
+    so.agent.rules = o.rules;
+    so.agent.prompt.topology = o.topology;
     // Not owned: the caller's router counts the calls of every incident.
     so.chain = std::shared_ptr<LLMRouter>(std::shared_ptr<LLMRouter>{}, &router);
     so.wall = clock.wall_source();

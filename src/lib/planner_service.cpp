@@ -53,7 +53,7 @@ PlannerService::PlannerService(PlannerServiceOptions options, LogSink& log)
         ActionStoreOptions so;
         so.actions_dir = o.actions_dir;
         so.state_dir = o.state_dir;
-        so.proposal_ttl = o.proposal_ttl;
+        so.proposal_ttl = o.agent.proposal_ttl;
         so.fsync = o.fsync;
         store_ = std::make_unique<FileActionStore>(so, events_.get(), o.wall);
     }
@@ -74,16 +74,7 @@ PlannerService::PlannerService(PlannerServiceOptions options, LogSink& log)
         sink = notifying_.get();
     }
 
-    PlannerAgentOptions ao;
     SharedReservations* shared = nullptr;
-    ao.cooldown = o.cooldown;
-    ao.proposal_ttl = o.proposal_ttl;
-    ao.workers = o.workers;
-    ao.queue_capacity = o.queue_size;
-    ao.stop_grace = o.stop_grace;
-    ao.wait_when_full = o.wait_when_full;
-    ao.rules = o.rules;
-    ao.prompt.topology = o.topology;
     // Replicas in one consumer group plan each node/service once per cooldown between them,
     // and a restarted planner finds the cooldowns it recorded (docs/scaling.md).
     if (o.sharing) {
@@ -117,7 +108,8 @@ PlannerService::PlannerService(PlannerServiceOptions options, LogSink& log)
     // read the store's own start-up scan: the directory is parsed once.
     std::vector<ActionFile> history;
     if (store_) history = store_->take_startup_scan();
-    agent_ = std::make_unique<PlannerAgent>(ao, PlannerAgentParts{.router = *router_,
+    agent_ =
+        std::make_unique<PlannerAgent>(o.agent, PlannerAgentParts{.router = *router_,
                                                                   .actions = *sink,
                                                                   .events = *events_,
                                                                   .log = log_,

@@ -43,8 +43,8 @@ PlannerServiceOptions options_in(const TempDir& dir, ManualClock& clock,
     o.wall = clock.wall_source();
     o.steady = clock.steady_source();
     o.fsync = false;
-    o.stop_grace = std::chrono::seconds{10};
-    o.rules.human_only_node_patterns = {};  // automatic proposals emit remediation_started
+    o.agent.stop_grace = std::chrono::seconds{10};
+    o.agent.rules.human_only_node_patterns = {};  // automatic proposals emit remediation_started
     return o;
 }
 
@@ -129,8 +129,8 @@ TEST_CASE("the service seeds the budget and escalation history from the actions 
         write_text(dir / "actions" / (p.action_id + ".json"), action_file_text(p));
     }
     auto o = options_in(dir, clock, fake(make_route_result()));
-    o.rules.budget = {5, 0, std::chrono::hours{1}};
-    o.rules.escalate = {3, std::chrono::hours{6}};
+    o.agent.rules.budget = {5, 0, std::chrono::hours{1}};
+    o.agent.rules.escalate = {3, std::chrono::hours{6}};
     RecordingLogSink log;
     PlannerService service(std::move(o), log);
 
@@ -186,7 +186,7 @@ TEST_CASE("reload swaps rules, cooldown, node and chain without dropping the que
     auto after = fake(restart_what_is_asked());
     RecordingLogSink log;
     auto o = options_in(dir, clock, before);
-    o.rules.human_only_node_patterns = {};
+    o.agent.rules.human_only_node_patterns = {};
     PlannerService service(std::move(o), log);
     service.start();
 
