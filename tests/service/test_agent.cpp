@@ -6,7 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include <planner/agent_testing.hpp>
-#include "agent_fixture.hpp"
+#include "support/agent_fixture.hpp"
 #include "support/malformed_events.hpp"
 
 using namespace planner;

@@ -3,7 +3,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "agent_fixture.hpp"
+#include "support/agent_fixture.hpp"
 
 using namespace planner;
 using namespace planner::testing;

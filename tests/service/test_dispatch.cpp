@@ -2,8 +2,8 @@
 
 #include <catch2/catch.hpp>
 
-#include "agent_fixture.hpp"
 #include "replay.hpp"
+#include "support/agent_fixture.hpp"
 
 using namespace planner;
 using namespace planner::testing;

@@ -13,7 +13,7 @@
 
 #include "atomic_file.hpp"
 
-#include "agent_fixture.hpp"
+#include "support/agent_fixture.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace planner;

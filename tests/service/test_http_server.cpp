@@ -1,7 +1,7 @@
 // The HTTP listener in-process with injected hooks (metrics, health, readiness), its auth
 // helpers with a ManualClock, and the proposals API over a real ActionStore in a TempDir.
 
-#ifdef PLANNER_RUN_PATH
+#ifdef PLANNER_HAS_CLI
 
 #include <httplib.h>
 
@@ -219,4 +219,4 @@ TEST_CASE("the proposals API through an ActionStore: read-only without a token",
     CHECK(as_json(store.read("plan-a"))->at("status") == "pending");
 }
 
-#endif
+#endif  // PLANNER_HAS_CLI

@@ -1,5 +1,5 @@
-// Dependency-aware suppression through the agent (fakes, injected clock) and through
-// planner-run --replay with a configuration file.
+// Dependency-aware suppression through the agent (fakes, injected clock). Through planner-run
+// --replay with a configuration file: process/test_inhibit.cpp.
 
 #include <chrono>
 #include <filesystem>
@@ -12,13 +12,13 @@
 
 #include <catch2/catch.hpp>
 
-#include <planner/agent_testing.hpp>
 #include "planner/agent.hpp"
+#include "planner/agent_testing.hpp"
 #include "planner/file_action_store.hpp"
 #include "planner/file_sinks.hpp"
 #include "planner/testing.hpp"
-#include "service/agent_fixture.hpp"
 #include "support/action_store_dirs.hpp"
+#include "support/agent_fixture.hpp"
 #include "support/gate.hpp"
 #include "support/temp_dir.hpp"
 
@@ -188,41 +188,6 @@ TEST_CASE("a proposal without symptoms has no affected field", "[inhibit][affect
     CHECK(f.actions.written()[0].affected.empty());
     CHECK_FALSE(f.actions.written()[0].to_action_file().contains("affected"));
 }
-
-#ifdef PLANNER_RUN_PATH
-
-#include "support/planner_run_process.hpp"
-#include "support/process.hpp"
-#include "support/vps_topology.hpp"
-
-using planner::testing::as_json;
-
-TEST_CASE("planner-run --replay with a configuration plans the root cause, not its dependent",
-          "[inhibit]") {
-    namespace fs = std::filesystem;
-    TempDir tmp;
-    {
-        std::ofstream(tmp / "planner.yaml") << kVpsInhibitYaml;
-        std::ofstream(tmp / "events.jsonl") << event_json("vps", "traefik") << "\n"
-                                            << event_json("vps", "vaultwarden") << "\n";
-    }
-    PlannerRunProcess run(
-        PLANNER_RUN_PATH, tmp,
-        {"--config", (tmp / "planner.yaml").string(), "--replay", (tmp / "events.jsonl").string(),
-         "--model", "rules", "--log-format", "json", "--log-level", "debug", "--cooldown", "0",
-         "--actions-dir", (tmp / "actions").string(), "--events-dir", (tmp / "events").string()});
-    REQUIRE(run.wait(60s) == 0);
-    INFO(run.stderr_text());
-    const auto actions = files_under(tmp / "actions");
-    REQUIRE(actions.size() == 1);
-    CHECK(nlohmann::json::parse(read_text(actions[0]))["service"] == "traefik");
-    CHECK(run.count_log("skip_inhibited", "key", "vps/vaultwarden") == 1);
-    const auto summary = run.log_lines().back();
-    CHECK(summary["event"] == "planner_stopped");
-    CHECK(summary["skipped"]["inhibited"] == 1);
-}
-
-#endif  // PLANNER_RUN_PATH
 
 namespace {
 

@@ -22,8 +22,8 @@
 #include <planner/version.hpp>
 
 #include "metrics.hpp"
-#include "service/agent_fixture.hpp"
 #include "support/action_store_dirs.hpp"
+#include "support/agent_fixture.hpp"
 #include "support/gate.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"

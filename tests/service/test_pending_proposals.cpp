@@ -3,13 +3,13 @@
 
 #include <catch2/catch.hpp>
 
-#include <planner/agent_testing.hpp>
 #include <planner/testing.hpp>
-#include "agent_fixture.hpp"
 #include "planner/agent.hpp"
+#include "planner/agent_testing.hpp"
 #include "planner/file_action_store.hpp"
 #include "planner/file_sinks.hpp"
 #include "support/action_store_dirs.hpp"
+#include "support/agent_fixture.hpp"
 #include "support/temp_dir.hpp"
 
 using planner::testing::as_json;

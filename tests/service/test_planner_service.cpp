@@ -19,7 +19,7 @@
 #include <planner/planner_service.hpp>
 #include <planner/testing.hpp>
 
-#include "agent_fixture.hpp"
+#include "support/agent_fixture.hpp"
 #include "support/gate.hpp"
 #include "support/temp_dir.hpp"
 

@@ -20,7 +20,7 @@
 
 namespace planner::testing {
 
-namespace detail {
+namespace tmpfs_detail {
 
 inline bool write_proc_file(const char* path, const std::string& text) {
     const int fd = ::open(path, O_WRONLY | O_CLOEXEC);
@@ -54,7 +54,7 @@ inline std::string enter_private_mount_namespace() {
     return {};
 }
 
-}  // namespace detail
+}  // namespace tmpfs_detail
 
 class SmallTmpfs {
   public:
@@ -62,7 +62,7 @@ class SmallTmpfs {
     /// mounted() is false and error() says why.
     SmallTmpfs(std::filesystem::path dir, std::size_t bytes) : dir_(std::move(dir)) {
         std::filesystem::create_directories(dir_);
-        error_ = detail::enter_private_mount_namespace();
+        error_ = tmpfs_detail::enter_private_mount_namespace();
         if (!error_.empty()) return;
         const std::string options = "size=" + std::to_string(bytes) + ",mode=0755";
         if (::mount("tmpfs", dir_.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, options.c_str()) != 0) {

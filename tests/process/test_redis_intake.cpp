@@ -8,7 +8,7 @@
 #include <planner/file_sinks.hpp>
 #include <planner/redis_subscriber.hpp>
 
-#include "agent_fixture.hpp"
+#include "support/agent_fixture.hpp"
 #include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"
 

@@ -18,7 +18,7 @@
 #include <planner/redis_stream_intake.hpp>
 #include <planner/redis_stream_producer.hpp>
 
-#include "agent_fixture.hpp"
+#include "support/agent_fixture.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"

@@ -11,7 +11,7 @@
 
 #include "planner/redis_silences.hpp"
 #include "planner/testing.hpp"
-#include "service/agent_fixture.hpp"
+#include "support/agent_fixture.hpp"
 #include "support/ctl_process.hpp"
 #include "support/planner_run_process.hpp"
 #include "support/process.hpp"
@@ -177,8 +177,8 @@ TEST_CASE("a Redis restart loses no silence: the files keep them and write them 
 
 namespace {
 
-CtlResult ctl(const TempDir& tmp, const std::vector<std::string>& args,
-              const std::string& redis_url) {
+CtlResult ctl_with_redis(const TempDir& tmp, const std::vector<std::string>& args,
+                         const std::string& redis_url) {
     std::vector<std::string> argv{PLANNER_CTL_PATH,
                                   "--actions-dir",
                                   (tmp / "ctl-actions").string(),
@@ -219,10 +219,10 @@ TEST_CASE("two planner-run replicas on a Streams group obey a silence planner-ct
                second->count_log("redis_state", "state", "subscribed") > 0;
     }));
 
-    const auto added = ctl(tmp,
-                           {"silence", "add", "--match", "piha/*", "--for", "1h", "--by", "alice",
-                            "--reason", "upgrade"},
-                           redis.url());
+    const auto added = ctl_with_redis(tmp,
+                                      {"silence", "add", "--match", "piha/*", "--for", "1h", "--by",
+                                       "alice", "--reason", "upgrade"},
+                                      redis.url());
     REQUIRE(added.code == 0);
     INFO(added.err);
     CHECK(added.err.empty());
@@ -242,9 +242,9 @@ TEST_CASE("two planner-run replicas on a Streams group obey a silence planner-ct
     CHECK(SilenceStore({.state_dir = tmp / "two" / "state"}).list().at(0).id == id);
 
     // Expired through planner-ctl: both replicas plan piha's services again.
-    const auto expired = ctl(tmp, {"silence", "expire", id, "--by", "bob"}, redis.url());
+    const auto expired = ctl_with_redis(tmp, {"silence", "expire", id, "--by", "bob"}, redis.url());
     REQUIRE(expired.code == 0);
-    const auto listed = ctl(tmp, {"silence", "list", "--json"}, redis.url());
+    const auto listed = ctl_with_redis(tmp, {"silence", "list", "--json"}, redis.url());
     CHECK(nlohmann::json::parse(listed.out.substr(0, listed.out.find('\n')))["expired_by"] ==
           "bob");
     REQUIRE(eventually(
@@ -263,10 +263,11 @@ TEST_CASE("two planner-run replicas on a Streams group obey a silence planner-ct
 TEST_CASE("planner-ctl warns but keeps the silence when Redis is away", "[silences][redis]") {
     TempDir tmp;
     fs::create_directories(tmp / "ctl-actions");
-    const auto added = ctl(tmp,
-                           {"silence", "add", "--match", "piha/*", "--for", "1h", "--by", "alice",
-                            "--reason", "upgrade"},
-                           "redis://:hunter2@127.0.0.1:" + std::to_string(free_loopback_port()));
+    const auto added =
+        ctl_with_redis(tmp,
+                       {"silence", "add", "--match", "piha/*", "--for", "1h", "--by", "alice",
+                        "--reason", "upgrade"},
+                       "redis://:hunter2@127.0.0.1:" + std::to_string(free_loopback_port()));
     CHECK(added.code == 0);
     CHECK(added.err.starts_with("planner-ctl: warning: silences not synced with Redis"));
     CHECK(added.err.find("hunter2") == std::string::npos);

@@ -279,7 +279,6 @@ TEST_CASE("healthcheck compares the heartbeat's age with max age", "[cli]") {
     CHECK(check_heartbeat(hb, 300s, std::chrono::system_clock::now() + 301s) == kExitUnhealthy);
 }
 
-
 TEST_CASE("the event clock and eval flags parse and refuse misuse", "[cli]") {
     CHECK(parse({}).options.clock == ClockKind::wall);
     const auto replay = parse({"--replay", "day.jsonl", "--clock", "event"});
