@@ -408,6 +408,9 @@ TEST_CASE(
         run.wait(10s);
     }
     PlannerRunProcess last(PLANNER_RUN_PATH, tmp, args, {}, "last");
+    // The killed runs may have settled everything already, so the wait below can pass at once:
+    // a SIGTERM before planner-run's main() blocks signals would kill it, not stop it.
+    REQUIRE(eventually([&] { return last.count_log("planner_started") == 1; }));
     // Everything delivered (the group's last id is the stream's) and acknowledged.
     REQUIRE(eventually(
         [&] {
