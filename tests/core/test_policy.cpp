@@ -11,14 +11,13 @@ using planner::testing::make_health_event;
 namespace {
 ActionProposal proposal(std::string action, std::string node, std::string service,
                         double confidence, bool requires_human) {
-    ActionProposal p;
-    p.action = std::move(action);
-    p.node = std::move(node);
-    p.service = std::move(service);
-    p.reason = "model reason";
-    p.confidence = confidence;
-    p.requires_human = requires_human;
-    return p;
+    return testing::a_proposal()
+        .action(std::move(action))
+        .node(std::move(node))
+        .service(std::move(service))
+        .reason("model reason")
+        .confidence(confidence)
+        .requires_human(requires_human);
 }
 bool mentions(const ActionProposal& p, const std::string& text) {
     for (const auto& c : p.policy_corrections) {

@@ -13,14 +13,13 @@ using planner::testing::make_health_event;
 namespace {
 
 ActionProposal answer(std::string action, bool requires_human = false) {
-    ActionProposal p;
-    p.action = std::move(action);
-    p.node = "k3s-a";
-    p.service = "vaultwarden";
-    p.reason = "the model ignores the rules";
-    p.confidence = 0.95;
-    p.requires_human = requires_human;
-    return p;
+    return testing::a_proposal()
+        .action(std::move(action))
+        .node("k3s-a")
+        .service("vaultwarden")
+        .reason("the model ignores the rules")
+        .confidence(0.95)
+        .requires_human(requires_human);
 }
 
 HouseRules vault_rules() {

@@ -4,6 +4,7 @@
 
 #include "planner/file_action_store.hpp"
 #include "planner/file_sinks.hpp"
+#include "planner/testing.hpp"
 #include "support/ctl_process.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
@@ -22,19 +23,15 @@ struct CtlFixture {
 
     void write(const std::string& id, bool requires_human = true,
                std::chrono::system_clock::duration expires_in = 24h) {
-        ActionProposal p;
-        p.action_id = id;
-        p.type = "container_restart";
-        p.action = "restart";
-        p.node = "piha";
-        p.service = id;
-        p.reason = "exited with code 137";
-        p.confidence = 0.9;
-        p.requires_human = requires_human;
-        p.llm_model = "rules";
-        p.llm_attempts = 2;
-        p.policy_corrections = {"confidence below 0.7 requires a human"};
-        p.expires_at = p.created_at + expires_in;
+        // planner-ctl judges expiry by the real clock: proposed now.
+        const ActionProposal p = a_proposal()
+                                     .id(id)
+                                     .service(id)
+                                     .requires_human(requires_human)
+                                     .model("rules", 2)
+                                     .correction("confidence below 0.7 requires a human")
+                                     .created_at(std::chrono::system_clock::now())
+                                     .expires_in(expires_in);
         FileActionSink(actions, {false}).write(p);
     }
 

@@ -25,19 +25,12 @@ namespace {
 
 ActionProposal proposal(std::string id, bool requires_human = true,
                         std::string service = "mosquitto") {
-    ActionProposal p;
-    p.action_id = std::move(id);
-    p.type = "container_restart";
-    p.action = "restart";
-    p.node = "piha";
-    p.service = std::move(service);
-    p.reason = "exited with code 137";
-    p.confidence = 0.9;
-    p.requires_human = requires_human;
-    p.source_event = "service_unhealthy";
-    p.llm_model = "rules";
-    p.llm_attempts = 1;
-    return p;
+    // Proposed now, as the plan step stamps it: the store's expiry reads the real clock here.
+    return testing::a_proposal()
+        .id(std::move(id))
+        .service(std::move(service))
+        .requires_human(requires_human)
+        .created_at(std::chrono::system_clock::now());
 }
 
 struct Fixture {

@@ -5,6 +5,7 @@
 
 #include "action_transition.hpp"
 #include "planner/proposal.hpp"
+#include "planner/testing.hpp"
 
 using namespace planner;
 using namespace planner::detail;
@@ -16,12 +17,11 @@ namespace {
 const auto kNow = std::chrono::system_clock::time_point{std::chrono::seconds{1'780'000'000}};
 
 ActionFile pending(bool requires_human = true) {
-    ActionProposal p;
-    p.action_id = "a1";
-    p.node = "piha";
-    p.service = "grafana";
-    p.requires_human = requires_human;
-    p.created_at = kNow - 1h;
+    const ActionProposal p = testing::a_proposal()
+                                 .id("a1")
+                                 .service("grafana")
+                                 .requires_human(requires_human)
+                                 .created_at(kNow - 1h);
     return *ActionFile::from_json(p.to_action_file()).file;
 }
 

@@ -19,13 +19,7 @@ namespace {
 
 void write_pending(const std::filesystem::path& dir, const std::string& id,
                    std::chrono::system_clock::time_point expires) {
-    ActionProposal p;
-    p.action_id = id;
-    p.node = "piha";
-    p.service = id;
-    p.action = "restart";
-    p.expires_at = expires;
-    FileActionSink(dir, {false}).write(p);
+    FileActionSink(dir, {false}).write(a_proposal().id(id).service(id).expires_at(expires));
 }
 
 }  // namespace
