@@ -190,7 +190,7 @@ struct PlannerCounters {
     nlohmann::json to_json() const;
 };
 
-/// What PlannerAgentParts::history gave: entries per model of the past.
+/// What the agent took from PlannerAgentParts::history, for the start-up log line.
 struct HistorySeeded {
     std::size_t budget = 0;      ///< automatic proposals still inside `rules.budget.window`
     std::size_t escalation = 0;  ///< proposals inside `rules.escalate.window`
