@@ -235,6 +235,11 @@ class PlannerAgent {
     /// An already parsed event (a replay in event time, an embedder's own intake): the same
     /// screening and queue as dispatch_text, counted as received on `event.raw_channel`.
     IntakeResult submit(HealthEvent event, DispatchDone done = {});
+    /// Not a way in: a message an intake could not hand over as text (a recorded message whose
+    /// `data` is not a string) is counted as received and malformed, and logged as
+    /// `skip_malformed` with `reason` like intake's own refusals, so the exit summary and the
+    /// metrics count every message. Returns `malformed`.
+    IntakeResult refuse(std::string_view channel, std::string reason);
 
     /// Blocks until nothing is queued, in flight or waiting to be recorded, or `timeout`
     /// passes; true when idle.

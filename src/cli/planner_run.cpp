@@ -428,7 +428,7 @@ int run_planner(const RunOptions& o, std::FILE* out, std::FILE* err, const Reloa
                               replay_line_in_event_time(agent, *event_clock, line, line_no, log,
                                                         sweep_in_event_time);
                           } else {
-                              replay_line(agent, line, log);
+                              replay_line(agent, line);
                           }
                       });
         if (replay_fd != STDIN_FILENO) ::close(replay_fd);

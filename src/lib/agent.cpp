@@ -36,6 +36,7 @@ class PlannerAgent::Impl {
     void start();
     IntakeResult dispatch_text(std::string_view channel, std::string_view data, DispatchDone done);
     IntakeResult submit(HealthEvent event, DispatchDone done);
+    IntakeResult refuse(std::string_view channel, std::string reason);
     HandleResult handle_event(const HealthEvent& event);
     bool wait_idle(std::chrono::milliseconds timeout);
     StopReport stop();
@@ -216,6 +217,12 @@ IntakeResult PlannerAgent::Impl::dispatch_text(std::string_view channel, std::st
     const auto result = intake_text(channel, data, &done);
     counters_->received(channel);
     if (result != IntakeResult::queued && done) done(DispatchOutcome{result, std::nullopt});
+    return result;
+}
+
+IntakeResult PlannerAgent::Impl::refuse(std::string_view channel, std::string reason) {
+    const auto result = reject(channel, std::move(reason), 0);
+    counters_->received(channel);
     return result;
 }
 
@@ -659,6 +666,9 @@ IntakeResult PlannerAgent::dispatch_text(std::string_view channel, std::string_v
 }
 IntakeResult PlannerAgent::submit(HealthEvent event, DispatchDone done) {
     return impl_->submit(std::move(event), std::move(done));
+}
+IntakeResult PlannerAgent::refuse(std::string_view channel, std::string reason) {
+    return impl_->refuse(channel, std::move(reason));
 }
 HandleResult PlannerAgent::handle_event(const HealthEvent& event) {
     return impl_->handle_event(event);

@@ -36,21 +36,17 @@ bool is_wrapped(const nlohmann::json& doc) {
 }
 
 /// A recorded message's `data`: only a string holds an event (the seed's `_dispatch`; pub/sub's
-/// own confirmations carry numbers). Intake takes text, so anything else is refused here, with
-/// the line intake writes for a malformed message.
+/// own confirmations carry numbers). Intake takes text, so the agent is told of anything else
+/// as a refusal: counted and logged like intake's own.
 IntakeResult dispatch_data(PlannerAgent& agent, const std::string& channel,
-                           const nlohmann::json& data, LogSink& log) {
+                           const nlohmann::json& data) {
     if (data.is_string()) return agent.dispatch_text(channel, data.get_ref<const std::string&>());
-    log.log(LogLevel::warn, "skip_malformed",
-            {{"channel", channel},
-             {"reason", std::string("data must be a string, got ") + data.type_name()},
-             {"bytes", 0}});
-    return IntakeResult::malformed;
+    return agent.refuse(channel, std::string("data must be a string, got ") + data.type_name());
 }
 
 }  // namespace
 
-std::optional<IntakeResult> replay_line(PlannerAgent& agent, std::string_view line, LogSink& log) {
+std::optional<IntakeResult> replay_line(PlannerAgent& agent, std::string_view line) {
     line = trimmed(line);
     if (skipped(line)) return std::nullopt;
     if (readable(agent, line)) {
@@ -61,7 +57,7 @@ std::optional<IntakeResult> replay_line(PlannerAgent& agent, std::string_view li
                                  channel != doc.end() && channel->is_string()
                                      ? channel->get_ref<const std::string&>()
                                      : std::string("replay"),
-                                 doc["data"], log);
+                                 doc["data"]);
         }
     }
     return agent.dispatch_text("replay", line);
@@ -116,7 +112,7 @@ std::optional<IntakeResult> replay_line_in_event_time(PlannerAgent& agent, Event
     // Anything else is rejected by intake, which explains (and parses again: a bad line only).
     if (!result) {
         if (data != nullptr && !data->is_string()) {
-            result = dispatch_data(agent, channel, *data, log);
+            result = dispatch_data(agent, channel, *data);
         } else {
             result = agent.dispatch_text(channel, text);
         }

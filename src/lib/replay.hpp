@@ -15,10 +15,9 @@ namespace planner {
 
 /// One replay line: an event object (`{"node": ...}`, either wire shape), or a recorded pub/sub
 /// message `{"channel": ..., "data": "<event JSON>"}`. Blank lines and `#` comments are skipped
-/// (nullopt); anything else goes through the agent's intake, which rejects and explains. A
-/// recorded message whose `data` is not a string is refused here, logged on `log` as
-/// `skip_malformed` like intake's refusals.
-std::optional<IntakeResult> replay_line(PlannerAgent& agent, std::string_view line, LogSink& log);
+/// (nullopt); anything else goes through the agent's intake, which rejects and explains (a
+/// recorded message whose `data` is not a string through PlannerAgent::refuse).
+std::optional<IntakeResult> replay_line(PlannerAgent& agent, std::string_view line);
 
 /// The same in event time (`--clock event`): `clock` (the agent's time sources) moves to the
 /// line's event time first (event_time_of), and the agent is waited for until idle, so the

@@ -33,10 +33,13 @@ TEST_CASE("non string data skipped", "[dispatch]") {
     const auto recorded = [](nlohmann::json data) {
         return nlohmann::json{{"channel", "health_events"}, {"data", std::move(data)}}.dump();
     };
-    CHECK(replay_line(f.agent, recorded(42), f.log) == IntakeResult::malformed);
-    CHECK(replay_line(f.agent, recorded(nlohmann::json::parse(event_json())), f.log) ==
+    CHECK(replay_line(f.agent, recorded(42)) == IntakeResult::malformed);
+    CHECK(replay_line(f.agent, recorded(nlohmann::json::parse(event_json()))) ==
           IntakeResult::malformed);
     CHECK(f.router.call_count() == 0);
+    // Counted like any refused message: the exit summary and the metrics see both.
+    CHECK(f.agent.counters().malformed == 2);
+    CHECK(f.agent.counters().received.at("health_events") == 2);
     const auto lines = f.log.lines();
     REQUIRE(lines.size() == 2);
     CHECK(lines[0].fields.at("reason") == "data must be a string, got number");
