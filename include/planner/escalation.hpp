@@ -66,7 +66,7 @@ struct PastProposal {
         if (resolved_at.empty()) resolved_at = ActionFile::text(file->decided_at);
     }
     void read_outcome(std::nullopt_t) { read_outcome(std::optional<ActionFile>()); }
-    /// The same from a document (PendingProposals::action_file); unknown when it is no action
+    /// The same from a document (an action file read as JSON); unknown when it is no action
     /// file.
     void read_outcome(const std::optional<nlohmann::json>& file) {
         read_outcome(file ? ActionFile::from_json(*file).file : std::nullopt);

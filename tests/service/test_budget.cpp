@@ -11,10 +11,7 @@
 #include "planner/file_action_store.hpp"
 #include "planner/testing.hpp"
 #include "support/agent_fixture.hpp"
-#include "support/planner_run_process.hpp"
-#include "support/provider_server.hpp"
 #include "support/temp_dir.hpp"
-#include "support/wire_formats.hpp"
 
 using namespace planner;
 using namespace planner::testing;

@@ -17,10 +17,7 @@
 #include "support/action_files.hpp"
 #include "support/action_store_dirs.hpp"
 #include "support/agent_fixture.hpp"
-#include "support/planner_run_process.hpp"
-#include "support/provider_server.hpp"
 #include "support/temp_dir.hpp"
-#include "support/wire_formats.hpp"
 
 using planner::testing::as_json;
 
@@ -54,9 +51,12 @@ class EscalationRecordingSink final : public ActionSink {
 /// One planner over `dir`: the agent asks the ActionStore the sink writes into. The router
 /// answers with `next_action` (restart unless changed).
 struct Planner {
-    Planner(const fs::path& dir, ManualClock& clock, EscalationRules rules = {3, 6h})
+    /// `seeded`: the agent is given the store's start-up scan, as PlannerService does.
+    Planner(const fs::path& dir, ManualClock& clock, EscalationRules rules = {3, 6h},
+            bool seeded = false)
         : sink(dir / "actions"),
           store(store_options(dir), nullptr, clock.wall_source()),
+          history(seeded ? store.take_startup_scan() : std::vector<ActionFile>{}),
           router([this](const std::vector<ChatMessage>&) {
               std::lock_guard lock(action_mutex);
               return make_route_result(next_action, "a");
@@ -67,7 +67,8 @@ struct Planner {
                                        .log = log,
                                        .steady = clock.steady_source(),
                                        .wall = clock.wall_source(),
-                                       .pending = &store}) {}
+                                       .pending = &store,
+                                       .history = &history}) {}
 
     static ActionStoreOptions store_options(const fs::path& dir) {
         fs::create_directories(dir / "actions");
@@ -102,6 +103,7 @@ struct Planner {
     std::string next_action = "restart";
     EscalationRecordingSink sink;
     FileActionStore store;
+    std::vector<ActionFile> history;
     FakeRouter router;
     RecordingEventSink events;
     RecordingLogSink log;
@@ -262,15 +264,17 @@ TEST_CASE("escalation history survives a restart: a second agent over the same d
         p.store.finish(failed_id, false, "executor", "still unhealthy");
     }
     clock.advance(10min);
-    Planner restarted(tmp.path(), clock);
     SECTION("without seeding a new agent knows nothing") {
+        Planner restarted(tmp.path(), clock);
+        CHECK(restarted.agent.seeded().escalation == 0);
         restarted.answer("redeploy");
         const auto next = restarted.propose();
         CHECK_FALSE(next.contains("escalated"));
         CHECK(next["payload"]["action"] == "redeploy");
     }
     SECTION("seeded from the action files, as planner-run does at start") {
-        CHECK(restarted.agent.escalation().seed_from_actions(restarted.store.list(), 6h) == 2);
+        Planner restarted(tmp.path(), clock, {3, 6h}, /*seeded=*/true);
+        CHECK(restarted.agent.seeded().escalation == 2);
         restarted.answer("redeploy");
         const auto next = restarted.propose();
         CHECK(next["escalated"] == true);

@@ -20,7 +20,6 @@
 #include "http_page.hpp"
 #include "http_server.hpp"
 #include "support/action_store_dirs.hpp"
-#include "support/planner_run_process.hpp"
 #include "support/temp_dir.hpp"
 
 using planner::testing::as_json;

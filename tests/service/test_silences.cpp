@@ -14,10 +14,7 @@
 #include "planner/testing.hpp"
 #include "support/action_store_dirs.hpp"
 #include "support/agent_fixture.hpp"
-#include "support/ctl_process.hpp"
 #include "support/planner_run_process.hpp"
-#include "support/process.hpp"
-#include "support/redis_server.hpp"
 #include "support/temp_dir.hpp"
 
 using planner::testing::as_json;
